@@ -1,7 +1,8 @@
 """Reads TF.js weights: a weights manifest (list of groups, each with `paths` and `weights`)
 as found in face-api's *-weights_manifest.json and in the `weightsManifest` of a graph
 model.json. Returns {name: numpy array} with quantised weights dequantised to float32
-exactly as TF.js does (value = q * scale + min for uint8/uint16, float16 cast)."""
+exactly as TF.js does (value = q * scale + min in double precision, rounded once to float32,
+or Math.round()ed for int32 weights; float16 cast)."""
 
 import json
 import os
@@ -31,9 +32,13 @@ def _decode(spec, data, offset):
         if quant["dtype"] == "float16":
             values = raw.astype(np.float32)
         else:
-            scale = np.float32(quant["scale"])
-            low = np.float32(quant["min"])
-            values = (raw.astype(np.float32) * scale + low).astype(np.float32)
+            # TF.js evaluates q * scale + min in double precision (JS numbers) and stores
+            # the result into a Float32Array (one rounding), or Math.round()s it for int32.
+            exact = raw.astype(np.float64) * float(quant["scale"]) + float(quant["min"])
+            if spec.get("dtype") == "int32":
+                values = np.floor(exact + 0.5).astype(np.int32)
+            else:
+                values = exact.astype(np.float32)
     else:
         dtype = _DTYPES[spec["dtype"]]
         size = count * np.dtype(dtype).itemsize
