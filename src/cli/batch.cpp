@@ -1,0 +1,154 @@
+// `faceauth compare` and `faceauth bench`: batch work that loads the models once.
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/json_out.h"
+#include "vision/similarity.h"
+
+namespace faceauth {
+namespace {
+
+struct Pair {
+  std::string a, b;
+};
+
+std::vector<std::string> split_tabs(const std::string& line) {
+  std::vector<std::string> cells;
+  std::stringstream stream(line);
+  std::string cell;
+  while (std::getline(stream, cell, '\t')) {
+    if (!cell.empty() && cell.back() == '\r') cell.pop_back();
+    cells.push_back(cell);
+  }
+  return cells;
+}
+
+size_t column(const std::vector<std::string>& header, const std::string& name) {
+  auto it = std::find(header.begin(), header.end(), name);
+  if (it == header.end()) throw std::invalid_argument("the pairs file has no '" + name + "' column");
+  return static_cast<size_t>(it - header.begin());
+}
+
+std::vector<Pair> read_pairs(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::string> header = split_tabs(line);
+  size_t ia = column(header, "image_a"), ib = column(header, "image_b");
+  std::vector<Pair> pairs;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells = split_tabs(line);
+    if (cells.size() <= std::max(ia, ib)) continue;
+    pairs.push_back({cells[ia], cells[ib]});
+  }
+  return pairs;
+}
+
+struct Embedding {
+  std::vector<float> values;
+  std::optional<Error> error;
+};
+
+// Embeds every image once, `threads` engines working through a shared index.
+std::map<std::string, Embedding> embed_all(const std::vector<std::string>& names, const std::string& dir,
+                                           const EngineConfig& config, int threads) {
+  std::vector<Embedding> results(names.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    FaceEngine engine(config);
+    for (size_t i = next++; i < names.size(); i = next++) {
+      Result<FaceAnalysis> result = make_error(ErrorCode::image_converting_error, "unreadable file");
+      try {
+        result = engine.analyze(read_bytes(dir + "/" + names[i]));
+      } catch (const std::runtime_error&) {
+      }
+      if (result) {
+        results[i].values = std::move(result->embedding);
+      } else {
+        results[i].error = result.error();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) pool.emplace_back(work);
+  for (std::thread& thread : pool) thread.join();
+  std::map<std::string, Embedding> by_name;
+  for (size_t i = 0; i < names.size(); ++i) by_name[names[i]] = std::move(results[i]);
+  return by_name;
+}
+
+nlohmann::json pair_json(const Pair& pair, const Embedding& a, const Embedding& b) {
+  nlohmann::json out = {{"image_a", pair.a}, {"image_b", pair.b}, {"similarity", nullptr},
+                        {"score", nullptr},  {"error", nullptr}};
+  const std::optional<Error>& error = a.error ? a.error : b.error;
+  if (error) {
+    out["error"] = error_code_name(error->code);
+    return out;
+  }
+  double similarity = cosine_similarity(a.values, b.values);
+  out["similarity"] = round_to(similarity, 6);
+  out["score"] = similarity_score(similarity);
+  return out;
+}
+
+double percentile(std::vector<double> values, double p) {
+  std::sort(values.begin(), values.end());
+  size_t index = static_cast<size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
+  return values[index];
+}
+
+}  // namespace
+
+int cmd_compare(const Args& args) {
+  if (args.get("pairs").empty() || args.get("images").empty()) {
+    throw std::invalid_argument("usage: faceauth compare --pairs FILE --images DIR [--threads N]");
+  }
+  std::vector<Pair> pairs = read_pairs(args.get("pairs"));
+  std::vector<std::string> names;
+  for (const Pair& pair : pairs) {
+    names.push_back(pair.a);
+    names.push_back(pair.b);
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  int threads = args.get_int("threads", static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  auto embeddings = embed_all(names, args.get("images"), engine_config(args), threads);
+  for (const Pair& pair : pairs) {
+    std::cout << pair_json(pair, embeddings.at(pair.a), embeddings.at(pair.b)).dump() << "\n";
+  }
+  return 0;
+}
+
+int cmd_bench(const Args& args) {
+  if (args.positional.size() != 1) throw std::invalid_argument("usage: faceauth bench IMAGE [--repeat N] [--warmup N]");
+  std::vector<uint8_t> bytes = read_bytes(args.positional[0]);
+  FaceEngine engine(engine_config(args));
+  int warmup = args.get_int("warmup", 5), repeat = args.get_int("repeat", 50);
+  std::map<std::string, std::vector<double>> samples;
+  for (int i = 0; i < warmup + repeat; ++i) {
+    auto result = engine.analyze(bytes);
+    if (!result) throw std::runtime_error(std::string("bench image failed: ") + error_code_name(result.error().code));
+    if (i < warmup) continue;
+    nlohmann::json ms = times_json(result->ms);
+    for (auto& [stage, value] : ms.items()) samples[stage].push_back(value.get<double>());
+  }
+  nlohmann::json out = {{"image", args.positional[0]}, {"repeat", repeat}, {"warmup", warmup}, {"threads", 1}};
+  for (auto& [stage, values] : samples) {
+    out["ms"][stage] = {{"median", round_to(percentile(values, 0.5), 2)},
+                        {"p90", round_to(percentile(values, 0.9), 2)},
+                        {"min", round_to(percentile(values, 0.0), 2)}};
+  }
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace faceauth

@@ -1,0 +1,124 @@
+#include "cli/commands.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <opencv2/core.hpp>
+
+#include "cli/json_out.h"
+#include "vision/similarity.h"
+
+namespace faceauth {
+namespace {
+
+
+Result<FaceAnalysis> analyze_file(FaceEngine& engine, const std::string& path) {
+  std::vector<uint8_t> bytes;
+  try {
+    bytes = read_bytes(path);
+  } catch (const std::runtime_error& e) {
+    return make_error(ErrorCode::image_converting_error, e.what());
+  }
+  return engine.analyze(bytes);
+}
+
+nlohmann::json image_json(const std::string& path, const Result<FaceAnalysis>& result) {
+  nlohmann::json out = result ? analysis_json(*result) : error_json(result.error());
+  out["image"] = path;
+  return out;
+}
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+}  // namespace
+
+std::vector<uint8_t> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+}
+
+EngineConfig engine_config(const Args& args) {
+  EngineConfig config;
+  if (!args.get("models").empty()) config.model_dir = args.get("models");
+  if (!args.get("detector").empty()) config.detector.model = args.get("detector");
+  if (!args.get("embedder").empty()) config.embedding_model = args.get("embedder");
+  return config;
+}
+
+std::string Args::get(const std::string& name, const std::string& fallback) const {
+  auto it = options.find(name);
+  return it == options.end() ? fallback : it->second;
+}
+
+int Args::get_int(const std::string& name, int fallback) const {
+  std::string value = get(name);
+  return value.empty() ? fallback : std::stoi(value);
+}
+
+Args parse_args(int argc, char** argv, int first) {
+  Args args;
+  for (int i = first; i < argc; ++i) {
+    std::string word = argv[i];
+    if (word.rfind("--", 0) != 0) {
+      args.positional.push_back(word);
+      continue;
+    }
+    std::string name = word.substr(2);
+    bool has_value = i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0;
+    args.options[name] = has_value ? argv[++i] : "1";
+  }
+  return args;
+}
+
+int cmd_verify(const Args& args) {
+  if (args.positional.size() != 2) throw std::invalid_argument("usage: faceauth verify IMAGE_A IMAGE_B");
+  FaceEngine engine(engine_config(args));
+  auto a = analyze_file(engine, args.positional[0]);
+  auto b = analyze_file(engine, args.positional[1]);
+  nlohmann::json out = {{"a", image_json(args.positional[0], a)}, {"b", image_json(args.positional[1], b)}};
+  out["similarity"] = nullptr;
+  out["score"] = nullptr;
+  if (a && b) {
+    double similarity = cosine_similarity(a->embedding, b->embedding);
+    out["similarity"] = round_to(similarity, 6);
+    out["score"] = similarity_score(similarity);
+  }
+  out["peak_rss_mb"] = round_to(peak_rss_mb(), 1);
+  std::cout << out.dump(2) << "\n";
+  return a && b ? 0 : 2;
+}
+
+int cmd_embed(const Args& args) {
+  if (args.positional.empty()) throw std::invalid_argument("usage: faceauth embed IMAGE...");
+  FaceEngine engine(engine_config(args));
+  for (const std::string& path : args.positional) {
+    auto result = analyze_file(engine, path);
+    nlohmann::json out = {{"image", path}};
+    if (result) {
+      out["faces"] = result->faces.size();
+      out["box"] = box_json(result->faces.front());
+      out["model_version"] = result->model_version;
+      out["embedding"] = result->embedding;
+    } else {
+      out.update(error_json(result.error()));
+    }
+    std::cout << out.dump() << "\n";
+  }
+  return 0;
+}
+
+}  // namespace faceauth

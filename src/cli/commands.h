@@ -1,0 +1,29 @@
+#pragma once
+// The `faceauth` subcommands. Each returns the process exit code.
+
+#include <map>
+#include <string>
+#include <cstdint>
+#include <vector>
+
+#include "vision/face_engine.h"
+
+namespace faceauth {
+
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> options;  // --name value, or --flag -> "1"
+  std::string get(const std::string& name, const std::string& fallback = "") const;
+  int get_int(const std::string& name, int fallback) const;
+};
+
+Args parse_args(int argc, char** argv, int first);
+EngineConfig engine_config(const Args& args);  // --models, --detector, --embedder
+std::vector<uint8_t> read_bytes(const std::string& path);  // throws std::runtime_error
+
+int cmd_verify(const Args& args);
+int cmd_embed(const Args& args);
+int cmd_compare(const Args& args);
+int cmd_bench(const Args& args);
+
+}  // namespace faceauth

@@ -1,0 +1,48 @@
+// faceauth: the command-line tool (verify, embed, compare, bench).
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include <opencv2/core.hpp>
+
+#include "cli/commands.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: faceauth COMMAND [options]
+  verify IMAGE_A IMAGE_B           faces, landmarks, similarity and score as JSON
+  embed IMAGE...                   one JSON line per image with its descriptor
+  compare --pairs FILE --images DIR [--threads N]
+                                   one JSON line per pair of a TSV with image_a, image_b columns
+  bench IMAGE [--repeat N] [--warmup N]
+                                   per-stage median and p90 milliseconds, one thread
+common options: --models DIR (converted models; default $FACEAUTH_MODELS or the set-up cache)
+                --detector NAME  --embedder NAME (model manifest names)
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return 64;
+  }
+  // One OpenCV thread per engine: parallel work uses one engine per core instead.
+  cv::setNumThreads(1);
+  std::string command = argv[1];
+  try {
+    faceauth::Args args = faceauth::parse_args(argc, argv, 2);
+    if (command == "verify") return faceauth::cmd_verify(args);
+    if (command == "embed") return faceauth::cmd_embed(args);
+    if (command == "compare") return faceauth::cmd_compare(args);
+    if (command == "bench") return faceauth::cmd_bench(args);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << e.what() << "\n";
+    return 64;
+  } catch (const std::exception& e) {
+    std::cerr << "faceauth: " << e.what() << "\n";
+    return 1;
+  }
+  std::cerr << kUsage;
+  return 64;
+}

@@ -1,0 +1,34 @@
+#pragma once
+// Cuts the face chip a recognition model was trained on: a similarity transform (rotation,
+// uniform scale, translation) from landmarks to the model's template, as dlib's
+// get_face_chip_details + extract_image_chip do. Stateless and thread-safe.
+
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "vision/face_types.h"
+
+namespace faceauth {
+
+struct ChipTemplate {
+  int size = 150;         // chip side in pixels
+  double padding = 0.25;  // dlib padding: fraction of the face added on each side
+};
+
+// Least-squares similarity transform mapping `from` onto `to` (Umeyama); 2x3, CV_64F.
+cv::Mat similarity_transform(const std::vector<cv::Point2d>& from, const std::vector<cv::Point2d>& to);
+
+// The dlib 5-point template (eye corners and the base of the nose) placed in a chip,
+// taken from the matching points of the 68-point markup: 45, 42, 36, 39, 33.
+std::vector<cv::Point2d> dlib5_chip_points(const ChipTemplate& chip);
+std::vector<cv::Point2d> dlib5_from_landmarks(const Landmarks68& landmarks);
+
+// Image -> chip transform for a face (2x3, CV_64F).
+cv::Mat chip_transform(const Landmarks68& landmarks, const ChipTemplate& chip);
+
+// Extracts the chip (same type as `image`). Large faces are first reduced with pyrDown so
+// bilinear sampling does not alias, as dlib does.
+cv::Mat extract_chip(const cv::Mat& image, const Landmarks68& landmarks, const ChipTemplate& chip);
+
+}  // namespace faceauth

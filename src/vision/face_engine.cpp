@@ -1,0 +1,66 @@
+#include "vision/face_engine.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace faceauth {
+namespace {
+
+class Stopwatch {
+ public:
+  double lap() {
+    auto now = std::chrono::steady_clock::now();
+    double ms = std::chrono::duration<double, std::milli>(now - last_).count();
+    last_ = now;
+    return ms;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
+float area(const FaceBox& face) { return face.box.width * face.box.height; }
+
+}  // namespace
+
+FaceEngine::FaceEngine(const EngineConfig& config)
+    : config_(config),
+      detector_(make_face_detector(config.model_dir, config.detector)),
+      landmarker_(config.model_dir, config.landmark_model),
+      embedder_(config.model_dir, config.embedding_model) {}
+
+Result<FaceAnalysis> FaceEngine::analyze(std::span<const uint8_t> bytes) {
+  Stopwatch watch;
+  Result<DecodedImage> image = decode_image(bytes, config_.limits);
+  if (!image) return image.error();
+  double decode_ms = watch.lap();
+  Result<FaceAnalysis> analysis = analyze_pixels(image->bgr);
+  if (analysis) {
+    analysis->ms.decode = decode_ms;
+    analysis->format = image->format;
+    analysis->orientation = image->orientation;
+  }
+  return analysis;
+}
+
+Result<FaceAnalysis> FaceEngine::analyze_pixels(const cv::Mat& bgr) {
+  FaceAnalysis analysis;
+  analysis.image_width = bgr.cols;
+  analysis.image_height = bgr.rows;
+  analysis.model_version = embedder_.model_version();
+  Stopwatch watch;
+  analysis.faces = detector_->detect(bgr);
+  analysis.ms.detect = watch.lap();
+  if (analysis.faces.empty()) return make_error(ErrorCode::no_face, "no face was found in the image");
+  std::stable_sort(analysis.faces.begin(), analysis.faces.end(),
+                   [](const FaceBox& a, const FaceBox& b) { return area(a) > area(b); });
+  analysis.landmarks = landmarker_.locate(bgr, analysis.faces.front().box);
+  analysis.ms.landmarks = watch.lap();
+  cv::Mat chip = extract_chip(bgr, analysis.landmarks, embedder_.chip_template());
+  analysis.ms.align = watch.lap();
+  analysis.embedding = embedder_.embed(chip);
+  analysis.ms.embed = watch.lap();
+  return analysis;
+}
+
+}  // namespace faceauth

@@ -1,0 +1,63 @@
+#pragma once
+// The whole pipeline for one image: decode -> detect -> landmarks -> align -> embed.
+// One FaceEngine per thread: it owns its nets, which are not thread-safe.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vision/aligner.h"
+#include "vision/embedder.h"
+#include "vision/error.h"
+#include "vision/face_detector.h"
+#include "vision/face_types.h"
+#include "vision/image_decoder.h"
+#include "vision/landmarker.h"
+
+namespace faceauth {
+
+struct EngineConfig {
+  std::filesystem::path model_dir = default_model_dir();
+  DetectorConfig detector;
+  std::string landmark_model = "faceapi_landmark68";
+  std::string embedding_model = "faceapi_recognition";
+  DecodeLimits limits;
+};
+
+struct StageTimes {  // milliseconds
+  double decode = 0, detect = 0, landmarks = 0, align = 0, embed = 0;
+  double total() const { return decode + detect + landmarks + align + embed; }
+};
+
+struct FaceAnalysis {
+  int image_width = 0, image_height = 0;  // working image
+  ImageFormat format = ImageFormat::unknown;
+  int orientation = 1;
+  std::vector<FaceBox> faces;  // every face found, largest first
+  Landmarks68 landmarks{};     // of faces[0], the subject
+  std::vector<float> embedding;
+  std::string model_version;
+  StageTimes ms;
+};
+
+class FaceEngine {
+ public:
+  explicit FaceEngine(const EngineConfig& config);
+
+  Result<FaceAnalysis> analyze(std::span<const uint8_t> bytes);
+  // For pixels already decoded (BGR, upright).
+  Result<FaceAnalysis> analyze_pixels(const cv::Mat& bgr);
+
+  const EngineConfig& config() const { return config_; }
+
+ private:
+  EngineConfig config_;
+  std::unique_ptr<FaceDetector> detector_;
+  Landmarker landmarker_;
+  Embedder embedder_;
+};
+
+}  // namespace faceauth

@@ -1,0 +1,53 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "vision/aligner.h"
+#include "vision/face_detector.h"
+
+namespace faceauth {
+namespace {
+
+TEST(Aligner, SimilarityTransformRecoversAKnownOne) {
+  double angle = 0.3, scale = 1.7, tx = 12, ty = -5;
+  std::vector<cv::Point2d> from = {{0, 0}, {10, 0}, {0, 10}, {7, 3}}, to;
+  for (const auto& p : from) {
+    to.emplace_back(scale * (std::cos(angle) * p.x - std::sin(angle) * p.y) + tx,
+                    scale * (std::sin(angle) * p.x + std::cos(angle) * p.y) + ty);
+  }
+  cv::Mat m = similarity_transform(from, to);
+  EXPECT_NEAR(m.at<double>(0, 0), scale * std::cos(angle), 1e-9);
+  EXPECT_NEAR(m.at<double>(1, 0), scale * std::sin(angle), 1e-9);
+  EXPECT_NEAR(m.at<double>(0, 2), tx, 1e-9);
+  EXPECT_NEAR(m.at<double>(1, 2), ty, 1e-9);
+}
+
+TEST(Aligner, LandmarksOnTheTemplateGiveTheIdentity) {
+  ChipTemplate chip;
+  std::vector<cv::Point2d> target = dlib5_chip_points(chip);
+  Landmarks68 landmarks{};
+  const int indices[5] = {45, 42, 36, 39, 33};
+  for (int i = 0; i < 5; ++i) {
+    landmarks[static_cast<size_t>(indices[i])] = cv::Point2f(static_cast<float>(target[static_cast<size_t>(i)].x * 2 + 30),
+                                                             static_cast<float>(target[static_cast<size_t>(i)].y * 2 + 40));
+  }
+  cv::Mat m = chip_transform(landmarks, chip);
+  EXPECT_NEAR(m.at<double>(0, 0), 0.5, 1e-6);
+  EXPECT_NEAR(m.at<double>(1, 0), 0.0, 1e-6);
+  EXPECT_NEAR(m.at<double>(0, 2), -15, 1e-4);
+  EXPECT_NEAR(m.at<double>(1, 2), -20, 1e-4);
+  cv::Mat image(400, 400, CV_8UC3, cv::Scalar(1, 2, 3));
+  cv::Mat out = extract_chip(image, landmarks, chip);
+  EXPECT_EQ(out.size(), cv::Size(150, 150));
+}
+
+TEST(Detector, NonMaxSuppressionKeepsTheBestOfOverlaps) {
+  std::vector<FaceBox> boxes = {{{0, 0, 10, 10}, 0.6f}, {{1, 1, 10, 10}, 0.9f}, {{50, 50, 10, 10}, 0.7f}};
+  auto kept = non_max_suppression(boxes, 0.3f);
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_FLOAT_EQ(kept[0].score, 0.9f);
+  EXPECT_FLOAT_EQ(kept[1].score, 0.7f);
+}
+
+}  // namespace
+}  // namespace faceauth
