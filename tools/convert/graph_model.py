@@ -571,7 +571,10 @@ class Converter:
             if rs is not None and rs[0] is x:
                 _, axes, keep, eps = rs
                 assert len(axes) == 1
-                _, outs = self.emit("LpNormalization", [self.plain_name(x)], "l2norm", axis=axes[0], p=2)
+                # x / ||x||_2 (OpenCV 4.6 has no LpNormalization; ReduceL2 + broadcast Div work)
+                xn = self.plain_name(x)
+                _, outs = self.emit("ReduceL2", [xn], "l2", axes=list(axes), keepdims=1)
+                _, outs = self.emit("Div", [xn, outs[0]], "l2norm")
                 self.set(node, T(x.shape, name=outs[0]))
                 return
         for x, c in ((a, b), (b, a)):
@@ -937,9 +940,34 @@ class Converter:
         self._prune(graph_outputs)
         used = {i for n in self.onnx_nodes for i in n.input}
         inits = [i for i in self.initializers if i.name in used]
+        opset = OPSET
+        if any(n.op_type == "Clip" for n in self.onnx_nodes):
+            # OpenCV 4.6 only imports Clip with min/max attributes (opset <= 10): emit the
+            # whole model at opset 10, where Pad also takes attributes.
+            opset = 10
+            inits_by_name = {i.name: numpy_helper.to_array(i) for i in inits}
+            for n in self.onnx_nodes:
+                if n.op_type == "Clip":
+                    lo, hi = (list(n.input) + ["", ""])[1:3]
+                    attrs = []
+                    if lo:
+                        attrs.append(helper.make_attribute("min", float(inits_by_name[lo])))
+                    if hi:
+                        attrs.append(helper.make_attribute("max", float(inits_by_name[hi])))
+                    del n.input[1:]
+                    n.attribute.extend(attrs)
+                elif n.op_type == "Pad":
+                    pads = [int(v) for v in inits_by_name[n.input[1]]]
+                    value = float(inits_by_name[n.input[2]])
+                    del n.input[1:]
+                    n.attribute.extend([helper.make_attribute("pads", pads), helper.make_attribute("value", value)])
+                elif n.op_type in ("Resize", "Slice"):
+                    raise NotImplementedError(f"{n.op_type} together with Clip (opset 10) not supported")
+            used = {i for n in self.onnx_nodes for i in n.input}
+            inits = [i for i in inits if i.name in used]
         graph = helper.make_graph(self.onnx_nodes, "graph_model", self.inputs, graph_outputs, inits)
         model = helper.make_model(graph, producer_name="faceauth-graph-model",
-                                  opset_imports=[helper.make_opsetid("", OPSET)])
+                                  opset_imports=[helper.make_opsetid("", opset)])
         model.ir_version = 7
         onnx.checker.check_model(model)
         return model

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Sets everything up (scripts/setup.sh), then builds the test build with the address and
+# undefined-behaviour sanitizers and runs the whole suite with ctest.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/setup.sh"
+build="$root/build/debug-asan"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DFACEAUTH_SANITIZE=ON >/dev/null
+cmake --build "$build" -j"$(nproc)"
+# OpenCV and its codecs keep a few process-lifetime allocations; leak checking stays on, with
+# those libraries' own allocations listed in tests/lsan.supp.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/tests/lsan.supp:print_suppressions=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+cd "$build"
+ctest --output-on-failure -j"$(nproc)" "$@"
