@@ -43,6 +43,16 @@ const KIND = {
   hm_facemesh_detection_short: 'scene',
 };
 
+// Detector outputs are raw logits / pixel offsets of magnitude up to ~400, where float32
+// spacing is 3e-5 and a 1-ulp perturbation of the input already moves outputs by 1.5e-4..6e-4
+// in OpenCV (measured): these get max_abs 1e-3 instead of the default 1e-4.
+const TOLERANCE = {
+  hm_blazeface_front: { max_abs: 1e-3 },
+  hm_blazeface: { max_abs: 1e-3 },
+  hm_facemesh_detection_full: { max_abs: 1e-3 },
+  hm_facemesh_detection_short: { max_abs: 1e-3 },
+};
+
 function parseArgs() {
   const args = { npmDir: path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'faceauth', 'npm'), only: [] };
   const argv = process.argv.slice(2);
@@ -175,7 +185,7 @@ async function main() {
     const isEmbedding = manifest.outputs.length === 1 && manifest.outputs[0].name === 'embedding';
     const golden = {
       model: manifest.name,
-      tolerance: isEmbedding ? { cosine: 0.99999 } : { max_abs: 1e-4 },
+      tolerance: TOLERANCE[manifest.name] || (isEmbedding ? { cosine: 0.99999 } : { max_abs: 1e-4 }),
       cases,
     };
     fs.writeFileSync(path.join(GOLDEN, `${manifest.name}.json`), `${JSON.stringify(golden)}\n`);
