@@ -56,6 +56,7 @@ EngineConfig engine_config(const Args& args) {
   if (!args.get("models").empty()) config.model_dir = args.get("models");
   if (!args.get("detector").empty()) config.detector.model = args.get("detector");
   if (!args.get("embedder").empty()) config.embedding_model = args.get("embedder");
+  if (!args.get("min-score").empty()) config.detector.score_threshold = std::stof(args.get("min-score"));
   return config;
 }
 

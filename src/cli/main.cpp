@@ -18,6 +18,7 @@ constexpr const char* kUsage = R"(usage: faceauth COMMAND [options]
                                    per-stage median and p90 milliseconds, one thread
 common options: --models DIR (converted models; default $FACEAUTH_MODELS or the set-up cache)
                 --detector NAME  --embedder NAME (model manifest names)
+                --min-score S (detector score threshold, default from the model manifest)
 )";
 
 }  // namespace

@@ -32,8 +32,11 @@ double letterbox(const cv::Mat& bgr, int size, cv::Mat& out) {
 class TinyFaceDetector : public FaceDetector {
  public:
   TinyFaceDetector(const std::filesystem::path& dir, const DetectorConfig& config)
-      : config_(config), manifest_(load_manifest(dir, config.model)), net_(load_net(dir, manifest_)) {
+      : manifest_(load_manifest(dir, config.model)), net_(load_net(dir, manifest_)) {
     for (const auto& anchor : manifest_.raw.at("anchors")) anchors_.emplace_back(anchor[0], anchor[1]);
+    score_threshold_ = config.score_threshold.value_or(manifest_.raw.value("score_threshold", 0.5f));
+    nms_iou_ = config.nms_iou.value_or(manifest_.raw.value("nms_iou_threshold", 0.4f));
+    min_face_size_ = config.min_face_size;
   }
 
   std::vector<FaceBox> detect(const cv::Mat& bgr) override {
@@ -42,8 +45,8 @@ class TinyFaceDetector : public FaceDetector {
     net_.setInput(make_blob(input, manifest_), manifest_.input.name);
     cv::Mat out = net_.forward(manifest_.outputs.at(0));
     std::vector<FaceBox> boxes = decode(out, side);
-    boxes = non_max_suppression(std::move(boxes), config_.nms_iou);
-    std::erase_if(boxes, [&](const FaceBox& f) { return std::min(f.box.width, f.box.height) < config_.min_face_size; });
+    boxes = non_max_suppression(std::move(boxes), nms_iou_);
+    std::erase_if(boxes, [&](const FaceBox& f) { return std::min(f.box.width, f.box.height) < min_face_size_; });
     clip(boxes, bgr.size());
     return boxes;
   }
@@ -55,12 +58,12 @@ class TinyFaceDetector : public FaceDetector {
     const float* data = out.ptr<float>();
     std::vector<FaceBox> boxes;
     for (size_t a = 0; a < anchors_.size(); ++a) {
-      const float* fields = data + a * 6 * plane;
+      const float* fields = data + a * 5 * plane;
       for (int row = 0; row < cells; ++row) {
         for (int col = 0; col < cells; ++col) {
           size_t at = static_cast<size_t>(row) * cells + col;
           float score = sigmoid(fields[4 * plane + at]);
-          if (score <= config_.score_threshold) continue;
+          if (score <= score_threshold_) continue;
           double cx = (col + double{sigmoid(fields[at])}) / cells;
           double cy = (row + double{sigmoid(fields[plane + at])}) / cells;
           double w = std::exp(fields[2 * plane + at]) * anchors_[a].x / cells;
@@ -80,10 +83,10 @@ class TinyFaceDetector : public FaceDetector {
     std::erase_if(boxes, [](const FaceBox& f) { return f.box.width <= 1 || f.box.height <= 1; });
   }
 
-  DetectorConfig config_;
   ModelManifest manifest_;
   cv::dnn::Net net_;
   std::vector<cv::Point2d> anchors_;
+  float score_threshold_ = 0.5f, nms_iou_ = 0.4f, min_face_size_ = 20.0f;
 };
 
 }  // namespace
@@ -108,7 +111,9 @@ std::vector<FaceBox> non_max_suppression(std::vector<FaceBox> boxes, float iou_t
 
 std::unique_ptr<FaceDetector> make_face_detector(const std::filesystem::path& model_dir, const DetectorConfig& config) {
   ModelManifest manifest = load_manifest(model_dir, config.model);
-  std::string kind = manifest.raw.value("detector", "");
+  // The decoder follows the converter that made the model ("faceapi:tinyface", ...).
+  std::string kind = manifest.raw.value("converter", "");
+  kind = manifest.raw.value("detector", kind.substr(kind.find(':') + 1));
   if (kind == "tinyface") return std::make_unique<TinyFaceDetector>(model_dir, config);
   throw std::runtime_error("model " + config.model + " is not a known face detector");
 }

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,8 @@ namespace faceauth {
 
 struct DetectorConfig {
   std::string model = "faceapi_tinyface";  // manifest name; its "detector" field picks the decoder
-  float score_threshold = 0.5f;
-  float nms_iou = 0.3f;
+  std::optional<float> score_threshold;  // unset: the manifest's value
+  std::optional<float> nms_iou;          // unset: the manifest's value
   float min_face_size = 20.0f;  // boxes with a smaller side (working pixels) are dropped
 };
 
