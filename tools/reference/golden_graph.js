@@ -49,7 +49,6 @@ const KIND = {
 const TOLERANCE = {
   hm_blazeface_front: { max_abs: 1e-3 },
   hm_blazeface: { max_abs: 1e-3 },
-  hm_facemesh_detection_full: { max_abs: 1e-3 },
   hm_facemesh_detection_short: { max_abs: 1e-3 },
 };
 
