@@ -11,7 +11,11 @@ Shapes are static: Shape/StridedSlice/Pack/... on known shapes are folded to con
 A few TF idioms are folded for speed and import robustness: conv + per-channel Mul/Add
 (batch-norm) into the conv, a Pad before a VALID conv/depthwise conv into the conv pads,
 Relu -> Minimum(c) -> Maximum(0) into one Clip, relu(x) + c*(x - |x|) into PRelu, and the
-x * rsqrt(max(sum(x^2), eps)) L2 normalisation into LpNormalization.
+x * rsqrt(max(sum(x^2), eps)) L2 normalisation into ReduceL2 + Div (OpenCV 4.6 has no
+LpNormalization).
+
+Opset 11, except that a model containing a Clip is written at opset 10 (Clip and Pad with
+attributes), because OpenCV 4.6 only imports Clip with min/max attributes.
 
 Manifest options (manifest["graph"]):
   "outputs": [{"name": "<onnx output>", "tf": ["<tf node>[:0]", ...], "concat_axis": k}]
@@ -545,7 +549,6 @@ class Converter:
             t.x_minus_abs = a
             t.lazy = lambda: self._binary_emit("Sub", a, self._mat(b), a.shape)
             self.set(node, t)
-            self._pending_abs = b
             return
         if b.const is not None and a.const is None:
             neg = T(b.shape, const=(-b.const).astype(np.float32))
