@@ -58,32 +58,57 @@ struct Embedding {
   std::optional<Error> error;
 };
 
-// Embeds every image once, `threads` engines working through a shared index.
+Result<FaceAnalysis> analyze_path(FaceEngine& engine, const std::string& path, Stages stages) {
+  try {
+    return engine.analyze(read_bytes(path), stages);
+  } catch (const std::runtime_error& e) {
+    return make_error(ErrorCode::image_converting_error, e.what());
+  }
+}
+
+// Runs `work(engine, i)` for i in [0, count) on `threads` threads, each with its own engine.
+template <typename Work>
+void parallel_for(size_t count, const EngineConfig& config, int threads, Work work) {
+  std::atomic<size_t> next{0};
+  auto run = [&] {
+    FaceEngine engine(config);
+    for (size_t i = next++; i < count; i = next++) work(engine, i);
+  };
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) pool.emplace_back(run);
+  for (std::thread& thread : pool) thread.join();
+}
+
+int thread_count(const Args& args) {
+  return args.get_int("threads", static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+}
+
+// Embeds every image once.
 std::map<std::string, Embedding> embed_all(const std::vector<std::string>& names, const std::string& dir,
                                            const EngineConfig& config, int threads) {
   std::vector<Embedding> results(names.size());
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    FaceEngine engine(config);
-    for (size_t i = next++; i < names.size(); i = next++) {
-      Result<FaceAnalysis> result = make_error(ErrorCode::image_converting_error, "unreadable file");
-      try {
-        result = engine.analyze(read_bytes(dir + "/" + names[i]));
-      } catch (const std::runtime_error&) {
-      }
-      if (result) {
-        results[i].values = std::move(result->embedding);
-      } else {
-        results[i].error = result.error();
-      }
+  parallel_for(names.size(), config, threads, [&](FaceEngine& engine, size_t i) {
+    auto result = analyze_path(engine, dir + "/" + names[i], Stages::all);
+    if (result) {
+      results[i].values = std::move(result->embedding);
+    } else {
+      results[i].error = result.error();
     }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) pool.emplace_back(work);
-  for (std::thread& thread : pool) thread.join();
+  });
   std::map<std::string, Embedding> by_name;
   for (size_t i = 0; i < names.size(); ++i) by_name[names[i]] = std::move(results[i]);
   return by_name;
+}
+
+std::vector<std::string> read_list(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
 }
 
 nlohmann::json pair_json(const Pair& pair, const Embedding& a, const Embedding& b) {
@@ -120,11 +145,33 @@ int cmd_compare(const Args& args) {
   }
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
-  int threads = args.get_int("threads", static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-  auto embeddings = embed_all(names, args.get("images"), engine_config(args), threads);
+  auto embeddings = embed_all(names, args.get("images"), engine_config(args), thread_count(args));
   for (const Pair& pair : pairs) {
     std::cout << pair_json(pair, embeddings.at(pair.a), embeddings.at(pair.b)).dump() << "\n";
   }
+  return 0;
+}
+
+int cmd_detect(const Args& args) {
+  std::vector<std::string> images = args.positional;
+  if (!args.get("list").empty()) images = read_list(args.get("list"));
+  if (images.empty()) throw std::invalid_argument("usage: faceauth detect IMAGE... | --list FILE [--threads N]");
+  std::vector<nlohmann::json> lines(images.size());
+  parallel_for(images.size(), engine_config(args), thread_count(args), [&](FaceEngine& engine, size_t i) {
+    auto result = analyze_path(engine, images[i], Stages::detect);
+    nlohmann::json out = {{"image", images[i]}};
+    if (result) {
+      out["faces"] = result->faces.size();
+      out["boxes"] = nlohmann::json::array();
+      for (const FaceBox& face : result->faces) out["boxes"].push_back(box_json(face));
+      out["ms"] = {{"decode", round_to(result->ms.decode, 2)}, {"detect", round_to(result->ms.detect, 2)}};
+    } else {
+      out.update(error_json(result.error()));
+      out["faces"] = 0;
+    }
+    lines[i] = std::move(out);
+  });
+  for (const nlohmann::json& line : lines) std::cout << line.dump() << "\n";
   return 0;
 }
 

@@ -24,6 +24,7 @@ std::vector<uint8_t> read_bytes(const std::string& path);  // throws std::runtim
 int cmd_verify(const Args& args);
 int cmd_embed(const Args& args);
 int cmd_compare(const Args& args);
+int cmd_detect(const Args& args);
 int cmd_bench(const Args& args);
 
 }  // namespace faceauth

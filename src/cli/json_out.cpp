@@ -32,7 +32,7 @@ nlohmann::json times_json(const StageTimes& ms) {
 nlohmann::json analysis_json(const FaceAnalysis& analysis) {
   nlohmann::json faces = nlohmann::json::array();
   for (const FaceBox& face : analysis.faces) faces.push_back(box_json(face));
-  faces[0]["landmarks"] = landmarks_json(analysis.landmarks);
+  if (!analysis.embedding.empty()) faces[0]["landmarks"] = landmarks_json(analysis.landmarks);
   return {{"width", analysis.image_width},
           {"height", analysis.image_height},
           {"format", image_format_name(analysis.format)},

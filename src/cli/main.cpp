@@ -14,6 +14,8 @@ constexpr const char* kUsage = R"(usage: faceauth COMMAND [options]
   embed IMAGE...                   one JSON line per image with its descriptor
   compare --pairs FILE --images DIR [--threads N]
                                    one JSON line per pair of a TSV with image_a, image_b columns
+  detect IMAGE... | --list FILE [--threads N]
+                                   one JSON line per image: face count, boxes, milliseconds
   bench IMAGE [--repeat N] [--warmup N]
                                    per-stage median and p90 milliseconds, one thread
 common options: --models DIR (converted models; default $FACEAUTH_MODELS or the set-up cache)
@@ -36,6 +38,7 @@ int main(int argc, char** argv) {
     if (command == "verify") return faceauth::cmd_verify(args);
     if (command == "embed") return faceauth::cmd_embed(args);
     if (command == "compare") return faceauth::cmd_compare(args);
+    if (command == "detect") return faceauth::cmd_detect(args);
     if (command == "bench") return faceauth::cmd_bench(args);
   } catch (const std::invalid_argument& e) {
     std::cerr << e.what() << "\n";

@@ -27,6 +27,12 @@ double letterbox(const cv::Mat& bgr, int size, cv::Mat& out) {
   return side;
 }
 
+void clip_boxes(std::vector<FaceBox>& boxes, cv::Size size) {
+  cv::Rect2f frame(0, 0, static_cast<float>(size.width), static_cast<float>(size.height));
+  for (FaceBox& face : boxes) face.box &= frame;
+  std::erase_if(boxes, [](const FaceBox& f) { return f.box.width <= 1 || f.box.height <= 1; });
+}
+
 // face-api's Tiny Face Detector (Tiny-YOLOv2 style): a grid of cells, each with 5 anchor
 // boxes of (tx, ty, tw, th, score). The ONNX output is NCHW: channel = anchor * 6 + field.
 class TinyFaceDetector : public FaceDetector {
@@ -47,7 +53,7 @@ class TinyFaceDetector : public FaceDetector {
     std::vector<FaceBox> boxes = decode(out, side);
     boxes = non_max_suppression(std::move(boxes), nms_iou_);
     std::erase_if(boxes, [&](const FaceBox& f) { return std::min(f.box.width, f.box.height) < min_face_size_; });
-    clip(boxes, bgr.size());
+    clip_boxes(boxes, bgr.size());
     return boxes;
   }
 
@@ -77,16 +83,124 @@ class TinyFaceDetector : public FaceDetector {
     return boxes;
   }
 
-  static void clip(std::vector<FaceBox>& boxes, cv::Size size) {
-    cv::Rect2f frame(0, 0, static_cast<float>(size.width), static_cast<float>(size.height));
-    for (FaceBox& face : boxes) face.box &= frame;
-    std::erase_if(boxes, [](const FaceBox& f) { return f.box.width <= 1 || f.box.height <= 1; });
-  }
-
   ModelManifest manifest_;
   cv::dnn::Net net_;
   std::vector<cv::Point2d> anchors_;
   float score_threshold_ = 0.5f, nms_iou_ = 0.4f, min_face_size_ = 20.0f;
+};
+
+// MediaPipe BlazeFace as shipped in human-models: front (128 px, strides 8 and 16), back
+// (256 px, strides 16 and 32) and the full-range facemesh detector (192 px, stride 4). Per
+// anchor: a score logit, then box centre offset, size and 6 keypoints, in input pixels;
+// either in two outputs (`classificators` [1,N,1], `regressors` [1,N,16]) or in one
+// `decode_output` [1,N,17]. The image is letterboxed to a square.
+class BlazeFaceDetector : public FaceDetector {
+ public:
+  BlazeFaceDetector(const std::filesystem::path& dir, const DetectorConfig& config)
+      : manifest_(load_manifest(dir, config.model)), net_(load_net(dir, manifest_)) {
+    make_anchors(manifest_.raw.at("anchor_strides").get<std::vector<int>>(),
+                 manifest_.raw.at("anchors_per_cell").get<std::vector<int>>());
+    std::string single = manifest_.raw.value("decode_output", "");
+    outputs_ = single.empty() ? std::vector<std::string>{"classificators", "regressors"} : std::vector<std::string>{single};
+    score_threshold_ = config.score_threshold.value_or(manifest_.raw.value("score_threshold", 0.5f));
+    nms_iou_ = config.nms_iou.value_or(manifest_.raw.value("nms_iou_threshold", 0.3f));
+    min_face_size_ = config.min_face_size;
+  }
+
+  std::vector<FaceBox> detect(const cv::Mat& bgr) override {
+    cv::Mat input;
+    double side = letterbox(bgr, manifest_.input.width, input);
+    net_.setInput(make_blob(input, manifest_), manifest_.input.name);
+    std::vector<cv::Mat> outs;
+    net_.forward(outs, outputs_);
+    std::vector<FaceBox> boxes = decode(outs, side / manifest_.input.width);
+    boxes = non_max_suppression(std::move(boxes), nms_iou_);
+    std::erase_if(boxes, [&](const FaceBox& f) { return std::min(f.box.width, f.box.height) < min_face_size_; });
+    clip_boxes(boxes, bgr.size());
+    return boxes;
+  }
+
+ private:
+  void make_anchors(const std::vector<int>& strides, const std::vector<int>& per_cell) {
+    const int size = manifest_.input.width;
+    for (size_t level = 0; level < strides.size(); ++level) {
+      int cells = (size + strides[level] - 1) / strides[level];
+      float step = static_cast<float>(strides[level]);
+      for (int y = 0; y < cells; ++y) {
+        for (int x = 0; x < cells; ++x) {
+          for (int k = 0; k < per_cell[level]; ++k) {
+            anchors_.emplace_back(step * (static_cast<float>(x) + 0.5f), step * (static_cast<float>(y) + 0.5f));
+          }
+        }
+      }
+    }
+  }
+
+  std::vector<FaceBox> decode(const std::vector<cv::Mat>& outs, double factor) const {
+    // Row i: logit at logits[i * logit_step], 16 regressors from reg + i * reg_step.
+    const bool split = outs.size() == 2;
+    const float* logits = outs[0].ptr<float>();
+    const float* reg = split ? outs[1].ptr<float>() : outs[0].ptr<float>() + 1;
+    const size_t logit_step = split ? 1 : 17, reg_step = split ? 16 : 17;
+    std::vector<FaceBox> boxes;
+    for (size_t i = 0; i < anchors_.size(); ++i) {
+      float score = sigmoid(logits[i * logit_step]);
+      if (score <= score_threshold_) continue;
+      const float* r = reg + i * reg_step;
+      double cx = anchors_[i].x + double{r[0]}, cy = anchors_[i].y + double{r[1]};
+      cv::Rect2f box(static_cast<float>((cx - r[2] / 2.0) * factor), static_cast<float>((cy - r[3] / 2.0) * factor),
+                     static_cast<float>(r[2] * factor), static_cast<float>(r[3] * factor));
+      boxes.push_back({box, score});
+    }
+    return boxes;
+  }
+
+  ModelManifest manifest_;
+  cv::dnn::Net net_;
+  std::vector<cv::Point2f> anchors_;
+  std::vector<std::string> outputs_;
+  float score_threshold_ = 0.5f, nms_iou_ = 0.3f, min_face_size_ = 20.0f;
+};
+
+// face-api's SSD MobileNet v1: box decoding against its anchors is inside the graph, giving
+// `boxes` [1,N,4] as (ymin, xmin, ymax, xmax) relative to the letterboxed square and
+// `scores` [1,N] (sigmoid already applied).
+class SsdDetector : public FaceDetector {
+ public:
+  SsdDetector(const std::filesystem::path& dir, const DetectorConfig& config)
+      : manifest_(load_manifest(dir, config.model)), net_(load_net(dir, manifest_)) {
+    score_threshold_ = config.score_threshold.value_or(manifest_.raw.value("score_threshold", 0.5f));
+    nms_iou_ = config.nms_iou.value_or(manifest_.raw.value("nms_iou_threshold", 0.5f));
+    min_face_size_ = config.min_face_size;
+  }
+
+  std::vector<FaceBox> detect(const cv::Mat& bgr) override {
+    cv::Mat input;
+    double side = letterbox(bgr, manifest_.input.width, input);
+    net_.setInput(make_blob(input, manifest_), manifest_.input.name);
+    std::vector<cv::Mat> outs;
+    net_.forward(outs, std::vector<std::string>{"boxes", "scores"});
+    const float* box = outs[0].ptr<float>();
+    const float* scores = outs[1].ptr<float>();
+    std::vector<FaceBox> boxes;
+    for (size_t i = 0; i < outs[1].total(); ++i) {
+      if (scores[i] <= score_threshold_) continue;
+      const float* b = box + 4 * i;
+      double x0 = b[1] * side, y0 = b[0] * side, x1 = b[3] * side, y1 = b[2] * side;
+      boxes.push_back({cv::Rect2f(static_cast<float>(x0), static_cast<float>(y0), static_cast<float>(x1 - x0),
+                                  static_cast<float>(y1 - y0)),
+                       scores[i]});
+    }
+    boxes = non_max_suppression(std::move(boxes), nms_iou_);
+    std::erase_if(boxes, [&](const FaceBox& f) { return std::min(f.box.width, f.box.height) < min_face_size_; });
+    clip_boxes(boxes, bgr.size());
+    return boxes;
+  }
+
+ private:
+  ModelManifest manifest_;
+  cv::dnn::Net net_;
+  float score_threshold_ = 0.5f, nms_iou_ = 0.5f, min_face_size_ = 20.0f;
 };
 
 }  // namespace
@@ -115,6 +229,8 @@ std::unique_ptr<FaceDetector> make_face_detector(const std::filesystem::path& mo
   std::string kind = manifest.raw.value("converter", "");
   kind = manifest.raw.value("detector", kind.substr(kind.find(':') + 1));
   if (kind == "tinyface") return std::make_unique<TinyFaceDetector>(model_dir, config);
+  if (kind == "blazeface") return std::make_unique<BlazeFaceDetector>(model_dir, config);
+  if (kind == "ssd") return std::make_unique<SsdDetector>(model_dir, config);
   throw std::runtime_error("model " + config.model + " is not a known face detector");
 }
 

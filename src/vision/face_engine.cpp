@@ -29,12 +29,12 @@ FaceEngine::FaceEngine(const EngineConfig& config)
       landmarker_(config.model_dir, config.landmark_model),
       embedder_(config.model_dir, config.embedding_model) {}
 
-Result<FaceAnalysis> FaceEngine::analyze(std::span<const uint8_t> bytes) {
+Result<FaceAnalysis> FaceEngine::analyze(std::span<const uint8_t> bytes, Stages stages) {
   Stopwatch watch;
   Result<DecodedImage> image = decode_image(bytes, config_.limits);
   if (!image) return image.error();
   double decode_ms = watch.lap();
-  Result<FaceAnalysis> analysis = analyze_pixels(image->bgr);
+  Result<FaceAnalysis> analysis = analyze_pixels(image->bgr, stages);
   if (analysis) {
     analysis->ms.decode = decode_ms;
     analysis->format = image->format;
@@ -43,7 +43,7 @@ Result<FaceAnalysis> FaceEngine::analyze(std::span<const uint8_t> bytes) {
   return analysis;
 }
 
-Result<FaceAnalysis> FaceEngine::analyze_pixels(const cv::Mat& bgr) {
+Result<FaceAnalysis> FaceEngine::analyze_pixels(const cv::Mat& bgr, Stages stages) {
   FaceAnalysis analysis;
   analysis.image_width = bgr.cols;
   analysis.image_height = bgr.rows;
@@ -54,6 +54,7 @@ Result<FaceAnalysis> FaceEngine::analyze_pixels(const cv::Mat& bgr) {
   if (analysis.faces.empty()) return make_error(ErrorCode::no_face, "no face was found in the image");
   std::stable_sort(analysis.faces.begin(), analysis.faces.end(),
                    [](const FaceBox& a, const FaceBox& b) { return area(a) > area(b); });
+  if (stages == Stages::detect) return analysis;
   analysis.landmarks = landmarker_.locate(bgr, analysis.faces.front().box);
   analysis.ms.landmarks = watch.lap();
   cv::Mat chip = extract_chip(bgr, analysis.landmarks, embedder_.chip_template());

@@ -43,13 +43,16 @@ struct FaceAnalysis {
   StageTimes ms;
 };
 
+// How far analyze() goes: `detect` stops after face detection (no landmarks, no embedding).
+enum class Stages { detect, all };
+
 class FaceEngine {
  public:
   explicit FaceEngine(const EngineConfig& config);
 
-  Result<FaceAnalysis> analyze(std::span<const uint8_t> bytes);
+  Result<FaceAnalysis> analyze(std::span<const uint8_t> bytes, Stages stages = Stages::all);
   // For pixels already decoded (BGR, upright).
-  Result<FaceAnalysis> analyze_pixels(const cv::Mat& bgr);
+  Result<FaceAnalysis> analyze_pixels(const cv::Mat& bgr, Stages stages = Stages::all);
 
   const EngineConfig& config() const { return config_; }
 

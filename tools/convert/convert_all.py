@@ -6,6 +6,8 @@ manifest. Run with Debian's python3 (python3-onnx, python3-numpy).
   convert_all.py --npm-dir CACHE/npm --out CACHE/models [--manifests models/manifests]
                  [--only NAME] [--update-hashes]
 
+A model whose converted file already has the pinned sha256 is not converted again.
+
 The manifest's "converter" field picks the converter:
   "faceapi:<net>"  -> faceapi_nets.convert(net, package_dir, manifest)
   "graph"          -> graph_model.convert(package_dir, manifest)
@@ -43,11 +45,20 @@ def build(manifest, npm_dir):
     raise SystemExit(f"unknown converter {kind}")
 
 
+def file_sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
 def convert_one(path, args):
     with open(path) as f:
         manifest = json.load(f)
     name = manifest["name"]
     out_path = os.path.join(args.out, manifest["file"])
+    if not args.update_hashes and os.path.exists(out_path) and file_sha256(out_path) == manifest.get("sha256"):
+        shutil.copyfile(path, os.path.join(args.out, os.path.basename(path)))
+        print(f"{name}: {manifest['file']} up to date")
+        return
     data = build(manifest, args.npm_dir).SerializeToString()
     digest = hashlib.sha256(data).hexdigest()
     if digest != manifest.get("sha256"):
