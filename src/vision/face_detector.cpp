@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <stdexcept>
 
 #include <opencv2/dnn.hpp>
@@ -203,6 +204,36 @@ class SsdDetector : public FaceDetector {
   float score_threshold_ = 0.5f, nms_iou_ = 0.5f, min_face_size_ = 20.0f;
 };
 
+// Runs detectors in order and answers with the first that finds a face: a fast short-range
+// model for the usual selfie, a slower one for small faces only when the first finds none.
+class CascadeDetector : public FaceDetector {
+ public:
+  explicit CascadeDetector(std::vector<std::unique_ptr<FaceDetector>> stages) : stages_(std::move(stages)) {}
+
+  std::vector<FaceBox> detect(const cv::Mat& bgr) override {
+    std::vector<FaceBox> faces;
+    for (auto& stage : stages_) {
+      faces = stage->detect(bgr);
+      if (!faces.empty()) break;
+    }
+    return faces;
+  }
+
+ private:
+  std::vector<std::unique_ptr<FaceDetector>> stages_;
+};
+
+std::unique_ptr<FaceDetector> make_single_detector(const std::filesystem::path& model_dir, const DetectorConfig& config) {
+  ModelManifest manifest = load_manifest(model_dir, config.model);
+  // The decoder follows the converter that made the model ("faceapi:tinyface", ...).
+  std::string kind = manifest.raw.value("converter", "");
+  kind = manifest.raw.value("detector", kind.substr(kind.find(':') + 1));
+  if (kind == "tinyface") return std::make_unique<TinyFaceDetector>(model_dir, config);
+  if (kind == "blazeface") return std::make_unique<BlazeFaceDetector>(model_dir, config);
+  if (kind == "ssd") return std::make_unique<SsdDetector>(model_dir, config);
+  throw std::runtime_error("model " + config.model + " is not a known face detector");
+}
+
 }  // namespace
 
 float intersection_over_union(const cv::Rect2f& a, const cv::Rect2f& b) {
@@ -224,14 +255,13 @@ std::vector<FaceBox> non_max_suppression(std::vector<FaceBox> boxes, float iou_t
 }
 
 std::unique_ptr<FaceDetector> make_face_detector(const std::filesystem::path& model_dir, const DetectorConfig& config) {
-  ModelManifest manifest = load_manifest(model_dir, config.model);
-  // The decoder follows the converter that made the model ("faceapi:tinyface", ...).
-  std::string kind = manifest.raw.value("converter", "");
-  kind = manifest.raw.value("detector", kind.substr(kind.find(':') + 1));
-  if (kind == "tinyface") return std::make_unique<TinyFaceDetector>(model_dir, config);
-  if (kind == "blazeface") return std::make_unique<BlazeFaceDetector>(model_dir, config);
-  if (kind == "ssd") return std::make_unique<SsdDetector>(model_dir, config);
-  throw std::runtime_error("model " + config.model + " is not a known face detector");
+  std::vector<std::unique_ptr<FaceDetector>> stages;
+  std::stringstream names(config.model);
+  DetectorConfig stage = config;
+  while (std::getline(names, stage.model, '+')) stages.push_back(make_single_detector(model_dir, stage));
+  if (stages.empty()) throw std::runtime_error("no face detector configured");
+  if (stages.size() == 1) return std::move(stages.front());
+  return std::make_unique<CascadeDetector>(std::move(stages));
 }
 
 }  // namespace faceauth

@@ -13,7 +13,9 @@
 namespace faceauth {
 
 struct DetectorConfig {
-  std::string model = "faceapi_tinyface";  // manifest name; its "detector" field picks the decoder
+  // Manifest name(s); "a+b" runs b only when a finds no face. The manifest's "detector" (or
+  // "converter") field picks the decoder. Default chosen by measurement: docs/detectors.md.
+  std::string model = "hm_blazeface_front+hm_blazeface";
   std::optional<float> score_threshold;  // unset: the manifest's value
   std::optional<float> nms_iou;          // unset: the manifest's value
   float min_face_size = 20.0f;  // boxes with a smaller side (working pixels) are dropped

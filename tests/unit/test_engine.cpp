@@ -1,1 +1,151 @@
+// The whole engine on the face-api demo photos (group photos shipped in the npm package):
+// the same face under crops, scales, rotations and JPEG qualities scores high, different
+// people score low, EXIF orientation equals rotated pixels, bad input gives typed errors.
 #include <gtest/gtest.h>
+
+#include <memory>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "test_support.h"
+#include "vision/face_engine.h"
+#include "vision/similarity.h"
+
+namespace faceauth {
+namespace {
+
+// The operating threshold of the default model (raw cosine); see docs/accuracy.md.
+constexpr double kSameThreshold = 0.88;
+
+class Engine : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    EngineConfig config;
+    config.model_dir = test::model_dir();
+    engine_ = std::make_unique<FaceEngine>(config);
+  }
+  static void TearDownTestSuite() { engine_.reset(); }
+
+  static cv::Mat photo(const std::string& name) {
+    cv::Mat image = cv::imread(test::demo_photo(name).string(), cv::IMREAD_COLOR);
+    EXPECT_FALSE(image.empty()) << name;
+    return image;
+  }
+  static FaceAnalysis analyze(const std::vector<uint8_t>& bytes) {
+    auto result = engine_->analyze(bytes);
+    EXPECT_TRUE(result.ok()) << (result.ok() ? "" : result.error().message);
+    return result.ok() ? *result : FaceAnalysis{};
+  }
+  static FaceAnalysis analyze(const cv::Mat& image, int quality = 95) {
+    return analyze(test::encode(image, ".jpg", quality));
+  }
+  static ErrorCode error_of(const std::vector<uint8_t>& bytes) {
+    auto result = engine_->analyze(bytes);
+    EXPECT_FALSE(result.ok());
+    return result.ok() ? ErrorCode::detection_server_error : result.error().code;
+  }
+  // A crop around a face box, `margin` box sizes on each side, inside the image.
+  static cv::Mat crop_around(const cv::Mat& image, const cv::Rect2f& box, double margin) {
+    cv::Rect r(cvRound(box.x - margin * box.width), cvRound(box.y - margin * box.height),
+               cvRound(box.width * (1 + 2 * margin)), cvRound(box.height * (1 + 2 * margin)));
+    return image(r & cv::Rect(0, 0, image.cols, image.rows)).clone();
+  }
+  static double similarity(const FaceAnalysis& a, const FaceAnalysis& b) {
+    return cosine_similarity(a.embedding, b.embedding);
+  }
+
+  static std::unique_ptr<FaceEngine> engine_;
+};
+
+std::unique_ptr<FaceEngine> Engine::engine_;
+
+TEST_F(Engine, FindsEveryFaceOfAGroupPhotoLargestFirst) {
+  FaceAnalysis group = analyze(photo("sample1.jpg"));
+  ASSERT_EQ(group.faces.size(), 3u);
+  EXPECT_EQ(group.embedding.size(), 128u);
+  for (size_t i = 1; i < group.faces.size(); ++i) {
+    EXPECT_GE(group.faces[0].box.area(), group.faces[i].box.area());
+  }
+  // The subject's eyes lie inside its box, left eye (image left) left of the right eye.
+  const auto& box = group.faces[0].box;
+  EXPECT_TRUE(box.contains(group.landmarks[36]));
+  EXPECT_TRUE(box.contains(group.landmarks[45]));
+  EXPECT_LT(group.landmarks[36].x, group.landmarks[45].x);
+}
+
+TEST_F(Engine, SameFaceUnderCropsScalesRotationsAndQualitiesScoresHigh) {
+  cv::Mat image = photo("sample1.jpg");
+  FaceAnalysis reference = analyze(image);
+  ASSERT_FALSE(reference.faces.empty());
+  cv::Rect2f box = reference.faces[0].box;
+  cv::Mat tight = crop_around(image, box, 0.5), wide = crop_around(image, box, 1.5);
+  std::vector<std::pair<std::string, FaceAnalysis>> variants;
+  variants.emplace_back("tight crop", analyze(tight));
+  variants.emplace_back("wide crop", analyze(wide));
+  for (double scale : {0.5, 1.6}) {
+    cv::Mat scaled;
+    cv::resize(tight, scaled, cv::Size(), scale, scale, cv::INTER_AREA);
+    variants.emplace_back("scale " + std::to_string(scale), analyze(scaled));
+  }
+  for (double angle : {-12.0, 12.0}) {
+    cv::Mat turned;
+    cv::Point2f centre(static_cast<float>(wide.cols) / 2, static_cast<float>(wide.rows) / 2);
+    cv::warpAffine(wide, turned, cv::getRotationMatrix2D(centre, angle, 1.0), wide.size(), cv::INTER_LINEAR,
+                   cv::BORDER_REPLICATE);
+    variants.emplace_back("rotation " + std::to_string(angle), analyze(turned));
+  }
+  for (int quality : {75, 40, 20}) variants.emplace_back("quality " + std::to_string(quality), analyze(tight, quality));
+  for (const auto& [name, variant] : variants) {
+    EXPECT_GT(similarity(reference, variant), kSameThreshold) << name;
+  }
+}
+
+TEST_F(Engine, DifferentPeopleScoreLow) {
+  cv::Mat image = photo("sample1.jpg");
+  FaceAnalysis group = analyze(image);
+  ASSERT_EQ(group.faces.size(), 3u);
+  std::vector<FaceAnalysis> people;
+  for (const FaceBox& face : group.faces) people.push_back(analyze(crop_around(image, face.box, 0.6)));
+  for (size_t i = 0; i < people.size(); ++i) {
+    for (size_t j = i + 1; j < people.size(); ++j) {
+      EXPECT_LT(similarity(people[i], people[j]), kSameThreshold) << i << " vs " << j;
+      EXPECT_LT(similarity_score(similarity(people[i], people[j])), similarity_score(kSameThreshold));
+    }
+  }
+}
+
+TEST_F(Engine, ExifOrientationGivesTheSameResultAsRotatedPixels) {
+  cv::Mat image = photo("sample2.jpg");
+  cv::Mat stored;
+  cv::rotate(image, stored, cv::ROTATE_90_COUNTERCLOCKWISE);  // what a phone held sideways writes
+  FaceAnalysis upright = analyze(image);
+  FaceAnalysis tagged = analyze(test::with_exif_orientation(test::encode(stored, ".jpg"), 6, true));
+  ASSERT_EQ(tagged.orientation, 6);
+  EXPECT_EQ(tagged.image_width, upright.image_width);
+  EXPECT_EQ(tagged.faces.size(), upright.faces.size());
+  EXPECT_GT(similarity(upright, tagged), 0.98);
+  FaceAnalysis untagged = analyze(test::encode(stored, ".jpg"));
+  EXPECT_NE(untagged.image_width, upright.image_width);
+}
+
+TEST_F(Engine, BadInputGivesTypedErrors) {
+  auto jpeg = test::encode(photo("sample1.jpg"), ".jpg");
+  jpeg.resize(jpeg.size() / 3);
+  EXPECT_EQ(error_of(jpeg), ErrorCode::image_converting_error);
+  std::string text = "just some text\n";
+  EXPECT_EQ(error_of(std::vector<uint8_t>(text.begin(), text.end())), ErrorCode::image_converting_error);
+  auto png = test::encode(cv::Mat(64, 64, CV_8UC3, cv::Scalar(0, 0, 0)), ".png");
+  for (size_t at : {16u, 20u}) {
+    png[at] = 0x00;
+    png[at + 1] = 0x01;
+    png[at + 2] = 0x86;
+    png[at + 3] = 0xA0;  // 100000
+  }
+  EXPECT_EQ(error_of(png), ErrorCode::image_too_large);
+  cv::Mat blank(480, 640, CV_8UC3, cv::Scalar(90, 160, 200));
+  EXPECT_EQ(error_of(test::encode(blank, ".jpg")), ErrorCode::no_face);
+}
+
+}  // namespace
+}  // namespace faceauth
