@@ -56,21 +56,22 @@ cv::Mat chip_transform(const Landmarks68& landmarks, const ChipTemplate& chip) {
   return similarity_transform(dlib5_from_landmarks(landmarks), dlib5_chip_points(chip));
 }
 
-cv::Mat extract_chip(const cv::Mat& image, const Landmarks68& landmarks, const ChipTemplate& chip) {
-  cv::Mat transform = chip_transform(landmarks, chip);
-  double scale = std::hypot(transform.at<double>(0, 0), transform.at<double>(1, 0));
+cv::Mat warp_crop(const cv::Mat& image, const cv::Mat& image_to_output, int size) {
+  cv::Mat transform = image_to_output.clone();  // adjusted below; the caller's stays as it is
+  double scale = std::sqrt(std::abs(cv::determinant(transform.colRange(0, 2))));
   cv::Mat source = image;
   while (scale < 0.5 && source.cols > 1 && source.rows > 1) {
     cv::pyrDown(source, source);
     scale *= 2;
-    transform.at<double>(0, 0) *= 2;
-    transform.at<double>(0, 1) *= 2;
-    transform.at<double>(1, 0) *= 2;
-    transform.at<double>(1, 1) *= 2;
+    transform.colRange(0, 2) *= 2.0;  // pyrDown halves coordinates
   }
   cv::Mat out;
-  cv::warpAffine(source, out, transform, cv::Size(chip.size, chip.size), cv::INTER_LINEAR, cv::BORDER_CONSTANT);
+  cv::warpAffine(source, out, transform, cv::Size(size, size), cv::INTER_LINEAR, cv::BORDER_CONSTANT);
   return out;
+}
+
+cv::Mat extract_chip(const cv::Mat& image, const Landmarks68& landmarks, const ChipTemplate& chip) {
+  return warp_crop(image, chip_transform(landmarks, chip), chip.size);
 }
 
 }  // namespace faceauth

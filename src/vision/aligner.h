@@ -27,6 +27,11 @@ std::vector<cv::Point2d> dlib5_from_landmarks(const Landmarks68& landmarks);
 // Image -> chip transform for a face (2x3, CV_64F).
 cv::Mat chip_transform(const Landmarks68& landmarks, const ChipTemplate& chip);
 
+// Warps `image` by the 2x3 image -> output transform into a size x size output (zeros
+// outside the image). Large shrinks go through pyrDown first so bilinear sampling does not
+// alias.
+cv::Mat warp_crop(const cv::Mat& image, const cv::Mat& image_to_output, int size);
+
 // Extracts the chip (same type as `image`). Large faces are first reduced with pyrDown so
 // bilinear sampling does not alias, as dlib does.
 cv::Mat extract_chip(const cv::Mat& image, const Landmarks68& landmarks, const ChipTemplate& chip);

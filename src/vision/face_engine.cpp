@@ -21,6 +21,15 @@ class Stopwatch {
 
 float area(const FaceBox& face) { return face.box.width * face.box.height; }
 
+// Working-image coordinates -> the upright image at its full resolution.
+void to_source_pixels(FaceAnalysis& analysis, double scale) {
+  const float factor = static_cast<float>(1.0 / scale);
+  for (FaceBox& face : analysis.faces) {
+    face.box = cv::Rect2f(face.box.x * factor, face.box.y * factor, face.box.width * factor, face.box.height * factor);
+  }
+  for (cv::Point2f& point : analysis.landmarks) point *= factor;
+}
+
 }  // namespace
 
 FaceEngine::FaceEngine(const EngineConfig& config)
@@ -39,6 +48,10 @@ Result<FaceAnalysis> FaceEngine::analyze(std::span<const uint8_t> bytes, Stages 
     analysis->ms.decode = decode_ms;
     analysis->format = image->format;
     analysis->orientation = image->orientation;
+    to_source_pixels(*analysis, image->scale);
+    bool turned = image->orientation >= 5;  // orientations 5-8 swap width and height
+    analysis->image_width = turned ? image->source_height : image->source_width;
+    analysis->image_height = turned ? image->source_width : image->source_height;
   }
   return analysis;
 }

@@ -32,8 +32,10 @@ struct StageTimes {  // milliseconds
   double total() const { return decode + detect + landmarks + align + embed; }
 };
 
+// From analyze(bytes), coordinates are pixels of the upright image at its full resolution
+// (EXIF orientation applied); from analyze_pixels(), pixels of the image given.
 struct FaceAnalysis {
-  int image_width = 0, image_height = 0;  // working image
+  int image_width = 0, image_height = 0;
   ImageFormat format = ImageFormat::unknown;
   int orientation = 1;
   std::vector<FaceBox> faces;  // every face found, largest first

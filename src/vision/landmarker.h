@@ -18,6 +18,9 @@ class Landmarker {
   Landmarks68 locate(const cv::Mat& bgr, const cv::Rect2f& box);
 
  private:
+  // One pass of the net on the square of `side` around `centre`, turned by `roll` radians.
+  Landmarks68 run(const cv::Mat& bgr, cv::Point2d centre, double side, double roll);
+
   ModelManifest manifest_;
   cv::dnn::Net net_;
 };
