@@ -112,8 +112,8 @@ std::vector<std::string> read_list(const std::string& path) {
 }
 
 nlohmann::json pair_json(const Pair& pair, const Embedding& a, const Embedding& b) {
-  nlohmann::json out = {{"image_a", pair.a}, {"image_b", pair.b}, {"similarity", nullptr},
-                        {"score", nullptr},  {"error", nullptr}};
+  nlohmann::json out = {
+      {"image_a", pair.a}, {"image_b", pair.b}, {"similarity", nullptr}, {"score", nullptr}, {"error", nullptr}};
   const std::optional<Error>& error = a.error ? a.error : b.error;
   if (error) {
     out["error"] = error_code_name(error->code);

@@ -20,7 +20,6 @@
 namespace faceauth {
 namespace {
 
-
 Result<FaceAnalysis> analyze_file(FaceEngine& engine, const std::string& path) {
   std::vector<uint8_t> bytes;
   try {

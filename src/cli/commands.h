@@ -1,9 +1,9 @@
 #pragma once
 // The `faceauth` subcommands. Each returns the process exit code.
 
+#include <cstdint>
 #include <map>
 #include <string>
-#include <cstdint>
 #include <vector>
 
 #include "vision/face_engine.h"
@@ -18,7 +18,7 @@ struct Args {
 };
 
 Args parse_args(int argc, char** argv, int first);
-EngineConfig engine_config(const Args& args);  // --models, --detector, --embedder
+EngineConfig engine_config(const Args& args);              // --models, --detector, --embedder
 std::vector<uint8_t> read_bytes(const std::string& path);  // throws std::runtime_error
 
 int cmd_verify(const Args& args);

@@ -16,15 +16,13 @@ struct TiffReader {
   std::optional<uint16_t> u16(size_t at) const {
     if (at + 2 > data.size()) return std::nullopt;
     const uint8_t* p = data.data() + at;
-    return little_endian ? static_cast<uint16_t>(p[0] | (p[1] << 8))
-                         : static_cast<uint16_t>((p[0] << 8) | p[1]);
+    return little_endian ? static_cast<uint16_t>(p[0] | (p[1] << 8)) : static_cast<uint16_t>((p[0] << 8) | p[1]);
   }
   std::optional<uint32_t> u32(size_t at) const {
     if (at + 4 > data.size()) return std::nullopt;
     const uint8_t* p = data.data() + at;
     if (little_endian) {
-      return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) |
-             (uint32_t{p[3]} << 24);
+      return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
     }
     return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
   }

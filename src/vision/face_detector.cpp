@@ -102,7 +102,8 @@ class BlazeFaceDetector : public FaceDetector {
     make_anchors(manifest_.raw.at("anchor_strides").get<std::vector<int>>(),
                  manifest_.raw.at("anchors_per_cell").get<std::vector<int>>());
     std::string single = manifest_.raw.value("decode_output", "");
-    outputs_ = single.empty() ? std::vector<std::string>{"classificators", "regressors"} : std::vector<std::string>{single};
+    outputs_ =
+        single.empty() ? std::vector<std::string>{"classificators", "regressors"} : std::vector<std::string>{single};
     score_threshold_ = config.score_threshold.value_or(manifest_.raw.value("score_threshold", 0.5f));
     nms_iou_ = config.nms_iou.value_or(manifest_.raw.value("nms_iou_threshold", 0.3f));
     min_face_size_ = config.min_face_size;
@@ -223,7 +224,8 @@ class CascadeDetector : public FaceDetector {
   std::vector<std::unique_ptr<FaceDetector>> stages_;
 };
 
-std::unique_ptr<FaceDetector> make_single_detector(const std::filesystem::path& model_dir, const DetectorConfig& config) {
+std::unique_ptr<FaceDetector> make_single_detector(const std::filesystem::path& model_dir,
+                                                   const DetectorConfig& config) {
   ModelManifest manifest = load_manifest(model_dir, config.model);
   // The decoder follows the converter that made the model ("faceapi:tinyface", ...).
   std::string kind = manifest.raw.value("converter", "");

@@ -18,7 +18,7 @@ struct DetectorConfig {
   std::string model = "hm_blazeface_front+hm_blazeface";
   std::optional<float> score_threshold;  // unset: the manifest's value
   std::optional<float> nms_iou;          // unset: the manifest's value
-  float min_face_size = 20.0f;  // boxes with a smaller side (working pixels) are dropped
+  float min_face_size = 20.0f;           // boxes with a smaller side (working pixels) are dropped
 };
 
 class FaceDetector {

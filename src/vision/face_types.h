@@ -10,7 +10,7 @@
 namespace faceauth {
 
 struct FaceBox {
-  cv::Rect2f box;  // pixels of the working image
+  cv::Rect2f box;   // pixels of the working image
   float score = 0;  // detector confidence 0..1
 };
 

@@ -98,8 +98,8 @@ Result<cv::Mat> decode_jpeg(std::span<const uint8_t> bytes, int width, int heigh
   if (!handle) return make_error(ErrorCode::detection_server_error, "JPEG decoder unavailable");
   tjscalingfactor scale = pick_jpeg_scale(width, height, target);
   cv::Mat out(TJSCALED(height, scale), TJSCALED(width, scale), CV_8UC3);
-  int rc = tjDecompress2(handle.get(), bytes.data(), static_cast<unsigned long>(bytes.size()), out.data,
-                         out.cols, static_cast<int>(out.step), out.rows, TJPF_BGR, TJFLAG_FASTDCT);
+  int rc = tjDecompress2(handle.get(), bytes.data(), static_cast<unsigned long>(bytes.size()), out.data, out.cols,
+                         static_cast<int>(out.step), out.rows, TJPF_BGR, TJFLAG_FASTDCT);
   if (rc != 0) {
     bool fatal = tjGetErrorCode(handle.get()) == TJERR_FATAL;
     std::string_view text = tjGetErrorStr2(handle.get());
@@ -127,8 +127,7 @@ Result<cv::Mat> decode_with_opencv(std::span<const uint8_t> bytes) {
 Error check_size(int width, int height, const DecodeLimits& limits, bool& ok) {
   ok = false;
   if (width <= 0 || height <= 0) return make_error(ErrorCode::image_converting_error, "the image header is invalid");
-  if (width > limits.max_side || height > limits.max_side ||
-      int64_t{width} * height > limits.max_pixels) {
+  if (width > limits.max_side || height > limits.max_side || int64_t{width} * height > limits.max_pixels) {
     return make_error(ErrorCode::image_too_large, "the image has more pixels than allowed");
   }
   ok = true;
@@ -166,8 +165,8 @@ bool read_image_size(std::span<const uint8_t> bytes, ImageFormat format, int& wi
     case ImageFormat::jpeg: {
       TjHandle handle(tjInitDecompress());
       int subsampling = 0, colorspace = 0;
-      return handle && tjDecompressHeader3(handle.get(), bytes.data(), static_cast<unsigned long>(bytes.size()),
-                                           &width, &height, &subsampling, &colorspace) == 0;
+      return handle && tjDecompressHeader3(handle.get(), bytes.data(), static_cast<unsigned long>(bytes.size()), &width,
+                                           &height, &subsampling, &colorspace) == 0;
     }
     case ImageFormat::png:
       return png_size(bytes, width, height);

@@ -27,12 +27,12 @@ struct DecodeLimits {
 };
 
 struct DecodedImage {
-  cv::Mat bgr;           // 8-bit, 3 channels, upright (EXIF orientation applied)
+  cv::Mat bgr;  // 8-bit, 3 channels, upright (EXIF orientation applied)
   ImageFormat format = ImageFormat::unknown;
   int source_width = 0;  // as declared by the file, before orientation and scaling
   int source_height = 0;
-  int orientation = 1;   // EXIF orientation that was applied (JPEG only)
-  double scale = 1.0;    // working pixels per source pixel
+  int orientation = 1;  // EXIF orientation that was applied (JPEG only)
+  double scale = 1.0;   // working pixels per source pixel
 };
 
 // Reads width and height from the header of a sniffed format; false when malformed.

@@ -16,7 +16,7 @@ struct ModelInput {
   std::string name = "input";
   int width = 0;
   int height = 0;
-  bool rgb = true;  // colour order the network expects
+  bool rgb = true;                      // colour order the network expects
   std::array<double, 3> mean{0, 0, 0};  // subtracted from 8-bit pixels, in `rgb` order
   double scale = 1.0;                   // multiplies (pixel - mean)
 };

@@ -28,8 +28,9 @@ TEST(Aligner, LandmarksOnTheTemplateGiveTheIdentity) {
   Landmarks68 landmarks{};
   const int indices[5] = {45, 42, 36, 39, 33};
   for (int i = 0; i < 5; ++i) {
-    landmarks[static_cast<size_t>(indices[i])] = cv::Point2f(static_cast<float>(target[static_cast<size_t>(i)].x * 2 + 30),
-                                                             static_cast<float>(target[static_cast<size_t>(i)].y * 2 + 40));
+    landmarks[static_cast<size_t>(indices[i])] =
+        cv::Point2f(static_cast<float>(target[static_cast<size_t>(i)].x * 2 + 30),
+                    static_cast<float>(target[static_cast<size_t>(i)].y * 2 + 40));
   }
   cv::Mat m = chip_transform(landmarks, chip);
   EXPECT_NEAR(m.at<double>(0, 0), 0.5, 1e-6);

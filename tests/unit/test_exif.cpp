@@ -24,7 +24,7 @@ TEST(Exif, AbsentOrMalformedMeansUpright) {
   EXPECT_EQ(jpeg_exif_orientation(small_jpeg()), 1);
   auto bytes = test::with_exif_orientation(small_jpeg(), 6, false);
   EXPECT_EQ(jpeg_exif_orientation(std::span(bytes).first(20)), 1);  // cut inside the segment
-  bytes[4] = 0xFF;  // segment length larger than the file
+  bytes[4] = 0xFF;                                                  // segment length larger than the file
   EXPECT_EQ(jpeg_exif_orientation(bytes), 1);
   auto invalid = test::with_exif_orientation(small_jpeg(), 9, false);
   EXPECT_EQ(jpeg_exif_orientation(invalid), 1);

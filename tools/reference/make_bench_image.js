@@ -5,6 +5,9 @@
 // bilinear filter and written as a baseline JPEG, quality 90, by jpeg-js.
 //
 //   node tools/reference/make_bench_image.js OUT.jpg [--npm-dir DIR]
+//        [--crop X,Y,W,H] [--size W,H] [--quality Q]
+//
+// The options make other framings of the same person (scripts/run.sh uses a second one).
 //
 // DIR defaults to $FACEAUTH_CACHE/npm or ~/.cache/faceauth/npm (unpacked by scripts/setup.sh).
 // The same inputs give the same bytes: no randomness, no native code, no system libraries.
@@ -22,17 +25,31 @@ const jpeg = require('jpeg-js');
 // score it well above the 0.5 threshold (faceauth 0.81, face-api 0.74), so that neither
 // pipeline's result hangs on the threshold. (x 1220..1920, y 60..585 scores 0.50 / 0.61.)
 const CROP = { x: 1180, y: 20, width: 740, height: 555 };
-const OUT_W = 960;
-const OUT_H = 720;
+const OUT = { width: 960, height: 720 };
 const QUALITY = 90;
+
+function numbers(text, count) {
+  const values = text.split(',').map(Number);
+  if (values.length !== count || values.some((v) => !Number.isInteger(v) || v < 0)) {
+    throw new Error(`expected ${count} comma-separated whole numbers, got ${text}`);
+  }
+  return values;
+}
 
 function parseArgs() {
   const cache = process.env.FACEAUTH_CACHE
     || path.join(process.env.XDG_CACHE_HOME || path.join(require('os').homedir(), '.cache'), 'faceauth');
-  const args = { npmDir: path.join(cache, 'npm'), out: null };
+  const args = { npmDir: path.join(cache, 'npm'), out: null, crop: CROP, size: OUT, quality: QUALITY };
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--npm-dir') args.npmDir = argv[++i];
+    else if (argv[i] === '--crop') {
+      const [x, y, width, height] = numbers(argv[++i], 4);
+      args.crop = { x, y, width, height };
+    } else if (argv[i] === '--size') {
+      const [width, height] = numbers(argv[++i], 2);
+      args.size = { width, height };
+    } else if (argv[i] === '--quality') [args.quality] = numbers(argv[++i], 1);
     else if (argv[i].startsWith('--')) throw new Error(`unknown argument ${argv[i]}`);
     else if (args.out === null) args.out = argv[i];
     else throw new Error(`unexpected argument ${argv[i]}`);
@@ -93,13 +110,14 @@ function main() {
   if (img.width !== 1920 || img.height !== 1280) {
     throw new Error(`${sample} is ${img.width}x${img.height}, expected 1920x1280`);
   }
-  if (CROP.x + CROP.width > img.width || CROP.y + CROP.height > img.height) throw new Error('crop out of image');
-  const data = resizeBilinear(img.data, img.width, CROP, OUT_W, OUT_H);
-  const encoded = jpeg.encode({ data, width: OUT_W, height: OUT_H }, QUALITY);
+  const { crop, size, quality } = args;
+  if (crop.x + crop.width > img.width || crop.y + crop.height > img.height) throw new Error('crop out of image');
+  const data = resizeBilinear(img.data, img.width, crop, size.width, size.height);
+  const encoded = jpeg.encode({ data, width: size.width, height: size.height }, quality);
   fs.mkdirSync(path.dirname(path.resolve(args.out)), { recursive: true });
   fs.writeFileSync(args.out, encoded.data);
-  console.error(`${args.out}: ${OUT_W}x${OUT_H}, ${encoded.data.length} bytes, from sample1.jpg crop `
-    + `x ${CROP.x}..${CROP.x + CROP.width} y ${CROP.y}..${CROP.y + CROP.height}, JPEG quality ${QUALITY}`);
+  console.error(`${args.out}: ${size.width}x${size.height}, ${encoded.data.length} bytes, from sample1.jpg crop `
+    + `x ${crop.x}..${crop.x + crop.width} y ${crop.y}..${crop.y + crop.height}, JPEG quality ${quality}`);
 }
 
 try {
