@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Sets everything up (scripts/setup.sh), then builds the test build with the address and
+# Sets everything up (scripts/setup.sh), runs the fuzzers for a bounded time
+# (FUZZ_SECONDS per target, default 30), then builds the test build with the address and
 # undefined-behaviour sanitizers and runs the whole suite with ctest.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
+FUZZ_SECONDS=${FUZZ_SECONDS:-30} "$root/scripts/fuzz.sh"
 build="$root/build/debug-asan"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DFACEAUTH_SANITIZE=ON >/dev/null
 cmake --build "$build" -j"$(nproc)"
