@@ -77,7 +77,7 @@ class TinyFaceDetector : public FaceDetector {
           double h = std::exp(fields[3 * plane + at]) * anchors_[a].y / cells;
           cv::Rect2f box(static_cast<float>((cx - w / 2) * side), static_cast<float>((cy - h / 2) * side),
                          static_cast<float>(w * side), static_cast<float>(h * side));
-          boxes.push_back({box, score});
+          boxes.push_back({box, score, std::nullopt});
         }
       }
     }
@@ -152,7 +152,9 @@ class BlazeFaceDetector : public FaceDetector {
       double cx = anchors_[i].x + double{r[0]}, cy = anchors_[i].y + double{r[1]};
       cv::Rect2f box(static_cast<float>((cx - r[2] / 2.0) * factor), static_cast<float>((cy - r[3] / 2.0) * factor),
                      static_cast<float>(r[2] * factor), static_cast<float>(r[3] * factor));
-      boxes.push_back({box, score});
+      // Keypoints 0 and 1 are the eyes, image-left first; offsets are from the anchor.
+      double roll = std::atan2(double{r[7]} - r[5], double{r[6]} - r[4]);
+      boxes.push_back({box, score, roll});
     }
     return boxes;
   }
@@ -191,7 +193,7 @@ class SsdDetector : public FaceDetector {
       double x0 = b[1] * side, y0 = b[0] * side, x1 = b[3] * side, y1 = b[2] * side;
       boxes.push_back({cv::Rect2f(static_cast<float>(x0), static_cast<float>(y0), static_cast<float>(x1 - x0),
                                   static_cast<float>(y1 - y0)),
-                       scores[i]});
+                       scores[i], std::nullopt});
     }
     boxes = non_max_suppression(std::move(boxes), nms_iou_);
     std::erase_if(boxes, [&](const FaceBox& f) { return std::min(f.box.width, f.box.height) < min_face_size_; });

@@ -68,7 +68,7 @@ Result<FaceAnalysis> FaceEngine::analyze_pixels(const cv::Mat& bgr, Stages stage
   std::stable_sort(analysis.faces.begin(), analysis.faces.end(),
                    [](const FaceBox& a, const FaceBox& b) { return area(a) > area(b); });
   if (stages == Stages::detect) return analysis;
-  analysis.landmarks = landmarker_.locate(bgr, analysis.faces.front().box);
+  analysis.landmarks = landmarker_.locate(bgr, analysis.faces.front());
   analysis.ms.landmarks = watch.lap();
   cv::Mat chip = extract_chip(bgr, analysis.landmarks, embedder_.chip_template());
   analysis.ms.align = watch.lap();

@@ -27,15 +27,18 @@ double roll_of(const Landmarks68& points) {
 Landmarker::Landmarker(const std::filesystem::path& model_dir, const std::string& model_name)
     : manifest_(load_manifest(model_dir, model_name)), net_(load_net(model_dir, manifest_)) {}
 
-Landmarks68 Landmarker::locate(const cv::Mat& bgr, const cv::Rect2f& box) {
+Landmarks68 Landmarker::locate(const cv::Mat& bgr, const FaceBox& face) {
   // face-api feeds the detection box padded to a square around its centre and resized to
-  // the input size. The net was trained on upright faces, so a tilted head gets a second
-  // pass on a square turned by the roll found in the first.
+  // the input size. The net was trained on upright faces, so tilted heads are turned upright.
+  const cv::Rect2f& box = face.box;
   double side = std::max(box.width, box.height) * manifest_.raw.value("box_scale", 1.0);
   cv::Point2d centre(box.x + box.width / 2.0, box.y + box.height / 2.0);
+  // Small rolls are left alone: the net handles them, and turning adds resampling.
+  const double min_roll = manifest_.raw.value("reroll_radians", 0.17);
+  if (face.roll) return run(bgr, centre, side, std::abs(*face.roll) > min_roll ? *face.roll : 0.0);
   Landmarks68 points = run(bgr, centre, side, 0.0);
   double roll = roll_of(points);
-  if (std::abs(roll) > manifest_.raw.value("reroll_radians", 0.17)) points = run(bgr, centre, side, roll);
+  if (std::abs(roll) > min_roll) points = run(bgr, centre, side, roll);
   return points;
 }
 

@@ -14,8 +14,10 @@ namespace faceauth {
 class Landmarker {
  public:
   Landmarker(const std::filesystem::path& model_dir, const std::string& model_name);
-  // Landmarks in working-image pixels for the face in `box`.
-  Landmarks68 locate(const cv::Mat& bgr, const cv::Rect2f& box);
+  // Landmarks in working-image pixels for a detected face. With the detector's roll the net
+  // runs once on a square turned upright; without it, a second pass turns by the roll the
+  // first pass found when that is over `reroll_radians`.
+  Landmarks68 locate(const cv::Mat& bgr, const FaceBox& face);
 
  private:
   // One pass of the net on the square of `side` around `centre`, turned by `roll` radians.

@@ -43,7 +43,7 @@ TEST(Aligner, LandmarksOnTheTemplateGiveTheIdentity) {
 }
 
 TEST(Detector, NonMaxSuppressionKeepsTheBestOfOverlaps) {
-  std::vector<FaceBox> boxes = {{{0, 0, 10, 10}, 0.6f}, {{1, 1, 10, 10}, 0.9f}, {{50, 50, 10, 10}, 0.7f}};
+  std::vector<FaceBox> boxes = {{{0, 0, 10, 10}, 0.6f, {}}, {{1, 1, 10, 10}, 0.9f, {}}, {{50, 50, 10, 10}, 0.7f, {}}};
   auto kept = non_max_suppression(boxes, 0.3f);
   ASSERT_EQ(kept.size(), 2u);
   EXPECT_FLOAT_EQ(kept[0].score, 0.9f);
