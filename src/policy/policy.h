@@ -1,0 +1,64 @@
+#pragma once
+// A FaceAuth project's policy and the decision it makes: a pure function of scores and
+// policy, no I/O. Fail codes and comments are the vendor's, in the vendor table's order.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace faceauth {
+
+// Vendor names. Thresholds are 0-100 on the score scale; 0 turns a PPE or liveness check off.
+struct Policy {
+  double face_similarity_threshold = 50.0;  // faceSimilarity_threshold
+  bool occlusion_check = false;             // occluded_threshold on/off
+  double occluded_threshold = 50.0;         // ours: the not-occluded score must reach this
+  double face_cover_threshold = 0.0;        // faceCover_threshold (0 = off; on = equipment required)
+  double head_cover_threshold = 0.0;        // headCover_threshold
+  double liveness_threshold = 0.0;          // liveness_threshold (ours; 0 = off)
+
+  bool operator==(const Policy&) const = default;
+};
+
+// 0-100 scores, one decimal, higher = more of the good thing. Unset = not measured.
+struct Scores {
+  double face_similarity = 0.0;
+  std::optional<double> occluded;    // not occluded
+  std::optional<double> face_cover;  // face protective equipment present
+  std::optional<double> head_cover;  // head protective equipment present
+  std::optional<double> liveness;    // live person
+};
+
+struct FailCode {
+  std::string code;
+  std::string comment;
+};
+
+struct Decision {
+  bool approved = false;
+  std::vector<FailCode> fails;  // empty when approved
+};
+
+// The checks a policy turns on, so the engine computes only what is needed.
+struct RequiredScores {
+  bool occluded = false, face_cover = false, head_cover = false, liveness = false;
+};
+RequiredScores required_scores(const Policy& policy);
+
+// Approved when every check that is on passes. A check that is on but has no score fails.
+Decision decide(const Scores& scores, const Policy& policy);
+
+// The `score` object of the response: face_similarity_score always, the others when on.
+nlohmann::json scores_json(const Scores& scores, const Policy& policy);
+
+// Policy <-> JSON with the vendor's field names:
+// {"faceSimilarity_threshold": 50, "occluded_threshold": {"enabled": false, "threshold": 50},
+//  "faceCover_threshold": 0, "headCover_threshold": 0, "liveness_threshold": 0}
+nlohmann::json policy_json(const Policy& policy);
+// Fills from the fields present over `base`; throws std::invalid_argument naming the bad
+// field when a value is out of range or of the wrong type.
+Policy policy_from_json(const nlohmann::json& doc, Policy base = {});
+
+}  // namespace faceauth
