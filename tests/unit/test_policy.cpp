@@ -1,0 +1,88 @@
+// The decision is a pure function of scores and policy: table-tested.
+#include <gtest/gtest.h>
+
+#include "policy/policy.h"
+
+namespace faceauth {
+namespace {
+
+std::vector<std::string> codes(const Decision& decision) {
+  std::vector<std::string> out;
+  for (const FailCode& fail : decision.fails) out.push_back(fail.code);
+  return out;
+}
+
+struct Row {
+  const char* name;
+  Scores scores;
+  Policy policy;
+  std::vector<std::string> expected;  // empty: approved
+};
+
+Policy all_on() {
+  Policy policy;
+  policy.face_similarity_threshold = 70;
+  policy.occlusion_check = true;
+  policy.occluded_threshold = 60;
+  policy.face_cover_threshold = 50;
+  policy.head_cover_threshold = 50;
+  policy.liveness_threshold = 40;
+  return policy;
+}
+
+TEST(Policy, DecisionTable) {
+  const std::vector<Row> rows = {
+      {"similarity at threshold passes", {70.0, {}, {}, {}, {}}, {70}, {}},
+      {"similarity below fails", {69.9, {}, {}, {}, {}}, {70}, {"face_compare_underscore"}},
+      {"checks off ignore bad scores", {90.0, 1.0, 1.0, 1.0, 1.0}, {70}, {}},
+      {"everything passes", {90.0, 60.0, 50.0, 50.0, 40.0}, all_on(), {}},
+      {"everything fails, in the vendor's order",
+       {10.0, 10.0, 10.0, 10.0, 10.0},
+       all_on(),
+       {"face_compare_underscore", "Face_Occluded_fail", "Face_cover_fail", "Head_cover_fail", "Liveness_fail"}},
+      {"only occlusion fails", {90.0, 59.9, 90.0, 90.0, 90.0}, all_on(), {"Face_Occluded_fail"}},
+      {"only head cover fails", {90.0, 90.0, 90.0, 49.0, 90.0}, all_on(), {"Head_cover_fail"}},
+      {"a check that is on but unmeasured fails",
+       {90.0, {}, {}, {}, {}},
+       all_on(),
+       {"Face_Occluded_fail", "Face_cover_fail", "Head_cover_fail", "Liveness_fail"}},
+  };
+  for (const Row& row : rows) {
+    Decision decision = decide(row.scores, row.policy);
+    EXPECT_EQ(codes(decision), row.expected) << row.name;
+    EXPECT_EQ(decision.approved, row.expected.empty()) << row.name;
+  }
+}
+
+TEST(Policy, CommentsAreTheVendorTable) {
+  Decision decision = decide({10.0, 10.0, 10.0, 10.0, {}}, all_on());
+  ASSERT_EQ(decision.fails.size(), 5u);
+  EXPECT_EQ(decision.fails[0].comment, "Face compare similarity score is lower than the threshold");
+  EXPECT_EQ(decision.fails[1].comment, "Face is occluded");
+  EXPECT_EQ(decision.fails[2].comment, "Protection equipment is not found on Face");
+  EXPECT_EQ(decision.fails[3].comment, "Protection equipment is not found on Head");
+}
+
+TEST(Policy, ScoresShowOnlyTheChecksThatAreOn) {
+  Scores scores{88.5, 90.0, 80.0, 70.0, 60.0};
+  Policy policy;
+  EXPECT_EQ(scores_json(scores, policy), (nlohmann::json{{"face_similarity_score", 88.5}}));
+  policy.head_cover_threshold = 30;
+  EXPECT_EQ(scores_json(scores, policy), (nlohmann::json{{"face_similarity_score", 88.5}, {"head_cover_score", 70.0}}));
+}
+
+TEST(Policy, JsonRoundTripAndValidation) {
+  Policy policy = all_on();
+  EXPECT_EQ(policy_from_json(policy_json(policy)), policy);
+  Policy changed = policy_from_json({{"faceSimilarity_threshold", 80}, {"occluded_threshold", false}}, policy);
+  EXPECT_EQ(changed.face_similarity_threshold, 80);
+  EXPECT_FALSE(changed.occlusion_check);
+  EXPECT_EQ(changed.head_cover_threshold, 50);
+  EXPECT_THROW(policy_from_json({{"faceSimilarity_threshold", 101}}), std::invalid_argument);
+  EXPECT_THROW(policy_from_json({{"faceCover_threshold", "high"}}), std::invalid_argument);
+  EXPECT_THROW(policy_from_json({{"occluded_threshold", 3}}), std::invalid_argument);
+  EXPECT_THROW(policy_from_json(nlohmann::json::array()), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace faceauth
