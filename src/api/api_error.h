@@ -1,0 +1,46 @@
+#pragma once
+// The API's error table (../shared/spec/faceauth-api.md): one place maps codes to HTTP
+// statuses and the vendor's messages, and builds the error body.
+
+#include <string>
+
+#include "http/http_types.h"
+#include "vision/error.h"
+
+namespace faceauth {
+
+enum class ApiErrorCode {
+  required_field_missing,
+  invalid_data_format,
+  Invalid_projectId,
+  Invalid_submissionId,
+  invalid_submission_status,
+  Invalid_authId,
+  image_too_large,
+  image_converting_error,
+  image_processing_error,
+  no_face,
+  too_many_requests,
+  data_processing_error,
+  detection_server_error,
+  // ours, for the management API and HTTP framing
+  unauthorized,
+  not_found,
+  method_not_allowed,
+  header_too_large,
+};
+
+struct ApiError {
+  ApiErrorCode code;
+  std::string message;  // "" = the table's message
+};
+
+const char* api_error_name(ApiErrorCode code);
+int api_error_status(ApiErrorCode code);
+const char* api_error_message(ApiErrorCode code);
+ApiErrorCode api_error_from_engine(ErrorCode code);
+
+// {"errorCode", "message", "traceId"} with the status, and x-request-id = traceId.
+HttpResponse error_response(const ApiError& error, const std::string& request_id);
+
+}  // namespace faceauth

@@ -1,0 +1,34 @@
+#include "api/engine_pool.h"
+
+namespace faceauth {
+
+EnginePool::EnginePool(const EngineConfig& config, int size) : size_(size) {
+  for (int i = 0; i < size; ++i) idle_.push_back(std::make_unique<FaceEngine>(config));
+}
+
+EnginePool::Lease::~Lease() {
+  if (engine_) pool_->give_back(std::move(engine_));
+}
+
+EnginePool::Lease EnginePool::acquire(std::chrono::milliseconds wait) {
+  std::unique_lock lock(mutex_);
+  if (!freed_.wait_for(lock, wait, [&] { return !idle_.empty(); })) return Lease(this, nullptr);
+  std::unique_ptr<FaceEngine> engine = std::move(idle_.back());
+  idle_.pop_back();
+  return Lease(this, std::move(engine));
+}
+
+int EnginePool::busy() const {
+  std::lock_guard lock(mutex_);
+  return size_ - static_cast<int>(idle_.size());
+}
+
+void EnginePool::give_back(std::unique_ptr<FaceEngine> engine) {
+  {
+    std::lock_guard lock(mutex_);
+    idle_.push_back(std::move(engine));
+  }
+  freed_.notify_one();
+}
+
+}  // namespace faceauth

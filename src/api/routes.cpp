@@ -1,0 +1,269 @@
+#include "api/routes.h"
+
+#include <chrono>
+#include <optional>
+#include <sstream>
+
+namespace faceauth {
+
+struct ApiRouter::Context {
+  const HttpRequest& request;
+  std::string request_id;
+  std::string route = "other";
+  std::vector<std::string> segments;  // path split on '/'
+};
+
+namespace {
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> segments;
+  std::stringstream stream(path);
+  std::string segment;
+  while (std::getline(stream, segment, '/')) {
+    if (!segment.empty()) segments.push_back(segment);
+  }
+  return segments;
+}
+
+bool plain_id(const std::string& text) {
+  if (text.empty() || text.size() > 128) return false;
+  for (char c : text) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) return false;
+  }
+  return true;
+}
+
+// The client's x-request-id when it is a plain id, else a new one.
+std::string request_id_for(const HttpRequest& request) {
+  const std::string* given = request.header("x-request-id");
+  return given && plain_id(*given) && given->size() <= 64 ? *given : random_hex_id();
+}
+
+struct FormFields {
+  std::optional<ApiErrorCode> error;
+  std::string message;
+  std::map<std::string, std::string_view> values;
+};
+
+// Parses a multipart body; text fields (every field but `file_fields`) must be valid UTF-8
+// and at most `max_bytes` long.
+FormFields parse_form(const HttpRequest& request, const std::vector<std::string>& file_fields, size_t max_bytes) {
+  FormFields form;
+  const std::string* type = request.header("content-type");
+  MultipartResult parsed = parse_multipart(type ? *type : "", request.body);
+  if (parsed.error) {
+    form.error = ApiErrorCode::invalid_data_format;
+    form.message = std::string("multipart/form-data is required: ") + multipart_error_name(*parsed.error);
+    return form;
+  }
+  for (const MultipartPart& part : parsed.parts) {
+    bool is_file = std::find(file_fields.begin(), file_fields.end(), part.name) != file_fields.end();
+    if (!is_file && (part.data.size() > max_bytes || !is_valid_utf8(part.data))) {
+      form.error = ApiErrorCode::invalid_data_format;
+      form.message = "field " + part.name + " must be valid UTF-8 of at most " + std::to_string(max_bytes) + " bytes";
+      return form;
+    }
+    form.values[part.name] = part.data;
+  }
+  return form;
+}
+
+std::string field(const FormFields& form, const std::string& name) {
+  auto it = form.values.find(name);
+  return it == form.values.end() ? "" : std::string(it->second);
+}
+
+std::optional<nlohmann::json> json_body(const HttpRequest& request) {
+  if (request.body.empty()) return nlohmann::json::object();
+  nlohmann::json doc = nlohmann::json::parse(request.body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
+  return doc;
+}
+
+}  // namespace
+
+ApiRouter::ApiRouter(FaceAuthService& service, Metrics& metrics, RouterConfig config)
+    : service_(service), metrics_(metrics), config_(std::move(config)) {}
+
+HttpResponse ApiRouter::handle(const HttpRequest& request) {
+  auto started = std::chrono::steady_clock::now();
+  Context context{request, request_id_for(request), "other", split_path(request.path)};
+  HttpResponse response;
+  try {
+    response = dispatch(context);
+  } catch (const std::logic_error& e) {  // invalid_argument, out_of_range: bad client input
+    response = fail(context, ApiErrorCode::invalid_data_format, e.what());
+  } catch (const StoreError&) {
+    response = fail(context, ApiErrorCode::data_processing_error);
+  } catch (const std::exception&) {
+    response = fail(context, ApiErrorCode::detection_server_error);
+  }
+  bool has_id = false;
+  for (const auto& header : response.headers) has_id = has_id || header.first == "x-request-id";
+  if (!has_id) response.headers.emplace_back("x-request-id", context.request_id);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  metrics_.observe_request(context.route, response.status, seconds);
+  return response;
+}
+
+HttpResponse ApiRouter::protocol_error(HttpProtocolError error) {
+  std::string id = random_hex_id();
+  ApiErrorCode code = error == HttpProtocolError::header_too_large ? ApiErrorCode::header_too_large
+                      : error == HttpProtocolError::body_too_large ? ApiErrorCode::image_too_large
+                                                                   : ApiErrorCode::invalid_data_format;
+  metrics_.observe_request("protocol_error", api_error_status(code), 0.0);
+  return error_response({code, ""}, id);
+}
+
+HttpResponse ApiRouter::fail(Context& context, ApiErrorCode code, std::string message) {
+  return error_response({code, std::move(message)}, context.request_id);
+}
+
+HttpResponse ApiRouter::respond(Context& context, const Outcome& outcome) {
+  if (outcome.error) return error_response(*outcome.error, context.request_id);
+  HttpResponse response;
+  response.status = outcome.status;
+  response.body = outcome.body.dump();
+  return response;
+}
+
+HttpResponse ApiRouter::dispatch(Context& context) {
+  const auto& segments = context.segments;
+  const std::string& method = context.request.method;
+  if (segments.size() == 1 && method == "GET") {
+    HttpResponse response;
+    response.content_type = "text/plain; version=0.0.4";
+    if (segments[0] == "health") return context.route = "health", response.body = "ok\n", response;
+    if (segments[0] == "ready") {
+      context.route = "ready";
+      bool ready = config_.ready && config_.ready();
+      response.status = ready ? 200 : 503;
+      response.body = ready ? "ready\n" : "not ready\n";
+      return response;
+    }
+    if (segments[0] == "metrics") return context.route = "metrics", response.body = metrics_.render(), response;
+  }
+  if (segments.size() == 2 && segments[0] == "v3" && segments[1] == "faceauth") {
+    context.route = "faceauth";
+    if (method != "POST") return fail(context, ApiErrorCode::method_not_allowed);
+    return faceauth(context);
+  }
+  if (segments.size() >= 2 && segments[0] == "v3" && segments[1] == "submissions") {
+    context.route = "submissions";
+    const std::string* key = context.request.header("x-api-key");
+    if (!key || key->empty()) return fail(context, ApiErrorCode::required_field_missing, "x-api-key is required");
+    std::optional<ApiKey> owner = service_.resolve_key(*key, KeyKind::kyc);
+    if (!owner) return fail(context, ApiErrorCode::Invalid_projectId);
+    return submissions(context, owner->project_id, 2);
+  }
+  if (segments.size() >= 2 && segments[0] == "admin" && segments[1] == "v1") {
+    context.route = "admin";
+    return admin(context);
+  }
+  return fail(context, ApiErrorCode::not_found);
+}
+
+HttpResponse ApiRouter::faceauth(Context& context) {
+  const std::string* key = context.request.header("x-api-key");
+  FormFields form = parse_form(context.request, {"faceImage"}, config_.max_field_bytes);
+  if (form.error) return fail(context, *form.error, form.message);
+  if (!key || key->empty()) return fail(context, ApiErrorCode::required_field_missing, "x-api-key is required");
+  if (!form.values.count("submissionId") || form.values["submissionId"].empty()) {
+    return fail(context, ApiErrorCode::required_field_missing, "submissionId is required");
+  }
+  if (!form.values.count("faceImage")) {
+    return fail(context, ApiErrorCode::required_field_missing, "faceImage is required");
+  }
+  AuthInput input{*key,
+                  field(form, "submissionId"),
+                  form.values["faceImage"],
+                  field(form, "userId"),
+                  field(form, "cf1"),
+                  field(form, "cf2"),
+                  field(form, "cf3"),
+                  context.request.client_address};
+  return respond(context, service_.authenticate(input));
+}
+
+HttpResponse ApiRouter::submissions(Context& context, const std::string& kyc_project_id, size_t first) {
+  const auto& segments = context.segments;
+  const std::string& method = context.request.method;
+  size_t rest = segments.size() - first;
+  if (rest == 0 && method == "POST") {
+    FormFields form = parse_form(context.request, {"selfieImage", "idImage"}, config_.max_field_bytes);
+    if (form.error) return fail(context, *form.error, form.message);
+    SubmissionInput input{form.values["selfieImage"], form.values["idImage"], field(form, "userId"),
+                          field(form, "email"),       field(form, "cf1"),     field(form, "cf2"),
+                          field(form, "cf3")};
+    return respond(context, service_.create_submission(kyc_project_id, input));
+  }
+  if (rest == 0 && method == "GET") {
+    SubmissionFilter filter;
+    if (const std::string* status = context.request.query_value("status")) {
+      filter.status = parse_submission_status(*status);
+      if (!filter.status)
+        return fail(context, ApiErrorCode::invalid_data_format, "status must be pending, approved or rejected");
+    }
+    if (const std::string* user = context.request.query_value("userId")) filter.user_id = *user;
+    if (const std::string* after = context.request.query_value("after")) filter.after_id = *after;
+    if (const std::string* limit = context.request.query_value("limit")) filter.limit = std::stoi(*limit);
+    if (filter.limit < 1 || filter.limit > 1000)
+      return fail(context, ApiErrorCode::invalid_data_format, "limit is 1-1000");
+    return respond(context, service_.list_submissions(kyc_project_id, filter));
+  }
+  if (rest < 1 || !plain_id(segments[first])) return fail(context, ApiErrorCode::Invalid_submissionId);
+  const std::string& id = segments[first];
+  if (rest == 1 && method == "GET") return respond(context, service_.get_submission(kyc_project_id, id));
+  if (rest == 1 && method == "DELETE") return respond(context, service_.delete_submission(kyc_project_id, id));
+  if (rest == 2 && method == "POST" && (segments[first + 1] == "approve" || segments[first + 1] == "reject")) {
+    auto status = segments[first + 1] == "approve" ? SubmissionStatus::approved : SubmissionStatus::rejected;
+    return respond(context, service_.set_submission_status(kyc_project_id, id, status));
+  }
+  return fail(context, ApiErrorCode::not_found);
+}
+
+HttpResponse ApiRouter::admin(Context& context) {
+  const std::string* auth = context.request.header("authorization");
+  const std::string prefix = "Bearer ";
+  if (!auth || auth->rfind(prefix, 0) != 0 || config_.admin_token_hash.empty() ||
+      !same_hash(hash_key(auth->substr(prefix.size())), config_.admin_token_hash)) {
+    return fail(context, ApiErrorCode::unauthorized);
+  }
+  const auto& segments = context.segments;
+  // /admin/v1/kyc-projects/{id}/submissions...
+  if (segments.size() >= 5 && segments[2] == "kyc-projects" && segments[4] == "submissions") {
+    if (!service_.store().get_kyc_project(segments[3]))
+      return fail(context, ApiErrorCode::not_found, "No such KYC project");
+    return submissions(context, segments[3], 5);
+  }
+  return admin_projects(context);
+}
+
+HttpResponse ApiRouter::admin_projects(Context& context) {
+  const auto& s = context.segments;
+  const std::string& method = context.request.method;
+  std::optional<nlohmann::json> body = json_body(context.request);
+  if (!body) return fail(context, ApiErrorCode::invalid_data_format, "the body must be a JSON object");
+  bool kyc = s.size() >= 3 && s[2] == "kyc-projects";
+  bool fa = s.size() >= 3 && s[2] == "faceauth-projects";
+  if (s.size() == 3 && kyc && method == "POST") return respond(context, service_.create_kyc_project(*body));
+  if (s.size() == 3 && kyc && method == "GET") return respond(context, service_.list_kyc_projects());
+  if (s.size() == 3 && fa && method == "POST") return respond(context, service_.create_faceauth_project(*body));
+  if (s.size() == 3 && fa && method == "GET") {
+    const std::string* owner = context.request.query_value("kyc_project_id");
+    return respond(context, service_.list_faceauth_projects(owner ? *owner : ""));
+  }
+  if (s.size() == 4 && fa && method == "GET") return respond(context, service_.get_faceauth_project(s[3]));
+  if (s.size() == 5 && fa && s[4] == "policy" && method == "GET") {
+    return respond(context, service_.get_faceauth_project(s[3]));
+  }
+  if (s.size() == 5 && fa && s[4] == "policy" && (method == "PUT" || method == "POST")) {
+    return respond(context, service_.set_policy(s[3], *body));
+  }
+  if (s.size() == 5 && (kyc || fa) && s[4] == "rotate-key" && method == "POST") {
+    return respond(context, service_.rotate_key(kyc ? KeyKind::kyc : KeyKind::addon, s[3]));
+  }
+  return fail(context, ApiErrorCode::not_found);
+}
+
+}  // namespace faceauth

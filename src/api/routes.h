@@ -1,0 +1,50 @@
+#pragma once
+// HTTP <-> service: parses requests (multipart, JSON, headers), calls one service function,
+// serialises the outcome. Every response carries x-request-id; every error has the table's
+// body. Routes:
+//   POST /v3/faceauth                                  add-on key (x-api-key)
+//   POST|GET /v3/submissions, GET|DELETE /v3/submissions/{id},
+//   POST /v3/submissions/{id}/approve|reject           KYC key (x-api-key)
+//   /admin/v1/...                                      admin token (Authorization: Bearer)
+//   GET /health, /ready, /metrics
+// The admin routes are listed in docs/openapi.yaml.
+
+#include <functional>
+#include <string>
+
+#include "api/service.h"
+#include "http/http_server.h"
+#include "http/multipart.h"
+#include "server/metrics.h"
+
+namespace faceauth {
+
+struct RouterConfig {
+  Bytes admin_token_hash;        // SHA-256 of the admin token
+  size_t max_field_bytes = 256;  // text fields longer than this: invalid_data_format
+  std::function<bool()> ready;   // models loaded and storage reachable
+};
+
+class ApiRouter {
+ public:
+  ApiRouter(FaceAuthService& service, Metrics& metrics, RouterConfig config);
+
+  HttpResponse handle(const HttpRequest& request);
+  HttpResponse protocol_error(HttpProtocolError error);
+
+ private:
+  struct Context;
+  HttpResponse dispatch(Context& context);
+  HttpResponse faceauth(Context& context);
+  HttpResponse submissions(Context& context, const std::string& kyc_project_id, size_t first_segment);
+  HttpResponse admin(Context& context);
+  HttpResponse admin_projects(Context& context);
+  HttpResponse respond(Context& context, const Outcome& outcome);
+  HttpResponse fail(Context& context, ApiErrorCode code, std::string message = "");
+
+  FaceAuthService& service_;
+  Metrics& metrics_;
+  RouterConfig config_;
+};
+
+}  // namespace faceauth

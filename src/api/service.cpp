@@ -1,0 +1,298 @@
+#include "api/service.h"
+
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <span>
+
+#include "vision/similarity.h"
+
+namespace faceauth {
+namespace {
+
+std::span<const uint8_t> as_bytes(std::string_view text) {
+  return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
+}
+
+double one_decimal(double value) { return std::round(value * 10.0) / 10.0; }
+
+nlohmann::json string_array(const Decision& decision, bool comments) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const FailCode& fail : decision.fails) out.push_back(comments ? fail.comment : fail.code);
+  return out;
+}
+
+nlohmann::json kyc_project_json(const KycProject& project) {
+  return {{"id", project.id},
+          {"name", project.name},
+          {"webhook_url", project.webhook_url},
+          {"create_time", iso_time(project.created_ms)}};
+}
+
+nlohmann::json faceauth_project_json(const FaceAuthProject& project) {
+  return {{"id", project.id},
+          {"kyc_project_id", project.kyc_project_id},
+          {"name", project.name},
+          {"policy", policy_json(project.policy)},
+          {"image_retention_days", project.image_retention_days},
+          {"create_time", iso_time(project.created_ms)}};
+}
+
+nlohmann::json submission_json(const Submission& submission) {
+  return {{"submissionId", submission.id},
+          {"status", submission_status_name(submission.status)},
+          {"userId", submission.user_id},
+          {"email", submission.email},
+          {"cf1", submission.cf1},
+          {"cf2", submission.cf2},
+          {"cf3", submission.cf3},
+          {"has_selfie", !submission.selfie_sealed.empty()},
+          {"has_id_image", !submission.id_image_sealed.empty()},
+          {"reference", submission.template_source},
+          {"model_version", submission.template_model},
+          {"create_time", iso_time(submission.created_ms)},
+          {"update_time", iso_time(submission.updated_ms)}};
+}
+
+ApiKey make_key_record(KeyKind kind, const std::string& project_id, const NewKey& key) {
+  return {random_hex_id(), kind, project_id, key.prefix, key.hash, now_ms()};
+}
+
+std::string text_field(const nlohmann::json& request, const char* name, bool required) {
+  if (!request.contains(name)) {
+    if (required) throw std::invalid_argument(std::string(name) + " is required");
+    return "";
+  }
+  if (!request.at(name).is_string()) throw std::invalid_argument(std::string(name) + " must be a string");
+  std::string value = request.at(name).get<std::string>();
+  if (required && value.empty()) throw std::invalid_argument(std::string(name) + " must not be empty");
+  if (value.size() > 256) throw std::invalid_argument(std::string(name) + " is too long");
+  return value;
+}
+
+int retention_field(const nlohmann::json& request, int fallback) {
+  if (!request.contains("image_retention_days")) return fallback;
+  const nlohmann::json& value = request.at("image_retention_days");
+  if (!value.is_number_integer() || value.get<int64_t>() < -1 || value.get<int64_t>() > 36500) {
+    throw std::invalid_argument("image_retention_days must be an integer from -1 (keep) to 36500");
+  }
+  return value.get<int>();
+}
+
+}  // namespace
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string iso_time(int64_t ms) {
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  size_t length = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  char millis[8];
+  std::snprintf(millis, sizeof millis, ".%03dZ", static_cast<int>(ms % 1000));
+  return std::string(text, length) + millis;
+}
+
+FaceAuthService::FaceAuthService(Store& store, EnginePool& engines, const Sealer& sealer, ServiceConfig config)
+    : store_(store), engines_(engines), sealer_(sealer), config_(config) {}
+
+std::optional<ApiKey> FaceAuthService::resolve_key(const std::string& key, KeyKind kind) {
+  if (key.empty() || key.size() > 200) return std::nullopt;
+  Bytes hash = hash_key(key);
+  std::optional<ApiKey> found = store_.find_key(hash);
+  if (!found || found->kind != kind || !same_hash(found->hash, hash)) return std::nullopt;
+  return found;
+}
+
+Outcome FaceAuthService::authenticate(const AuthInput& input) {
+  std::optional<ApiKey> key = resolve_key(input.api_key, KeyKind::addon);
+  if (!key) return Outcome::fail(ApiErrorCode::Invalid_projectId);
+  std::optional<FaceAuthProject> project = store_.get_faceauth_project(key->project_id);
+  if (!project) return Outcome::fail(ApiErrorCode::Invalid_projectId);
+  std::optional<Submission> submission = store_.get_submission(project->kyc_project_id, input.submission_id);
+  if (!submission) return Outcome::fail(ApiErrorCode::Invalid_submissionId);
+  if (submission->status != SubmissionStatus::approved || submission->template_sealed.empty()) {
+    return Outcome::fail(ApiErrorCode::invalid_submission_status);
+  }
+  return compare_and_record(input, *key, *project, *submission);
+}
+
+Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey& key, const FaceAuthProject& project,
+                                            const Submission& submission) {
+  const int64_t started = now_ms();
+  std::optional<Bytes> plain = sealer_.open(submission.template_sealed);
+  if (!plain) return Outcome::fail(ApiErrorCode::data_processing_error, "The reference template cannot be read");
+  std::vector<float> reference = bytes_to_floats(*plain);
+  EnginePool::Lease engine = engines_.acquire(config_.engine_wait);
+  if (!engine) return Outcome::fail(ApiErrorCode::detection_server_error, "The face engine is saturated; retry");
+  Result<FaceAnalysis> analysis = engine->analyze(as_bytes(input.image));
+  if (!analysis) return Outcome::fail(api_error_from_engine(analysis.error().code));
+  if (config_.on_stage_times) config_.on_stage_times(analysis->ms);
+  if (analysis->model_version != submission.template_model) {
+    return Outcome::fail(ApiErrorCode::detection_server_error,
+                         "The submission's reference was made by another model; re-create the submission");
+  }
+  Scores scores;
+  scores.face_similarity = similarity_score(cosine_similarity(analysis->embedding, reference));
+  Decision decision = decide(scores, project.policy);
+  Attempt attempt;
+  attempt.id = random_uuid();
+  attempt.faceauth_project_id = project.id;
+  attempt.submission_id = submission.id;
+  attempt.approved = decision.approved;
+  attempt.scores_json = scores_json(scores, project.policy).dump();
+  attempt.fail_codes_json = string_array(decision, false).dump();
+  attempt.comments_json = string_array(decision, true).dump();
+  attempt.policy_json = policy_json(project.policy).dump();
+  attempt.user_id = input.user_id;
+  attempt.cf1 = input.cf1;
+  attempt.cf2 = input.cf2;
+  attempt.cf3 = input.cf3;
+  attempt.key_id = key.id;
+  attempt.client_address = input.client_address;
+  attempt.created_ms = now_ms();
+  attempt.latency_ms = static_cast<double>(attempt.created_ms - started);
+  if (project.image_retention_days != 0) attempt.image_sealed = sealer_.seal(as_bytes(input.image));
+  store_.insert_attempt(attempt);
+  nlohmann::json body = {{"authentication_id", attempt.id},
+                         {"auth_status", decision.approved ? "approved" : "rejected"},
+                         {"create_time", iso_time(attempt.created_ms)},
+                         {"score", scores_json(scores, project.policy)}};
+  if (!decision.approved) {
+    body["fail_code"] = string_array(decision, false);
+    body["rejected_comment"] = string_array(decision, true);
+  }
+  return Outcome::ok(body);
+}
+
+Outcome FaceAuthService::create_kyc_project(const nlohmann::json& request) {
+  KycProject project{random_hex_id(), text_field(request, "name", true), text_field(request, "webhook_url", false),
+                     now_ms()};
+  NewKey key = generate_key("kyc");
+  store_.create_kyc_project(project, make_key_record(KeyKind::kyc, project.id, key));
+  return Outcome::ok({{"project", kyc_project_json(project)}, {"kyc_key", key.key}}, 201);
+}
+
+Outcome FaceAuthService::list_kyc_projects() {
+  nlohmann::json items = nlohmann::json::array();
+  for (const KycProject& project : store_.list_kyc_projects()) items.push_back(kyc_project_json(project));
+  return Outcome::ok({{"projects", items}});
+}
+
+Outcome FaceAuthService::create_faceauth_project(const nlohmann::json& request) {
+  FaceAuthProject project;
+  project.id = random_hex_id();
+  project.kyc_project_id = text_field(request, "kyc_project_id", true);
+  project.name = text_field(request, "name", true);
+  if (request.contains("policy")) project.policy = policy_from_json(request.at("policy"));
+  project.image_retention_days = retention_field(request, project.image_retention_days);
+  project.created_ms = now_ms();
+  if (!store_.get_kyc_project(project.kyc_project_id))
+    return Outcome::fail(ApiErrorCode::not_found, "No such KYC project");
+  NewKey key = generate_key("fa");
+  store_.create_faceauth_project(project, make_key_record(KeyKind::addon, project.id, key));
+  return Outcome::ok({{"project", faceauth_project_json(project)}, {"addon_key", key.key}}, 201);
+}
+
+Outcome FaceAuthService::list_faceauth_projects(const std::string& kyc_project_id) {
+  nlohmann::json items = nlohmann::json::array();
+  for (const FaceAuthProject& project : store_.list_faceauth_projects(kyc_project_id)) {
+    items.push_back(faceauth_project_json(project));
+  }
+  return Outcome::ok({{"projects", items}});
+}
+
+Outcome FaceAuthService::get_faceauth_project(const std::string& id) {
+  std::optional<FaceAuthProject> project = store_.get_faceauth_project(id);
+  if (!project) return Outcome::fail(ApiErrorCode::not_found, "No such FaceAuth project");
+  return Outcome::ok(faceauth_project_json(*project));
+}
+
+Outcome FaceAuthService::set_policy(const std::string& faceauth_project_id, const nlohmann::json& request) {
+  std::optional<FaceAuthProject> project = store_.get_faceauth_project(faceauth_project_id);
+  if (!project) return Outcome::fail(ApiErrorCode::not_found, "No such FaceAuth project");
+  nlohmann::json policy = request.contains("policy") ? request.at("policy") : request;
+  project->policy = policy_from_json(policy, project->policy);
+  RequiredScores on = required_scores(project->policy);
+  if (on.occluded || on.face_cover || on.head_cover || on.liveness) {
+    // Refused rather than silently failing every attempt: those scores are not built yet.
+    return Outcome::fail(ApiErrorCode::invalid_data_format,
+                         "Occlusion, PPE and liveness checks are not available in this version; keep them off");
+  }
+  project->image_retention_days = retention_field(request, project->image_retention_days);
+  if (!store_.update_faceauth_project(*project)) return Outcome::fail(ApiErrorCode::not_found, "No such project");
+  return Outcome::ok(faceauth_project_json(*project));
+}
+
+Outcome FaceAuthService::rotate_key(KeyKind kind, const std::string& project_id) {
+  bool exists = kind == KeyKind::kyc ? store_.get_kyc_project(project_id).has_value()
+                                     : store_.get_faceauth_project(project_id).has_value();
+  if (!exists) return Outcome::fail(ApiErrorCode::not_found, "No such project");
+  NewKey key = generate_key(kind == KeyKind::kyc ? "kyc" : "fa");
+  if (!store_.rotate_key(make_key_record(kind, project_id, key))) {
+    return Outcome::fail(ApiErrorCode::not_found, "No such project");
+  }
+  return Outcome::ok({{kind == KeyKind::kyc ? "kyc_key" : "addon_key", key.key}});
+}
+
+Outcome FaceAuthService::create_submission(const std::string& kyc_project_id, const SubmissionInput& input) {
+  if (input.selfie.empty() && input.id_image.empty()) {
+    return Outcome::fail(ApiErrorCode::required_field_missing, "selfieImage or idImage is required");
+  }
+  // The reference face is the selfie when there is one, else the face on the ID (vendor rule).
+  bool from_selfie = !input.selfie.empty();
+  EnginePool::Lease engine = engines_.acquire(config_.engine_wait);
+  if (!engine) return Outcome::fail(ApiErrorCode::detection_server_error, "The face engine is saturated; retry");
+  Result<FaceAnalysis> analysis = engine->analyze(as_bytes(from_selfie ? input.selfie : input.id_image));
+  if (!analysis) return Outcome::fail(api_error_from_engine(analysis.error().code));
+  Submission submission;
+  submission.id = random_hex_id();
+  submission.kyc_project_id = kyc_project_id;
+  submission.user_id = input.user_id;
+  submission.email = input.email;
+  submission.cf1 = input.cf1;
+  submission.cf2 = input.cf2;
+  submission.cf3 = input.cf3;
+  submission.template_sealed = sealer_.seal(floats_to_bytes(analysis->embedding));
+  submission.template_model = analysis->model_version;
+  submission.template_source = from_selfie ? "selfie" : "id";
+  if (!input.selfie.empty()) submission.selfie_sealed = sealer_.seal(as_bytes(input.selfie));
+  if (!input.id_image.empty()) submission.id_image_sealed = sealer_.seal(as_bytes(input.id_image));
+  submission.created_ms = submission.updated_ms = now_ms();
+  store_.create_submission(submission);
+  return Outcome::ok(submission_json(submission), 201);
+}
+
+Outcome FaceAuthService::get_submission(const std::string& kyc_project_id, const std::string& id) {
+  std::optional<Submission> submission = store_.get_submission(kyc_project_id, id);
+  if (!submission) return Outcome::fail(ApiErrorCode::Invalid_submissionId);
+  return Outcome::ok(submission_json(*submission));
+}
+
+Outcome FaceAuthService::list_submissions(const std::string& kyc_project_id, const SubmissionFilter& filter) {
+  std::vector<Submission> page = store_.list_submissions(kyc_project_id, filter);
+  nlohmann::json items = nlohmann::json::array();
+  for (const Submission& submission : page) items.push_back(submission_json(submission));
+  nlohmann::json body = {{"submissions", items}};
+  if (static_cast<int>(page.size()) == filter.limit && !page.empty()) body["next_after"] = page.back().id;
+  return Outcome::ok(body);
+}
+
+Outcome FaceAuthService::set_submission_status(const std::string& kyc_project_id, const std::string& id,
+                                               SubmissionStatus status) {
+  if (!store_.set_submission_status(kyc_project_id, id, status, now_ms())) {
+    return Outcome::fail(ApiErrorCode::Invalid_submissionId);
+  }
+  return get_submission(kyc_project_id, id);
+}
+
+Outcome FaceAuthService::delete_submission(const std::string& kyc_project_id, const std::string& id) {
+  if (!store_.delete_submission(kyc_project_id, id)) return Outcome::fail(ApiErrorCode::Invalid_submissionId);
+  return Outcome::ok({{"message", "success"}});
+}
+
+}  // namespace faceauth

@@ -1,0 +1,90 @@
+#pragma once
+// What the API does, without HTTP: authenticate a selfie against a submission, and manage
+// projects, keys, policies and submissions. Handlers translate requests to these calls and
+// outcomes to responses. Thread-safe (the store and the engine pool are).
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "api/api_error.h"
+#include "api/engine_pool.h"
+#include "crypto/secrets.h"
+#include "store/store.h"
+
+namespace faceauth {
+
+struct Outcome {
+  std::optional<ApiError> error;
+  nlohmann::json body;
+  int status = 200;
+
+  static Outcome fail(ApiErrorCode code, std::string message = "") {
+    return {ApiError{code, std::move(message)}, {}, 0};
+  }
+  static Outcome ok(nlohmann::json body, int status = 200) { return {std::nullopt, std::move(body), status}; }
+};
+
+struct AuthInput {
+  std::string api_key;
+  std::string submission_id;
+  std::string_view image;
+  std::string user_id, cf1, cf2, cf3;
+  std::string client_address;
+};
+
+struct SubmissionInput {
+  std::string_view selfie, id_image;  // either may be empty, not both
+  std::string user_id, email, cf1, cf2, cf3;
+};
+
+struct ServiceConfig {
+  std::chrono::milliseconds engine_wait{3000};            // longer: 503 detection_server_error
+  std::function<void(const StageTimes&)> on_stage_times;  // metrics of each analysed image
+};
+
+class FaceAuthService {
+ public:
+  FaceAuthService(Store& store, EnginePool& engines, const Sealer& sealer, ServiceConfig config = {});
+
+  // POST /v3/faceauth. The key, submission and status are checked before any image work.
+  Outcome authenticate(const AuthInput& input);
+
+  // Which project a key belongs to (live keys only), compared in constant time.
+  std::optional<ApiKey> resolve_key(const std::string& key, KeyKind kind);
+
+  Outcome create_kyc_project(const nlohmann::json& request);
+  Outcome list_kyc_projects();
+  Outcome create_faceauth_project(const nlohmann::json& request);
+  Outcome list_faceauth_projects(const std::string& kyc_project_id);
+  Outcome get_faceauth_project(const std::string& id);
+  Outcome set_policy(const std::string& faceauth_project_id, const nlohmann::json& request);
+  Outcome rotate_key(KeyKind kind, const std::string& project_id);
+
+  Outcome create_submission(const std::string& kyc_project_id, const SubmissionInput& input);
+  Outcome get_submission(const std::string& kyc_project_id, const std::string& id);
+  Outcome list_submissions(const std::string& kyc_project_id, const SubmissionFilter& filter);
+  Outcome set_submission_status(const std::string& kyc_project_id, const std::string& id, SubmissionStatus status);
+  Outcome delete_submission(const std::string& kyc_project_id, const std::string& id);
+
+  Store& store() { return store_; }
+
+ private:
+  Outcome compare_and_record(const AuthInput& input, const ApiKey& key, const FaceAuthProject& project,
+                             const Submission& submission);
+
+  Store& store_;
+  EnginePool& engines_;
+  const Sealer& sealer_;
+  ServiceConfig config_;
+};
+
+// Milliseconds since the epoch, and its text in the vendor's format (2023-08-08T07:04:48.633Z).
+int64_t now_ms();
+std::string iso_time(int64_t ms);
+
+}  // namespace faceauth

@@ -1,0 +1,152 @@
+#include "server/config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <stdexcept>
+
+namespace faceauth {
+namespace {
+
+using Setter = std::function<void(DaemonConfig&, const std::string&)>;
+
+int to_int(const std::string& name, const std::string& value, int low, int high) {
+  size_t used = 0;
+  int number = 0;
+  try {
+    number = std::stoi(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != value.size() || value.empty() || number < low || number > high) {
+    throw std::invalid_argument(name + " must be a whole number from " + std::to_string(low) + " to " +
+                                std::to_string(high));
+  }
+  return number;
+}
+
+bool to_bool(const std::string& name, const std::string& value) {
+  if (value == "1" || value == "true" || value == "yes" || value == "on") return true;
+  if (value == "0" || value == "false" || value == "no" || value == "off") return false;
+  throw std::invalid_argument(name + " must be true or false");
+}
+
+const std::map<std::string, Setter>& setters() {
+  static const std::map<std::string, Setter> table = {
+      {"data-dir", [](DaemonConfig& c, const std::string& v) { c.data_dir = v; }},
+      {"bind", [](DaemonConfig& c, const std::string& v) { c.bind = v; }},
+      {"port", [](DaemonConfig& c, const std::string& v) { c.port = to_int("port", v, 0, 65535); }},
+      {"workers", [](DaemonConfig& c, const std::string& v) { c.workers = to_int("workers", v, 0, 256); }},
+      {"engine-wait-ms",
+       [](DaemonConfig& c, const std::string& v) { c.engine_wait_ms = to_int("engine-wait-ms", v, 1, 600000); }},
+      {"max-body-mb", [](DaemonConfig& c, const std::string& v) { c.max_body_mb = to_int("max-body-mb", v, 1, 1024); }},
+      {"read-timeout-ms",
+       [](DaemonConfig& c, const std::string& v) { c.read_timeout_ms = to_int("read-timeout-ms", v, 100, 600000); }},
+      {"idle-timeout-ms",
+       [](DaemonConfig& c, const std::string& v) { c.idle_timeout_ms = to_int("idle-timeout-ms", v, 100, 3600000); }},
+      {"max-connections",
+       [](DaemonConfig& c, const std::string& v) { c.max_connections = to_int("max-connections", v, 1, 100000); }},
+      {"models", [](DaemonConfig& c, const std::string& v) { c.models = v; }},
+      {"sealing-key", [](DaemonConfig& c, const std::string& v) { c.sealing_key = v; }},
+      {"admin-token", [](DaemonConfig& c, const std::string& v) { c.admin_token = v; }},
+      {"demo", [](DaemonConfig& c, const std::string& v) { c.demo = to_bool("demo", v); }},
+      {"demo-photo", [](DaemonConfig& c, const std::string& v) { c.demo_photo = v; }},
+      {"public-url", [](DaemonConfig& c, const std::string& v) { c.public_url = v; }},
+  };
+  return table;
+}
+
+void apply(DaemonConfig& config, const std::string& name, const std::string& value) {
+  auto it = setters().find(name);
+  if (it == setters().end()) throw std::invalid_argument("unknown setting " + name);
+  it->second(config, value);
+}
+
+std::string env_name(const std::string& name) {
+  std::string out = "FACEAUTH_";
+  for (char c : name) out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string trim(const std::string& text) {
+  size_t first = text.find_first_not_of(" \t\r");
+  if (first == std::string::npos) return "";
+  return text.substr(first, text.find_last_not_of(" \t\r") - first + 1);
+}
+
+void apply_file(DaemonConfig& config, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument("cannot read the configuration file " + path);
+  std::string line;
+  while (std::getline(in, line)) {
+    line = trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    size_t equals = line.find('=');
+    if (equals == std::string::npos) throw std::invalid_argument("bad line in " + path + ": " + line);
+    apply(config, trim(line.substr(0, equals)), trim(line.substr(equals + 1)));
+  }
+}
+
+// Flags as (name, value) pairs; `--no-demo` is demo=false, `--config` is taken apart.
+std::vector<std::pair<std::string, std::string>> flag_pairs(int argc, char** argv, std::string& file) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (int i = 1; i < argc; ++i) {
+    std::string word = argv[i];
+    if (word.rfind("--", 0) != 0) throw std::invalid_argument("unexpected argument " + word);
+    std::string name = word.substr(2), value;
+    size_t equals = name.find('=');
+    if (name == "no-demo") {
+      pairs.emplace_back("demo", "false");
+      continue;
+    }
+    if (equals != std::string::npos) {
+      value = name.substr(equals + 1);
+      name = name.substr(0, equals);
+    } else {
+      if (i + 1 >= argc) throw std::invalid_argument("--" + name + " needs a value");
+      value = argv[++i];
+    }
+    if (name == "config") {
+      file = value;
+    } else {
+      pairs.emplace_back(name, value);
+    }
+  }
+  return pairs;
+}
+
+}  // namespace
+
+DaemonConfig load_config(int argc, char** argv) {
+  DaemonConfig config;
+  std::string file;
+  if (const char* env = std::getenv("FACEAUTH_CONFIG"); env && *env) file = env;
+  auto flags = flag_pairs(argc, argv, file);
+  if (!file.empty()) apply_file(config, file);
+  for (const auto& [name, setter] : setters()) {
+    if (const char* value = std::getenv(env_name(name).c_str()); value && *value) apply(config, name, value);
+  }
+  for (const auto& [name, value] : flags) apply(config, name, value);
+  return config;
+}
+
+std::vector<std::string> describe(const DaemonConfig& c) {
+  auto secret = [](const std::string& value) { return value.empty() ? std::string("(from data dir)") : "(set)"; };
+  return {"data-dir = " + c.data_dir.string(),
+          "bind = " + c.bind,
+          "port = " + std::to_string(c.port),
+          "workers = " + std::to_string(c.workers),
+          "engine-wait-ms = " + std::to_string(c.engine_wait_ms),
+          "max-body-mb = " + std::to_string(c.max_body_mb),
+          "read-timeout-ms = " + std::to_string(c.read_timeout_ms),
+          "idle-timeout-ms = " + std::to_string(c.idle_timeout_ms),
+          "max-connections = " + std::to_string(c.max_connections),
+          "models = " + (c.models.empty() ? std::string("(set-up cache)") : c.models.string()),
+          "sealing-key = " + secret(c.sealing_key),
+          "admin-token = " + secret(c.admin_token),
+          "demo = " + std::string(c.demo ? "true" : "false"),
+          "public-url = " + c.public_url};
+}
+
+}  // namespace faceauth

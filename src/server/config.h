@@ -1,0 +1,37 @@
+#pragma once
+// faceauthd's configuration: one struct of defaults, overridden by an optional file, then
+// environment variables, then command-line flags. Every setting has all three forms:
+// flag --data-dir, variable FACEAUTH_DATA_DIR, file line `data-dir = ...`.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace faceauth {
+
+struct DaemonConfig {
+  std::filesystem::path data_dir = "faceauth-data";
+  std::string bind = "127.0.0.1";
+  int port = 8080;
+  int workers = 0;            // engines in the pool; 0 = one per core
+  int engine_wait_ms = 3000;  // wait for a free engine before 503
+  int max_body_mb = 20;       // request body limit
+  int read_timeout_ms = 15000;
+  int idle_timeout_ms = 30000;
+  int max_connections = 256;
+  std::filesystem::path models;      // "" = the set-up cache
+  std::string sealing_key;           // 64 hex chars; "" = DATA_DIR/sealing.key, made at first start
+  std::string admin_token;           // "" = made at first start, its hash kept in DATA_DIR
+  bool demo = true;                  // first start on an empty store creates a demo project
+  std::filesystem::path demo_photo;  // "" = face-api's demo/sample1.jpg from the set-up cache
+  std::string public_url;            // base_url written to demo.json; "" = http://bind:port
+};
+
+// Parses flags (argv) over environment over the file named by --config / FACEAUTH_CONFIG.
+// Throws std::invalid_argument with a message naming the bad setting.
+DaemonConfig load_config(int argc, char** argv);
+
+// The settings as lines `name = value` for the start-up log, secrets redacted.
+std::vector<std::string> describe(const DaemonConfig& config);
+
+}  // namespace faceauth

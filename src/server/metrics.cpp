@@ -1,0 +1,74 @@
+#include "server/metrics.h"
+
+#include <cstdio>
+
+namespace faceauth {
+namespace {
+
+std::string number(double value) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.9g", value);
+  return text;
+}
+
+}  // namespace
+
+void Metrics::Histogram::observe(double seconds) {
+  for (size_t i = 0; i < kBuckets.size(); ++i) {
+    if (seconds <= kBuckets[i]) ++counts[i];
+  }
+  ++count;
+  sum += seconds;
+}
+
+void Metrics::observe_request(const std::string& route, int status, double seconds) {
+  std::lock_guard lock(mutex_);
+  ++requests_[{route, status}];
+  request_seconds_[route].observe(seconds);
+}
+
+void Metrics::observe_stage(const std::string& stage, double seconds) {
+  std::lock_guard lock(mutex_);
+  stage_seconds_[stage].observe(seconds);
+}
+
+void Metrics::set_gauge(const std::string& name, double value) {
+  std::lock_guard lock(mutex_);
+  gauges_[name] = value;
+}
+
+void Metrics::render_histogram(std::string& out, const std::string& name, const std::string& labels,
+                               const Histogram& histogram) {
+  std::string sep = labels.empty() ? "" : ",";
+  for (size_t i = 0; i < kBuckets.size(); ++i) {
+    out += name + "_bucket{" + labels + sep + "le=\"" + number(kBuckets[i]) + "\"} " +
+           std::to_string(histogram.counts[i]) + "\n";
+  }
+  out += name + "_bucket{" + labels + sep + "le=\"+Inf\"} " + std::to_string(histogram.count) + "\n";
+  out += name + "_sum{" + labels + "} " + number(histogram.sum) + "\n";
+  out += name + "_count{" + labels + "} " + std::to_string(histogram.count) + "\n";
+}
+
+std::string Metrics::render() const {
+  std::lock_guard lock(mutex_);
+  std::string out = "# HELP faceauth_requests_total HTTP requests by route and status.\n";
+  out += "# TYPE faceauth_requests_total counter\n";
+  for (const auto& [key, count] : requests_) {
+    out += "faceauth_requests_total{route=\"" + key.first + "\",status=\"" + std::to_string(key.second) + "\"} " +
+           std::to_string(count) + "\n";
+  }
+  out += "# HELP faceauth_request_seconds Request latency by route.\n# TYPE faceauth_request_seconds histogram\n";
+  for (const auto& [route, histogram] : request_seconds_) {
+    render_histogram(out, "faceauth_request_seconds", "route=\"" + route + "\"", histogram);
+  }
+  out += "# HELP faceauth_stage_seconds Face engine latency by stage.\n# TYPE faceauth_stage_seconds histogram\n";
+  for (const auto& [stage, histogram] : stage_seconds_) {
+    render_histogram(out, "faceauth_stage_seconds", "stage=\"" + stage + "\"", histogram);
+  }
+  for (const auto& [name, value] : gauges_) {
+    out += "# TYPE " + name + " gauge\n" + name + " " + number(value) + "\n";
+  }
+  return out;
+}
+
+}  // namespace faceauth

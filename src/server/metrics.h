@@ -1,0 +1,39 @@
+#pragma once
+// Prometheus metrics: requests by route and status, request latency and engine stage
+// latency as histograms. Thread-safe; rendered as the text exposition format.
+
+#include <array>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+namespace faceauth {
+
+class Metrics {
+ public:
+  void observe_request(const std::string& route, int status, double seconds);
+  void observe_stage(const std::string& stage, double seconds);
+  void set_gauge(const std::string& name, double value);
+  std::string render() const;
+
+ private:
+  static constexpr std::array<double, 12> kBuckets = {0.005, 0.01, 0.02, 0.03, 0.05, 0.075,
+                                                      0.1,   0.2,  0.5,  1.0,  2.5,  10.0};
+  struct Histogram {
+    std::array<uint64_t, kBuckets.size()> counts{};
+    uint64_t count = 0;
+    double sum = 0;
+    void observe(double seconds);
+  };
+  static void render_histogram(std::string& out, const std::string& name, const std::string& labels,
+                               const Histogram& histogram);
+
+  mutable std::mutex mutex_;
+  std::map<std::pair<std::string, int>, uint64_t> requests_;
+  std::map<std::string, Histogram> request_seconds_;
+  std::map<std::string, Histogram> stage_seconds_;
+  std::map<std::string, double> gauges_;
+};
+
+}  // namespace faceauth
