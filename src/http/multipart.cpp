@@ -346,15 +346,14 @@ MultipartResult parse_multipart(std::string_view content_type, std::string_view 
   const std::string dash_boundary = "--" + *boundary;
   const std::string delimiter = std::string(kCrlf) + dash_boundary;
 
-  // The first delimiter: at offset 0, or after a preamble that ends with CRLF.
-  size_t pos = 0;
-  if (body.substr(0, dash_boundary.size()) == dash_boundary) {
-    pos = dash_boundary.size();
-  } else {
-    const size_t found = body.find(delimiter);
-    if (found == std::string_view::npos) return fail(MultipartError::malformed, "no multipart delimiter in the body");
-    pos = found + delimiter.size();
+  // The first delimiter: at offset 0, or after a preamble that ends with CRLF. The first
+  // occurrence of the boundary decides: a preamble that runs into it without a CRLF is an error.
+  const size_t first = body.find(dash_boundary);
+  if (first == std::string_view::npos) return fail(MultipartError::malformed, "no multipart delimiter in the body");
+  if (first != 0 && (first < kCrlf.size() || body.substr(first - kCrlf.size(), kCrlf.size()) != kCrlf)) {
+    return fail(MultipartError::malformed, "preamble does not end with CRLF");
   }
+  size_t pos = first + dash_boundary.size();
 
   MultipartResult result;
   std::set<std::string, std::less<>> names;
