@@ -7,15 +7,15 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build/fuzz"
 seconds=${FUZZ_SECONDS:-60}
 CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DFACEAUTH_SANITIZE=ON -DFACEAUTH_FUZZ=ON >/dev/null
-cmake --build "$build" -j"$(nproc)" --target fuzz_image_decoder fuzz_exif make_fuzz_corpus >/dev/null
+cmake --build "$build" -j"$(nproc)" --target fuzz_image_decoder fuzz_exif fuzz_multipart make_fuzz_corpus >/dev/null
 "$build/make_fuzz_corpus" "$build/corpus/seeds"
 export ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$root/tests/lsan.supp:print_suppressions=0
 
 run_target() {
-  local target=$1 corpus="$build/corpus/$1" log="$build/$1.log"
+  local target=$1 seeds=${2:-$build/corpus/seeds} corpus="$build/corpus/$1" log="$build/$1.log"
   mkdir -p "$corpus"
   if ! "$build/$target" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=4096 -print_final_stats=1 \
-    -artifact_prefix="$build/$target-" "$corpus" "$build/corpus/seeds" >"$log" 2>&1; then
+    -artifact_prefix="$build/$target-" "$corpus" "$seeds" >"$log" 2>&1; then
     tail -n 60 "$log"
     echo "fuzz: $target found a failure (input saved as $build/$target-*)"
     exit 1
@@ -24,3 +24,4 @@ run_target() {
 }
 run_target fuzz_image_decoder
 run_target fuzz_exif
+run_target fuzz_multipart "$root/tests/fuzz/multipart_seeds"
