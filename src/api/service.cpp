@@ -14,8 +14,6 @@ std::span<const uint8_t> as_bytes(std::string_view text) {
   return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
 }
 
-double one_decimal(double value) { return std::round(value * 10.0) / 10.0; }
-
 nlohmann::json string_array(const Decision& decision, bool comments) {
   nlohmann::json out = nlohmann::json::array();
   for (const FailCode& fail : decision.fails) out.push_back(comments ? fail.comment : fail.code);
