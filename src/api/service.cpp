@@ -14,7 +14,7 @@ std::span<const uint8_t> as_bytes(std::string_view text) {
   return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
 }
 
-nlohmann::json string_array(const Decision& decision, bool comments) {
+nlohmann::json string_array(const Decision& decision, bool comments) {  // in the table's order
   nlohmann::json out = nlohmann::json::array();
   for (const FailCode& fail : decision.fails) out.push_back(comments ? fail.comment : fail.code);
   return out;
@@ -156,7 +156,7 @@ Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey
   attempt.latency_ms = static_cast<double>(attempt.created_ms - started);
   if (project.image_retention_days != 0) attempt.image_sealed = sealer_.seal(as_bytes(input.image));
   store_.insert_attempt(attempt);
-  nlohmann::json body = {{"authentication_id", attempt.id},
+  nlohmann::ordered_json body = {{"authentication_id", attempt.id},
                          {"auth_status", decision.approved ? "approved" : "rejected"},
                          {"create_time", iso_time(attempt.created_ms)},
                          {"score", scores_json(scores, project.policy)}};

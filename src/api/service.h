@@ -20,13 +20,13 @@ namespace faceauth {
 
 struct Outcome {
   std::optional<ApiError> error;
-  nlohmann::json body;
+  nlohmann::ordered_json body;  // keys in the order written, as the vendor's responses
   int status = 200;
 
   static Outcome fail(ApiErrorCode code, std::string message = "") {
     return {ApiError{code, std::move(message)}, {}, 0};
   }
-  static Outcome ok(nlohmann::json body, int status = 200) { return {std::nullopt, std::move(body), status}; }
+  static Outcome ok(nlohmann::ordered_json body, int status = 200) { return {std::nullopt, std::move(body), status}; }
 };
 
 struct AuthInput {
