@@ -1,0 +1,720 @@
+// SQLite implementation of Store: one connection, guarded by a mutex; cached prepared
+// statements with bound parameters only; every write in BEGIN IMMEDIATE ... COMMIT.
+//
+// Durability choice: journal_mode=WAL with synchronous=FULL. NORMAL would keep the file
+// consistent in WAL mode, but the last commits before a power loss or OS crash could roll
+// back after the fact. Callers act on commits (a caller is shown a new key, and a rotation
+// revokes the old one), and a revocation that silently comes undone after a crash would
+// revive a key that was meant to be dead. FULL costs one fsync of the WAL per commit.
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+
+#include "store/store.h"
+
+namespace faceauth {
+namespace {
+
+// Numbered schema migrations, applied in order, each once, each in its own transaction.
+// Append new ones; never edit one that has shipped. Constant DDL only (no values).
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE kyc_projects (
+  id          TEXT PRIMARY KEY NOT NULL,
+  name        TEXT NOT NULL,
+  webhook_url TEXT NOT NULL DEFAULT '',
+  created_ms  INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE faceauth_projects (
+  id                   TEXT PRIMARY KEY NOT NULL,
+  kyc_project_id       TEXT NOT NULL REFERENCES kyc_projects(id),
+  name                 TEXT NOT NULL,
+  policy_json          TEXT NOT NULL,
+  image_retention_days INTEGER NOT NULL,
+  created_ms           INTEGER NOT NULL
+) STRICT;
+CREATE INDEX faceauth_projects_kyc ON faceauth_projects(kyc_project_id);
+
+-- A key belongs to exactly one project: a KYC project (kind 'kyc') or a FaceAuth project
+-- (kind 'addon'); two columns so that both are real foreign keys.
+CREATE TABLE api_keys (
+  id                  TEXT PRIMARY KEY NOT NULL,
+  kind                TEXT NOT NULL CHECK (kind IN ('kyc', 'addon')),
+  kyc_project_id      TEXT REFERENCES kyc_projects(id),
+  faceauth_project_id TEXT REFERENCES faceauth_projects(id),
+  prefix              TEXT NOT NULL,
+  hash                BLOB NOT NULL CHECK (length(hash) = 32),
+  created_ms          INTEGER NOT NULL,
+  revoked_ms          INTEGER,
+  CHECK ((kind = 'kyc' AND kyc_project_id IS NOT NULL AND faceauth_project_id IS NULL) OR
+         (kind = 'addon' AND faceauth_project_id IS NOT NULL AND kyc_project_id IS NULL))
+) STRICT;
+CREATE UNIQUE INDEX api_keys_hash ON api_keys(hash);
+CREATE INDEX api_keys_kyc_project ON api_keys(kyc_project_id);
+CREATE INDEX api_keys_faceauth_project ON api_keys(faceauth_project_id);
+
+CREATE TABLE submissions (
+  id              TEXT PRIMARY KEY NOT NULL,
+  kyc_project_id  TEXT NOT NULL REFERENCES kyc_projects(id),
+  status          TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+  user_id         TEXT NOT NULL,
+  email           TEXT NOT NULL,
+  cf1             TEXT NOT NULL,
+  cf2             TEXT NOT NULL,
+  cf3             TEXT NOT NULL,
+  template_sealed BLOB NOT NULL,
+  template_model  TEXT NOT NULL,
+  template_source TEXT NOT NULL,
+  selfie_sealed   BLOB NOT NULL,
+  id_image_sealed BLOB NOT NULL,
+  created_ms      INTEGER NOT NULL,
+  updated_ms      INTEGER NOT NULL
+) STRICT;
+CREATE INDEX submissions_project_id ON submissions(kyc_project_id, id);
+CREATE INDEX submissions_project_user ON submissions(kyc_project_id, user_id, id);
+
+-- kyc_submission_id is plain text, not a foreign key: deleting a submission keeps the
+-- record of the attempts made against it.
+CREATE TABLE attempts (
+  id                  TEXT PRIMARY KEY NOT NULL,
+  faceauth_project_id TEXT NOT NULL REFERENCES faceauth_projects(id),
+  kyc_submission_id   TEXT NOT NULL,
+  approved            INTEGER NOT NULL CHECK (approved IN (0, 1)),
+  scores_json         TEXT NOT NULL,
+  fail_codes_json     TEXT NOT NULL,
+  comments_json       TEXT NOT NULL,
+  policy_json         TEXT NOT NULL,
+  user_id             TEXT NOT NULL,
+  cf1                 TEXT NOT NULL,
+  cf2                 TEXT NOT NULL,
+  cf3                 TEXT NOT NULL,
+  key_id              TEXT NOT NULL,
+  client_address      TEXT NOT NULL,
+  latency_ms          REAL NOT NULL,
+  created_ms          INTEGER NOT NULL,
+  image_sealed        BLOB NOT NULL,
+  delete_check        INTEGER NOT NULL CHECK (delete_check IN (0, 1))
+) STRICT;
+CREATE INDEX attempts_project_created ON attempts(faceauth_project_id, created_ms, id);
+)sql"},
+};
+
+constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+const char* key_kind_name(KeyKind kind) { return kind == KeyKind::kyc ? "kyc" : "addon"; }
+
+// A cached statement in use: binds parameters in order, steps, reads columns, and resets
+// (clearing its bindings, which may point at the caller's buffers) when it goes out of scope.
+class Query {
+ public:
+  Query(sqlite3* db, sqlite3_stmt* stmt, const char* what) : db_(db), stmt_(stmt), what_(what) {}
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+  ~Query() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+
+  Query& text(const std::string& value) {
+    check(sqlite3_bind_text64(stmt_, next(), value.data(), value.size(), SQLITE_STATIC, SQLITE_UTF8));
+    return *this;
+  }
+  // Bound without a copy (SQLITE_STATIC): the value must outlive this Query, so temporaries
+  // are refused at compile time.
+  Query& text(std::string&&) = delete;
+  Query& text(const char* value) {
+    check(sqlite3_bind_text(stmt_, next(), value, -1, SQLITE_TRANSIENT));
+    return *this;
+  }
+  Query& blob(Bytes&&) = delete;
+  Query& blob(const Bytes& value) {
+    // A null pointer would bind NULL; an empty blob is a zero-length blob.
+    if (value.empty()) {
+      check(sqlite3_bind_zeroblob(stmt_, next(), 0));
+    } else {
+      check(sqlite3_bind_blob64(stmt_, next(), value.data(), value.size(), SQLITE_STATIC));
+    }
+    return *this;
+  }
+  Query& integer(int64_t value) {
+    check(sqlite3_bind_int64(stmt_, next(), value));
+    return *this;
+  }
+  Query& real(double value) {
+    check(sqlite3_bind_double(stmt_, next(), value));
+    return *this;
+  }
+  Query& null() {
+    check(sqlite3_bind_null(stmt_, next()));
+    return *this;
+  }
+
+  // True with a row to read, false when done.
+  bool step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    fail();
+  }
+  // Runs a statement that returns no rows; the number of rows it changed.
+  int run() {
+    if (step()) throw StoreError(std::string(what_) + ": unexpected result row");
+    return sqlite3_changes(db_);
+  }
+
+  std::string column_text(int column) const {
+    const unsigned char* data = sqlite3_column_text(stmt_, column);
+    int size = sqlite3_column_bytes(stmt_, column);
+    if (data == nullptr || size <= 0) return {};
+    return std::string(reinterpret_cast<const char*>(data), static_cast<size_t>(size));
+  }
+  Bytes column_blob(int column) const {
+    const void* data = sqlite3_column_blob(stmt_, column);
+    int size = sqlite3_column_bytes(stmt_, column);
+    if (data == nullptr || size <= 0) return {};
+    const auto* bytes = static_cast<const uint8_t*>(data);
+    return Bytes(bytes, bytes + size);
+  }
+  int64_t column_int(int column) const { return sqlite3_column_int64(stmt_, column); }
+  double column_real(int column) const { return sqlite3_column_double(stmt_, column); }
+
+ private:
+  int next() { return ++index_; }
+  void check(int rc) {
+    if (rc != SQLITE_OK) fail();
+  }
+  [[noreturn]] void fail() { throw StoreError(std::string(what_) + ": " + sqlite3_errmsg(db_)); }
+
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  const char* what_;
+  int index_ = 0;
+};
+
+// Creates the database file private to its owner when absent (SQLite would use 0644, and the
+// -wal and -shm files take the database file's mode).
+void create_private_file(const std::string& path) {
+  if (path.empty() || path == ":memory:" || path.rfind("file:", 0) == 0) return;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) ::close(fd);  // otherwise it exists or cannot be made: SQLite reports the latter
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const std::string& path) {
+    create_private_file(path);
+    sqlite3* db = nullptr;
+    int rc =
+        sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+      std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+      sqlite3_close_v2(db);
+      throw StoreError("cannot open database " + path + ": " + message);
+    }
+    db_ = db;
+    try {
+      configure();
+    } catch (...) {
+      close();
+      throw;
+    }
+  }
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+  ~SqliteStore() override { close(); }
+
+  void migrate() override {
+    std::lock_guard lock(mutex_);
+    exec(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY NOT NULL, applied_ms INTEGER NOT "
+        "NULL) STRICT",
+        "create schema_version");
+    {
+      Query q = query("SELECT COALESCE(MAX(version), 0) FROM schema_version", "read schema version");
+      q.step();
+      int64_t current = q.column_int(0);
+      if (current > kLatestVersion) {
+        throw StoreError("database schema version " + std::to_string(current) + " is newer than this program's (" +
+                         std::to_string(kLatestVersion) + ")");
+      }
+    }
+    for (const Migration& migration : kMigrations) {
+      transaction("migrate", [&] {
+        // Checked inside the write transaction: two processes starting together apply it once.
+        {
+          Query applied = query("SELECT 1 FROM schema_version WHERE version = ?", "read schema version");
+          if (applied.integer(migration.version).step()) return;
+        }
+        exec(migration.sql, "apply migration");
+        query("INSERT INTO schema_version(version, applied_ms) VALUES(?, ?)", "record migration")
+            .integer(migration.version)
+            .integer(now_ms())
+            .run();
+      });
+    }
+  }
+
+  bool ping() override {
+    std::lock_guard lock(mutex_);
+    try {
+      Query q = query("SELECT COUNT(*) FROM schema_version", "ping");
+      return q.step();
+    } catch (const StoreError&) {
+      return false;
+    }
+  }
+
+  void create_kyc_project(const KycProject& project, const ApiKey& kyc_key) override {
+    if (kyc_key.kind != KeyKind::kyc || kyc_key.project_id != project.id) {
+      throw StoreError("create KYC project: the key is not a KYC key of this project");
+    }
+    std::lock_guard lock(mutex_);
+    transaction("create KYC project", [&] {
+      query("INSERT INTO kyc_projects(id, name, webhook_url, created_ms) VALUES(?, ?, ?, ?)", "create KYC project")
+          .text(project.id)
+          .text(project.name)
+          .text(project.webhook_url)
+          .integer(project.created_ms)
+          .run();
+      insert_key(kyc_key);
+    });
+  }
+
+  void create_faceauth_project(const FaceAuthProject& project, const ApiKey& addon_key) override {
+    if (addon_key.kind != KeyKind::addon || addon_key.project_id != project.id) {
+      throw StoreError("create FaceAuth project: the key is not an add-on key of this project");
+    }
+    std::string policy = policy_json(project.policy).dump();
+    std::lock_guard lock(mutex_);
+    transaction("create FaceAuth project", [&] {
+      query(
+          "INSERT INTO faceauth_projects(id, kyc_project_id, name, policy_json, image_retention_days, created_ms) "
+          "VALUES(?, ?, ?, ?, ?, ?)",
+          "create FaceAuth project")
+          .text(project.id)
+          .text(project.kyc_project_id)
+          .text(project.name)
+          .text(policy)
+          .integer(project.image_retention_days)
+          .integer(project.created_ms)
+          .run();
+      insert_key(addon_key);
+    });
+  }
+
+  std::vector<KycProject> list_kyc_projects() override {
+    std::lock_guard lock(mutex_);
+    Query q = query("SELECT id, name, webhook_url, created_ms FROM kyc_projects ORDER BY created_ms, id",
+                    "list KYC projects");
+    std::vector<KycProject> out;
+    while (q.step()) out.push_back(read_kyc_project(q));
+    return out;
+  }
+
+  std::vector<FaceAuthProject> list_faceauth_projects(const std::string& kyc_project_id) override {
+    std::lock_guard lock(mutex_);
+    Query q = query(
+        "SELECT id, kyc_project_id, name, policy_json, image_retention_days, created_ms FROM faceauth_projects "
+        "WHERE ?1 = '' OR kyc_project_id = ?1 ORDER BY created_ms, id",
+        "list FaceAuth projects");
+    q.text(kyc_project_id);
+    std::vector<FaceAuthProject> out;
+    while (q.step()) out.push_back(read_faceauth_project(q));
+    return out;
+  }
+
+  std::optional<KycProject> get_kyc_project(const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    Query q = query("SELECT id, name, webhook_url, created_ms FROM kyc_projects WHERE id = ?", "get KYC project");
+    if (!q.text(id).step()) return std::nullopt;
+    return read_kyc_project(q);
+  }
+
+  std::optional<FaceAuthProject> get_faceauth_project(const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    Query q = query(
+        "SELECT id, kyc_project_id, name, policy_json, image_retention_days, created_ms FROM faceauth_projects "
+        "WHERE id = ?",
+        "get FaceAuth project");
+    if (!q.text(id).step()) return std::nullopt;
+    return read_faceauth_project(q);
+  }
+
+  // The owning KYC project and the creation time do not change.
+  bool update_faceauth_project(const FaceAuthProject& project) override {
+    std::string policy = policy_json(project.policy).dump();
+    std::lock_guard lock(mutex_);
+    return transaction("update FaceAuth project", [&] {
+      return query("UPDATE faceauth_projects SET name = ?, policy_json = ?, image_retention_days = ? WHERE id = ?",
+                   "update FaceAuth project")
+                 .text(project.name)
+                 .text(policy)
+                 .integer(project.image_retention_days)
+                 .text(project.id)
+                 .run() > 0;
+    });
+  }
+
+  bool update_kyc_project(const KycProject& project) override {
+    std::lock_guard lock(mutex_);
+    return transaction("update KYC project", [&] {
+      return query("UPDATE kyc_projects SET name = ?, webhook_url = ? WHERE id = ?", "update KYC project")
+                 .text(project.name)
+                 .text(project.webhook_url)
+                 .text(project.id)
+                 .run() > 0;
+    });
+  }
+
+  std::optional<ApiKey> find_key(const Bytes& hash) override {
+    std::lock_guard lock(mutex_);
+    Query q = query(
+        "SELECT k.id, k.kind, COALESCE(k.kyc_project_id, k.faceauth_project_id), k.prefix, k.hash, k.created_ms "
+        "FROM api_keys k "
+        "LEFT JOIN kyc_projects kp ON k.kind = 'kyc' AND kp.id = k.kyc_project_id "
+        "LEFT JOIN faceauth_projects fp ON k.kind = 'addon' AND fp.id = k.faceauth_project_id "
+        "WHERE k.hash = ? AND k.revoked_ms IS NULL AND (kp.id IS NOT NULL OR fp.id IS NOT NULL)",
+        "find key");
+    if (!q.blob(hash).step()) return std::nullopt;
+    ApiKey key;
+    key.id = q.column_text(0);
+    key.kind = q.column_text(1) == "kyc" ? KeyKind::kyc : KeyKind::addon;
+    key.project_id = q.column_text(2);
+    key.prefix = q.column_text(3);
+    key.hash = q.column_blob(4);
+    key.created_ms = q.column_int(5);
+    return key;
+  }
+
+  bool rotate_key(const ApiKey& new_key) override {
+    const bool kyc = new_key.kind == KeyKind::kyc;
+    std::lock_guard lock(mutex_);
+    return transaction("rotate key", [&] {
+      {
+        Query exists =
+            query(kyc ? "SELECT 1 FROM kyc_projects WHERE id = ?" : "SELECT 1 FROM faceauth_projects WHERE id = ?",
+                  "rotate key");
+        if (!exists.text(new_key.project_id).step()) return false;
+      }
+      query(kyc ? "UPDATE api_keys SET revoked_ms = ? WHERE kyc_project_id = ? AND kind = 'kyc' AND revoked_ms IS NULL"
+                : "UPDATE api_keys SET revoked_ms = ? WHERE faceauth_project_id = ? AND kind = 'addon' AND revoked_ms "
+                  "IS NULL",
+            "rotate key")
+          .integer(new_key.created_ms)
+          .text(new_key.project_id)
+          .run();
+      insert_key(new_key);
+      return true;
+    });
+  }
+
+  void create_submission(const Submission& s) override {
+    std::lock_guard lock(mutex_);
+    transaction("create submission", [&] {
+      query(
+          "INSERT INTO submissions(id, kyc_project_id, status, user_id, email, cf1, cf2, cf3, template_sealed, "
+          "template_model, template_source, selfie_sealed, id_image_sealed, created_ms, updated_ms) "
+          "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          "create submission")
+          .text(s.id)
+          .text(s.kyc_project_id)
+          .text(submission_status_name(s.status))
+          .text(s.user_id)
+          .text(s.email)
+          .text(s.cf1)
+          .text(s.cf2)
+          .text(s.cf3)
+          .blob(s.template_sealed)
+          .text(s.template_model)
+          .text(s.template_source)
+          .blob(s.selfie_sealed)
+          .blob(s.id_image_sealed)
+          .integer(s.created_ms)
+          .integer(s.updated_ms)
+          .run();
+    });
+  }
+
+  std::optional<Submission> get_submission(const std::string& kyc_project_id, const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    Query q = query(std::string(kSubmissionColumns) + " WHERE kyc_project_id = ? AND id = ?", "get submission");
+    if (!q.text(kyc_project_id).text(id).step()) return std::nullopt;
+    return read_submission(q);
+  }
+
+  std::vector<Submission> list_submissions(const std::string& kyc_project_id, const SubmissionFilter& filter) override {
+    const int64_t limit = std::clamp(filter.limit, 1, 1000);
+    std::lock_guard lock(mutex_);
+    Query q = query(std::string(kSubmissionColumns) +
+                        " WHERE kyc_project_id = ?1 AND id > ?2 AND (?3 IS NULL OR status = ?3) AND "
+                        "(?4 = '' OR user_id = ?4) ORDER BY id LIMIT ?5",
+                    "list submissions");
+    q.text(kyc_project_id).text(filter.after_id);
+    if (filter.status) {
+      q.text(submission_status_name(*filter.status));
+    } else {
+      q.null();
+    }
+    q.text(filter.user_id).integer(limit);
+    std::vector<Submission> out;
+    while (q.step()) out.push_back(read_submission(q));
+    return out;
+  }
+
+  bool set_submission_status(const std::string& kyc_project_id, const std::string& id, SubmissionStatus status,
+                             int64_t updated_ms) override {
+    std::lock_guard lock(mutex_);
+    return transaction("set submission status", [&] {
+      return query("UPDATE submissions SET status = ?, updated_ms = ? WHERE kyc_project_id = ? AND id = ?",
+                   "set submission status")
+                 .text(submission_status_name(status))
+                 .integer(updated_ms)
+                 .text(kyc_project_id)
+                 .text(id)
+                 .run() > 0;
+    });
+  }
+
+  bool delete_submission(const std::string& kyc_project_id, const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    return transaction("delete submission", [&] {
+      return query("DELETE FROM submissions WHERE kyc_project_id = ? AND id = ?", "delete submission")
+                 .text(kyc_project_id)
+                 .text(id)
+                 .run() > 0;
+    });
+  }
+
+  void insert_attempt(const Attempt& a) override {
+    std::lock_guard lock(mutex_);
+    transaction("insert attempt", [&] {
+      query(
+          "INSERT INTO attempts(id, faceauth_project_id, kyc_submission_id, approved, scores_json, fail_codes_json, "
+          "comments_json, policy_json, user_id, cf1, cf2, cf3, key_id, client_address, latency_ms, created_ms, "
+          "image_sealed, delete_check) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          "insert attempt")
+          .text(a.id)
+          .text(a.faceauth_project_id)
+          .text(a.submission_id)
+          .integer(a.approved ? 1 : 0)
+          .text(a.scores_json)
+          .text(a.fail_codes_json)
+          .text(a.comments_json)
+          .text(a.policy_json)
+          .text(a.user_id)
+          .text(a.cf1)
+          .text(a.cf2)
+          .text(a.cf3)
+          .text(a.key_id)
+          .text(a.client_address)
+          .real(a.latency_ms)
+          .integer(a.created_ms)
+          .blob(a.image_sealed)
+          .integer(a.delete_check ? 1 : 0)
+          .run();
+    });
+  }
+
+  std::optional<Attempt> get_attempt(const std::string& faceauth_project_id, const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    Query q = query(
+        "SELECT id, faceauth_project_id, kyc_submission_id, approved, scores_json, fail_codes_json, comments_json, "
+        "policy_json, user_id, cf1, cf2, cf3, key_id, client_address, latency_ms, created_ms, image_sealed, "
+        "delete_check FROM attempts WHERE faceauth_project_id = ? AND id = ?",
+        "get attempt");
+    if (!q.text(faceauth_project_id).text(id).step()) return std::nullopt;
+    Attempt a;
+    a.id = q.column_text(0);
+    a.faceauth_project_id = q.column_text(1);
+    a.submission_id = q.column_text(2);
+    a.approved = q.column_int(3) != 0;
+    a.scores_json = q.column_text(4);
+    a.fail_codes_json = q.column_text(5);
+    a.comments_json = q.column_text(6);
+    a.policy_json = q.column_text(7);
+    a.user_id = q.column_text(8);
+    a.cf1 = q.column_text(9);
+    a.cf2 = q.column_text(10);
+    a.cf3 = q.column_text(11);
+    a.key_id = q.column_text(12);
+    a.client_address = q.column_text(13);
+    a.latency_ms = q.column_real(14);
+    a.created_ms = q.column_int(15);
+    a.image_sealed = q.column_blob(16);
+    a.delete_check = q.column_int(17) != 0;
+    return a;
+  }
+
+  int64_t count_attempts(const std::string& faceauth_project_id) override {
+    std::lock_guard lock(mutex_);
+    Query q = query("SELECT COUNT(*) FROM attempts WHERE faceauth_project_id = ?", "count attempts");
+    q.text(faceauth_project_id).step();
+    return q.column_int(0);
+  }
+
+ private:
+  static constexpr const char* kSubmissionColumns =
+      "SELECT id, kyc_project_id, status, user_id, email, cf1, cf2, cf3, template_sealed, template_model, "
+      "template_source, selfie_sealed, id_image_sealed, created_ms, updated_ms FROM submissions";
+
+  void configure() {
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, 5000);
+    // Refuse SQL that could corrupt the file on purpose (writable_schema and the like).
+    sqlite3_db_config(db_, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+    {
+      Query q = query("PRAGMA journal_mode = WAL", "set WAL mode");
+      if (!q.step() || q.column_text(0) != "wal") throw StoreError("set WAL mode: the database refused WAL mode");
+    }
+    exec("PRAGMA foreign_keys = ON", "enable foreign keys");
+    {
+      Query q = query("PRAGMA foreign_keys", "enable foreign keys");
+      if (!q.step() || q.column_int(0) != 1) throw StoreError("enable foreign keys: not supported by this SQLite");
+    }
+    exec("PRAGMA synchronous = FULL", "set synchronous");
+    // Deleted rows (sealed images and templates) are overwritten, not left in free pages.
+    exec("PRAGMA secure_delete = ON", "set secure_delete");
+  }
+
+  void close() {
+    for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+    statements_.clear();
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+  }
+
+  // Constant SQL without values (pragmas, transaction control, migrations' DDL).
+  void exec(const char* sql, const char* what) {
+    char* error = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+      std::string message = error ? error : sqlite3_errmsg(db_);
+      sqlite3_free(error);
+      throw StoreError(std::string(what) + ": " + message);
+    }
+  }
+
+  // A prepared statement from the cache; callers hold mutex_.
+  Query query(const std::string& sql, const char* what) {
+    auto found = statements_.find(sql);
+    if (found == statements_.end()) {
+      sqlite3_stmt* stmt = nullptr;
+      if (sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()) + 1, SQLITE_PREPARE_PERSISTENT, &stmt,
+                             nullptr) != SQLITE_OK) {
+        sqlite3_finalize(stmt);
+        throw StoreError(std::string(what) + ": " + sqlite3_errmsg(db_));
+      }
+      found = statements_.emplace(sql, stmt).first;
+    }
+    return Query(db_, found->second, what);
+  }
+
+  // Runs `body` in BEGIN IMMEDIATE ... COMMIT; rolls back and rethrows on any error.
+  // Callers hold mutex_.
+  template <typename Body>
+  auto transaction(const char* what, Body&& body) -> decltype(body()) {
+    exec("BEGIN IMMEDIATE", what);
+    try {
+      if constexpr (std::is_void_v<decltype(body())>) {
+        body();
+        exec("COMMIT", what);
+      } else {
+        auto result = body();
+        exec("COMMIT", what);
+        return result;
+      }
+    } catch (...) {
+      if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+
+  void insert_key(const ApiKey& key) {
+    const bool kyc = key.kind == KeyKind::kyc;
+    Query q = query(
+        "INSERT INTO api_keys(id, kind, kyc_project_id, faceauth_project_id, prefix, hash, created_ms, revoked_ms) "
+        "VALUES(?, ?, ?, ?, ?, ?, ?, NULL)",
+        "insert key");
+    q.text(key.id).text(key_kind_name(key.kind));
+    if (kyc) {
+      q.text(key.project_id).null();
+    } else {
+      q.null().text(key.project_id);
+    }
+    q.text(key.prefix).blob(key.hash).integer(key.created_ms).run();
+  }
+
+  static KycProject read_kyc_project(const Query& q) {
+    return {q.column_text(0), q.column_text(1), q.column_text(2), q.column_int(3)};
+  }
+
+  static FaceAuthProject read_faceauth_project(const Query& q) {
+    FaceAuthProject p;
+    p.id = q.column_text(0);
+    p.kyc_project_id = q.column_text(1);
+    p.name = q.column_text(2);
+    try {
+      p.policy = policy_from_json(nlohmann::json::parse(q.column_text(3)));
+    } catch (const std::exception&) {
+      throw StoreError("read FaceAuth project: stored policy is not valid");
+    }
+    p.image_retention_days = static_cast<int>(q.column_int(4));
+    p.created_ms = q.column_int(5);
+    return p;
+  }
+
+  static Submission read_submission(const Query& q) {
+    Submission s;
+    s.id = q.column_text(0);
+    s.kyc_project_id = q.column_text(1);
+    std::optional<SubmissionStatus> status = parse_submission_status(q.column_text(2));
+    if (!status) throw StoreError("read submission: stored status is not valid");
+    s.status = *status;
+    s.user_id = q.column_text(3);
+    s.email = q.column_text(4);
+    s.cf1 = q.column_text(5);
+    s.cf2 = q.column_text(6);
+    s.cf3 = q.column_text(7);
+    s.template_sealed = q.column_blob(8);
+    s.template_model = q.column_text(9);
+    s.template_source = q.column_text(10);
+    s.selfie_sealed = q.column_blob(11);
+    s.id_image_sealed = q.column_blob(12);
+    s.created_ms = q.column_int(13);
+    s.updated_ms = q.column_int(14);
+    return s;
+  }
+
+  sqlite3* db_ = nullptr;
+  std::mutex mutex_;
+  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const std::string& path) {
+  auto store = std::make_unique<SqliteStore>(path);
+  store->migrate();
+  return store;
+}
+
+}  // namespace faceauth

@@ -1,0 +1,24 @@
+#include "store/store.h"
+
+namespace faceauth {
+
+const char* submission_status_name(SubmissionStatus status) {
+  switch (status) {
+    case SubmissionStatus::pending:
+      return "pending";
+    case SubmissionStatus::approved:
+      return "approved";
+    case SubmissionStatus::rejected:
+      return "rejected";
+  }
+  return "unknown";  // not a valid status: the schema refuses it
+}
+
+std::optional<SubmissionStatus> parse_submission_status(const std::string& text) {
+  if (text == "pending") return SubmissionStatus::pending;
+  if (text == "approved") return SubmissionStatus::approved;
+  if (text == "rejected") return SubmissionStatus::rejected;
+  return std::nullopt;
+}
+
+}  // namespace faceauth

@@ -1,0 +1,641 @@
+// The SQLite store on real files in a temporary directory.
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "crypto/secrets.h"
+
+namespace faceauth {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A read-only look at the file behind the store's back.
+int64_t query_int(const fs::path& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  int64_t value = -1;
+  if (sqlite3_step(stmt) == SQLITE_ROW) value = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close_v2(db);
+  return value;
+}
+
+void exec_raw(const fs::path& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  char* error = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  EXPECT_EQ(rc, SQLITE_OK) << (error ? error : "");
+  sqlite3_free(error);
+  sqlite3_close_v2(db);
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    init_crypto();
+    dir_ = fs::temp_directory_path() / ("faceauth_store_" + random_hex_id());
+    fs::create_directories(dir_);
+    path_ = dir_ / "faceauth.db";
+    store_ = open_sqlite_store(path_.string());
+  }
+  void TearDown() override {
+    store_.reset();
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  int64_t rows(const std::string& table) { return query_int(path_, "SELECT COUNT(*) FROM " + table); }
+
+  static ApiKey key_for(KeyKind kind, const std::string& project_id, int64_t created_ms = 1000) {
+    NewKey fresh = generate_key(kind == KeyKind::kyc ? "kyc" : "fa");
+    return {random_hex_id(), kind, project_id, fresh.prefix, fresh.hash, created_ms};
+  }
+
+  // A KYC project with one FaceAuth project; their keys.
+  struct Tenant {
+    KycProject kyc;
+    FaceAuthProject faceauth;
+    ApiKey kyc_key, addon_key;
+  };
+  Tenant make_tenant(const std::string& name) {
+    Tenant t;
+    t.kyc = {random_hex_id(), name, "https://example.test/" + name, 1000};
+    t.kyc_key = key_for(KeyKind::kyc, t.kyc.id);
+    store_->create_kyc_project(t.kyc, t.kyc_key);
+    t.faceauth.id = random_hex_id();
+    t.faceauth.kyc_project_id = t.kyc.id;
+    t.faceauth.name = name + " gate";
+    t.faceauth.created_ms = 2000;
+    t.addon_key = key_for(KeyKind::addon, t.faceauth.id);
+    store_->create_faceauth_project(t.faceauth, t.addon_key);
+    return t;
+  }
+
+  static Submission make_submission(const std::string& kyc_project_id, const std::string& id,
+                                    const std::string& user = "user-1") {
+    Submission s;
+    s.id = id;
+    s.kyc_project_id = kyc_project_id;
+    s.user_id = user;
+    s.email = user + "@example.test";
+    s.cf1 = "one";
+    s.cf2 = "two";
+    s.cf3 = "";
+    s.template_sealed = {1, 2, 3, 0, 255};
+    s.template_model = "model-v1";
+    s.template_source = "selfie";
+    s.selfie_sealed = Bytes(5000, 7);
+    s.id_image_sealed = {};
+    s.created_ms = 10;
+    s.updated_ms = 10;
+    return s;
+  }
+
+  static Attempt make_attempt(const std::string& faceauth_project_id, const std::string& submission_id,
+                              const std::string& id) {
+    Attempt a;
+    a.id = id;
+    a.faceauth_project_id = faceauth_project_id;
+    a.submission_id = submission_id;
+    a.approved = true;
+    a.scores_json = R"({"face_similarity_score":91.5})";
+    a.fail_codes_json = "[]";
+    a.comments_json = "[]";
+    a.policy_json = R"({"faceSimilarity_threshold":50})";
+    a.user_id = "user-1";
+    a.cf1 = "a";
+    a.cf2 = "b";
+    a.cf3 = "c";
+    a.key_id = "key-1";
+    a.client_address = "192.0.2.1";
+    a.latency_ms = 12.25;
+    a.created_ms = 123456789;
+    a.image_sealed = {9, 8, 7};
+    a.delete_check = true;
+    return a;
+  }
+
+  fs::path dir_, path_;
+  std::unique_ptr<Store> store_;
+};
+
+void expect_same(const Submission& a, const Submission& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.kyc_project_id, b.kyc_project_id);
+  EXPECT_EQ(a.status, b.status);
+  EXPECT_EQ(a.user_id, b.user_id);
+  EXPECT_EQ(a.email, b.email);
+  EXPECT_EQ(a.cf1, b.cf1);
+  EXPECT_EQ(a.cf2, b.cf2);
+  EXPECT_EQ(a.cf3, b.cf3);
+  EXPECT_EQ(a.template_sealed, b.template_sealed);
+  EXPECT_EQ(a.template_model, b.template_model);
+  EXPECT_EQ(a.template_source, b.template_source);
+  EXPECT_EQ(a.selfie_sealed, b.selfie_sealed);
+  EXPECT_EQ(a.id_image_sealed, b.id_image_sealed);
+  EXPECT_EQ(a.created_ms, b.created_ms);
+  EXPECT_EQ(a.updated_ms, b.updated_ms);
+}
+
+void expect_same(const Attempt& a, const Attempt& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.faceauth_project_id, b.faceauth_project_id);
+  EXPECT_EQ(a.submission_id, b.submission_id);
+  EXPECT_EQ(a.approved, b.approved);
+  EXPECT_EQ(a.scores_json, b.scores_json);
+  EXPECT_EQ(a.fail_codes_json, b.fail_codes_json);
+  EXPECT_EQ(a.comments_json, b.comments_json);
+  EXPECT_EQ(a.policy_json, b.policy_json);
+  EXPECT_EQ(a.user_id, b.user_id);
+  EXPECT_EQ(a.cf1, b.cf1);
+  EXPECT_EQ(a.cf2, b.cf2);
+  EXPECT_EQ(a.cf3, b.cf3);
+  EXPECT_EQ(a.key_id, b.key_id);
+  EXPECT_EQ(a.client_address, b.client_address);
+  EXPECT_EQ(a.latency_ms, b.latency_ms);
+  EXPECT_EQ(a.created_ms, b.created_ms);
+  EXPECT_EQ(a.image_sealed, b.image_sealed);
+  EXPECT_EQ(a.delete_check, b.delete_check);
+}
+
+std::vector<std::string> ids_of(const std::vector<Submission>& page) {
+  std::vector<std::string> out;
+  for (const Submission& s : page) out.push_back(s.id);
+  return out;
+}
+
+TEST(SubmissionStatusNames, RoundTrip) {
+  for (SubmissionStatus status : {SubmissionStatus::pending, SubmissionStatus::approved, SubmissionStatus::rejected}) {
+    EXPECT_EQ(parse_submission_status(submission_status_name(status)), status);
+  }
+  EXPECT_STREQ(submission_status_name(SubmissionStatus::approved), "approved");
+  EXPECT_FALSE(parse_submission_status("Approved").has_value());
+  EXPECT_FALSE(parse_submission_status("").has_value());
+}
+
+TEST_F(StoreTest, OpensInWalModeWithAPrivateFile) {
+  EXPECT_TRUE(store_->ping());
+  struct stat info {};
+  ASSERT_EQ(::stat(path_.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  EXPECT_EQ(query_int(path_, "SELECT COUNT(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
+}
+
+TEST_F(StoreTest, MigrateTwiceIsANoOp) {
+  const int64_t versions = rows("schema_version");
+  const int64_t objects = query_int(path_, "SELECT COUNT(*) FROM sqlite_schema");
+  EXPECT_GE(versions, 1);
+  store_->migrate();
+  store_->migrate();
+  EXPECT_EQ(rows("schema_version"), versions);
+  EXPECT_EQ(query_int(path_, "SELECT COUNT(*) FROM sqlite_schema"), objects);
+}
+
+TEST_F(StoreTest, ReopenKeepsDataAndMigratesNothing) {
+  Tenant t = make_tenant("acme");
+  store_->create_submission(make_submission(t.kyc.id, "sub-1"));
+  store_->insert_attempt(make_attempt(t.faceauth.id, "sub-1", "att-1"));
+  const int64_t versions = rows("schema_version");
+  store_.reset();  // restart
+  store_ = open_sqlite_store(path_.string());
+  EXPECT_EQ(rows("schema_version"), versions);
+  ASSERT_TRUE(store_->get_kyc_project(t.kyc.id).has_value());
+  ASSERT_TRUE(store_->get_faceauth_project(t.faceauth.id).has_value());
+  EXPECT_TRUE(store_->find_key(t.addon_key.hash).has_value());
+  EXPECT_TRUE(store_->get_submission(t.kyc.id, "sub-1").has_value());
+  EXPECT_TRUE(store_->get_attempt(t.faceauth.id, "att-1").has_value());
+  EXPECT_EQ(store_->count_attempts(t.faceauth.id), 1);
+}
+
+TEST_F(StoreTest, RefusesANewerSchema) {
+  store_.reset();
+  exec_raw(path_, "INSERT INTO schema_version(version, applied_ms) VALUES(999, 0)");
+  EXPECT_THROW(open_sqlite_store(path_.string()), StoreError);
+}
+
+TEST_F(StoreTest, OpenFailureThrowsStoreError) {
+  EXPECT_THROW(open_sqlite_store((dir_ / "no" / "such" / "dir" / "x.db").string()), StoreError);
+}
+
+TEST_F(StoreTest, KycProjects) {
+  KycProject project{"kyc-1", "Acme", "", 1000};
+  store_->create_kyc_project(project, key_for(KeyKind::kyc, "kyc-1"));
+  std::optional<KycProject> got = store_->get_kyc_project("kyc-1");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->name, "Acme");
+  EXPECT_EQ(got->webhook_url, "");
+  EXPECT_EQ(got->created_ms, 1000);
+  EXPECT_FALSE(store_->get_kyc_project("kyc-2").has_value());
+
+  store_->create_kyc_project({"kyc-2", "Beta", "https://b.test/hook", 500}, key_for(KeyKind::kyc, "kyc-2"));
+  std::vector<KycProject> all = store_->list_kyc_projects();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].id, "kyc-2");  // by creation time
+  EXPECT_EQ(all[1].id, "kyc-1");
+
+  project.name = "Acme Ltd";
+  project.webhook_url = "https://acme.test/hook";
+  EXPECT_TRUE(store_->update_kyc_project(project));
+  EXPECT_EQ(store_->get_kyc_project("kyc-1")->name, "Acme Ltd");
+  EXPECT_EQ(store_->get_kyc_project("kyc-1")->webhook_url, "https://acme.test/hook");
+  EXPECT_FALSE(store_->update_kyc_project({"absent", "x", "", 0}));
+}
+
+TEST_F(StoreTest, FaceAuthProjects) {
+  Tenant t = make_tenant("acme");
+  FaceAuthProject second;
+  second.id = "fa-2";
+  second.kyc_project_id = t.kyc.id;
+  second.name = "Door";
+  second.policy.face_similarity_threshold = 72.5;
+  second.policy.occlusion_check = true;
+  second.policy.occluded_threshold = 40;
+  second.image_retention_days = -1;
+  second.created_ms = 3000;
+  store_->create_faceauth_project(second, key_for(KeyKind::addon, "fa-2"));
+
+  std::optional<FaceAuthProject> got = store_->get_faceauth_project("fa-2");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->kyc_project_id, t.kyc.id);
+  EXPECT_EQ(got->name, "Door");
+  EXPECT_EQ(got->policy, second.policy);
+  EXPECT_EQ(got->image_retention_days, -1);
+  EXPECT_EQ(got->created_ms, 3000);
+  EXPECT_FALSE(store_->get_faceauth_project("fa-absent").has_value());
+
+  Tenant other = make_tenant("other");
+  EXPECT_EQ(store_->list_faceauth_projects(t.kyc.id).size(), 2u);
+  EXPECT_EQ(store_->list_faceauth_projects(other.kyc.id).size(), 1u);
+  EXPECT_EQ(store_->list_faceauth_projects("").size(), 3u);
+  EXPECT_TRUE(store_->list_faceauth_projects("absent").empty());
+
+  second.name = "Front door";
+  second.policy.face_similarity_threshold = 80;
+  second.image_retention_days = 0;
+  second.kyc_project_id = other.kyc.id;  // not moved by an update
+  second.created_ms = 1;                 // nor re-dated
+  EXPECT_TRUE(store_->update_faceauth_project(second));
+  got = store_->get_faceauth_project("fa-2");
+  EXPECT_EQ(got->name, "Front door");
+  EXPECT_EQ(got->policy.face_similarity_threshold, 80);
+  EXPECT_EQ(got->image_retention_days, 0);
+  EXPECT_EQ(got->kyc_project_id, t.kyc.id);
+  EXPECT_EQ(got->created_ms, 3000);
+  second.id = "absent";
+  EXPECT_FALSE(store_->update_faceauth_project(second));
+}
+
+TEST_F(StoreTest, FaceAuthProjectNeedsItsKycProject) {
+  FaceAuthProject orphan;
+  orphan.id = "fa-orphan";
+  orphan.kyc_project_id = "no-such-kyc";
+  ApiKey key = key_for(KeyKind::addon, orphan.id);
+  EXPECT_THROW(store_->create_faceauth_project(orphan, key), StoreError);
+  EXPECT_EQ(rows("faceauth_projects"), 0);
+  EXPECT_EQ(rows("api_keys"), 0);
+}
+
+TEST_F(StoreTest, KeyMustBelongToTheNewProject) {
+  KycProject project{"kyc-1", "Acme", "", 1};
+  EXPECT_THROW(store_->create_kyc_project(project, key_for(KeyKind::kyc, "kyc-other")), StoreError);
+  EXPECT_THROW(store_->create_kyc_project(project, key_for(KeyKind::addon, "kyc-1")), StoreError);
+  EXPECT_EQ(rows("kyc_projects"), 0);
+  EXPECT_EQ(rows("api_keys"), 0);
+}
+
+TEST_F(StoreTest, FindKey) {
+  Tenant t = make_tenant("acme");
+  std::optional<ApiKey> kyc = store_->find_key(t.kyc_key.hash);
+  ASSERT_TRUE(kyc.has_value());
+  EXPECT_EQ(kyc->id, t.kyc_key.id);
+  EXPECT_EQ(kyc->kind, KeyKind::kyc);
+  EXPECT_EQ(kyc->project_id, t.kyc.id);
+  EXPECT_EQ(kyc->prefix, t.kyc_key.prefix);
+  EXPECT_EQ(kyc->hash, t.kyc_key.hash);
+  EXPECT_EQ(kyc->created_ms, t.kyc_key.created_ms);
+  std::optional<ApiKey> addon = store_->find_key(t.addon_key.hash);
+  ASSERT_TRUE(addon.has_value());
+  EXPECT_EQ(addon->kind, KeyKind::addon);
+  EXPECT_EQ(addon->project_id, t.faceauth.id);
+  EXPECT_FALSE(store_->find_key(hash_key("kyc_not-a-key")).has_value());
+  EXPECT_FALSE(store_->find_key(Bytes{}).has_value());
+}
+
+TEST_F(StoreTest, RotateKeyMakesTheOldKeyUnfindable) {
+  Tenant t = make_tenant("acme");
+  Tenant other = make_tenant("other");
+  ApiKey fresh = key_for(KeyKind::addon, t.faceauth.id, 5000);
+  EXPECT_TRUE(store_->rotate_key(fresh));
+  EXPECT_FALSE(store_->find_key(t.addon_key.hash).has_value());
+  std::optional<ApiKey> found = store_->find_key(fresh.hash);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->project_id, t.faceauth.id);
+  // Other kinds and other projects keep their keys.
+  EXPECT_TRUE(store_->find_key(t.kyc_key.hash).has_value());
+  EXPECT_TRUE(store_->find_key(other.addon_key.hash).has_value());
+  // The old key row stays, revoked.
+  EXPECT_EQ(query_int(path_, "SELECT COUNT(*) FROM api_keys WHERE revoked_ms IS NOT NULL"), 1);
+
+  ApiKey fresh_kyc = key_for(KeyKind::kyc, t.kyc.id, 6000);
+  EXPECT_TRUE(store_->rotate_key(fresh_kyc));
+  EXPECT_FALSE(store_->find_key(t.kyc_key.hash).has_value());
+  EXPECT_TRUE(store_->find_key(fresh_kyc.hash).has_value());
+  EXPECT_TRUE(store_->find_key(fresh.hash).has_value());
+
+  // Rotating twice leaves exactly one live key.
+  ApiKey third = key_for(KeyKind::addon, t.faceauth.id, 7000);
+  EXPECT_TRUE(store_->rotate_key(third));
+  EXPECT_FALSE(store_->find_key(fresh.hash).has_value());
+  EXPECT_EQ(query_int(path_, "SELECT COUNT(*) FROM api_keys WHERE revoked_ms IS NULL AND faceauth_project_id = '" +
+                                 t.faceauth.id + "'"),
+            1);
+}
+
+TEST_F(StoreTest, RotateKeyForAnAbsentProjectDoesNothing) {
+  Tenant t = make_tenant("acme");
+  const int64_t keys = rows("api_keys");
+  EXPECT_FALSE(store_->rotate_key(key_for(KeyKind::addon, "absent")));
+  // A KYC project id is not a FaceAuth project.
+  EXPECT_FALSE(store_->rotate_key(key_for(KeyKind::addon, t.kyc.id)));
+  EXPECT_FALSE(store_->rotate_key(key_for(KeyKind::kyc, t.faceauth.id)));
+  EXPECT_EQ(rows("api_keys"), keys);
+  EXPECT_TRUE(store_->find_key(t.addon_key.hash).has_value());
+}
+
+TEST_F(StoreTest, RotateKeyWithATakenHashChangesNothing) {
+  Tenant t = make_tenant("acme");
+  ApiKey clash = key_for(KeyKind::addon, t.faceauth.id);
+  clash.hash = t.kyc_key.hash;
+  EXPECT_THROW(store_->rotate_key(clash), StoreError);
+  EXPECT_TRUE(store_->find_key(t.addon_key.hash).has_value());  // the revocation was rolled back
+}
+
+TEST_F(StoreTest, SubmissionRoundTripAndStatus) {
+  Tenant t = make_tenant("acme");
+  Submission s = make_submission(t.kyc.id, "sub-1");
+  store_->create_submission(s);
+  std::optional<Submission> got = store_->get_submission(t.kyc.id, "sub-1");
+  ASSERT_TRUE(got.has_value());
+  expect_same(*got, s);
+  EXPECT_TRUE(got->id_image_sealed.empty());
+
+  Submission empty = make_submission(t.kyc.id, "sub-2");
+  empty.template_sealed.clear();
+  empty.selfie_sealed.clear();
+  empty.template_source = "";
+  store_->create_submission(empty);
+  expect_same(*store_->get_submission(t.kyc.id, "sub-2"), empty);
+
+  EXPECT_TRUE(store_->set_submission_status(t.kyc.id, "sub-1", SubmissionStatus::approved, 99));
+  got = store_->get_submission(t.kyc.id, "sub-1");
+  EXPECT_EQ(got->status, SubmissionStatus::approved);
+  EXPECT_EQ(got->updated_ms, 99);
+  EXPECT_EQ(got->created_ms, 10);
+  EXPECT_FALSE(store_->set_submission_status(t.kyc.id, "absent", SubmissionStatus::rejected, 1));
+
+  EXPECT_THROW(store_->create_submission(make_submission(t.kyc.id, "sub-1")), StoreError);  // duplicate id
+  EXPECT_THROW(store_->create_submission(make_submission("no-such-kyc", "sub-3")), StoreError);
+  EXPECT_EQ(rows("submissions"), 2);
+}
+
+TEST_F(StoreTest, ListSubmissionsPagesByIdWithFilters) {
+  Tenant t = make_tenant("acme");
+  for (int i = 0; i < 10; ++i) {
+    Submission s = make_submission(t.kyc.id, "sub-" + std::to_string(i), i % 2 == 0 ? "even" : "odd");
+    s.status = i < 3 ? SubmissionStatus::approved : SubmissionStatus::pending;
+    store_->create_submission(s);
+  }
+  SubmissionFilter filter;
+  filter.limit = 4;
+  EXPECT_EQ(ids_of(store_->list_submissions(t.kyc.id, filter)),
+            (std::vector<std::string>{"sub-0", "sub-1", "sub-2", "sub-3"}));
+  filter.after_id = "sub-3";
+  EXPECT_EQ(ids_of(store_->list_submissions(t.kyc.id, filter)),
+            (std::vector<std::string>{"sub-4", "sub-5", "sub-6", "sub-7"}));
+  filter.after_id = "sub-7";
+  EXPECT_EQ(ids_of(store_->list_submissions(t.kyc.id, filter)), (std::vector<std::string>{"sub-8", "sub-9"}));
+  filter.after_id = "sub-9";
+  EXPECT_TRUE(store_->list_submissions(t.kyc.id, filter).empty());
+
+  SubmissionFilter approved;
+  approved.status = SubmissionStatus::approved;
+  EXPECT_EQ(ids_of(store_->list_submissions(t.kyc.id, approved)),
+            (std::vector<std::string>{"sub-0", "sub-1", "sub-2"}));
+  SubmissionFilter odd;
+  odd.user_id = "odd";
+  odd.status = SubmissionStatus::pending;
+  EXPECT_EQ(ids_of(store_->list_submissions(t.kyc.id, odd)),
+            (std::vector<std::string>{"sub-3", "sub-5", "sub-7", "sub-9"}));
+  SubmissionFilter rejected;
+  rejected.status = SubmissionStatus::rejected;
+  EXPECT_TRUE(store_->list_submissions(t.kyc.id, rejected).empty());
+
+  // Rows come back whole.
+  std::vector<Submission> all = store_->list_submissions(t.kyc.id, {});
+  ASSERT_EQ(all.size(), 10u);
+  EXPECT_EQ(all[0].selfie_sealed.size(), 5000u);
+
+  SubmissionFilter tiny;
+  tiny.limit = 0;
+  EXPECT_EQ(store_->list_submissions(t.kyc.id, tiny).size(), 1u);
+  tiny.limit = -7;
+  EXPECT_EQ(store_->list_submissions(t.kyc.id, tiny).size(), 1u);
+}
+
+TEST_F(StoreTest, ListSubmissionsLimitIsAtMostAThousand) {
+  Tenant t = make_tenant("acme");
+  for (int i = 0; i < 1005; ++i) {
+    Submission s = make_submission(t.kyc.id, "s" + std::to_string(10000 + i));
+    s.selfie_sealed.clear();
+    store_->create_submission(s);
+  }
+  SubmissionFilter filter;
+  filter.limit = 5000;
+  std::vector<Submission> page = store_->list_submissions(t.kyc.id, filter);
+  ASSERT_EQ(page.size(), 1000u);
+  filter.after_id = page.back().id;
+  EXPECT_EQ(store_->list_submissions(t.kyc.id, filter).size(), 5u);
+}
+
+TEST_F(StoreTest, DeleteSubmissionKeepsItsAttempts) {
+  Tenant t = make_tenant("acme");
+  store_->create_submission(make_submission(t.kyc.id, "sub-1"));
+  Attempt attempt = make_attempt(t.faceauth.id, "sub-1", "att-1");
+  store_->insert_attempt(attempt);
+  EXPECT_TRUE(store_->delete_submission(t.kyc.id, "sub-1"));
+  EXPECT_FALSE(store_->get_submission(t.kyc.id, "sub-1").has_value());
+  EXPECT_FALSE(store_->delete_submission(t.kyc.id, "sub-1"));
+  EXPECT_EQ(rows("submissions"), 0);
+  std::optional<Attempt> kept = store_->get_attempt(t.faceauth.id, "att-1");
+  ASSERT_TRUE(kept.has_value());
+  expect_same(*kept, attempt);
+  // The same id can be made again afterwards.
+  store_->create_submission(make_submission(t.kyc.id, "sub-1"));
+  EXPECT_TRUE(store_->get_submission(t.kyc.id, "sub-1").has_value());
+}
+
+TEST_F(StoreTest, Attempts) {
+  Tenant t = make_tenant("acme");
+  Attempt a = make_attempt(t.faceauth.id, "sub-1", "att-1");
+  store_->insert_attempt(a);
+  Attempt b = make_attempt(t.faceauth.id, "sub-1", "att-2");
+  b.approved = false;
+  b.delete_check = false;
+  b.fail_codes_json = R"(["face_compare_underscore"])";
+  b.image_sealed.clear();
+  store_->insert_attempt(b);
+  expect_same(*store_->get_attempt(t.faceauth.id, "att-1"), a);
+  expect_same(*store_->get_attempt(t.faceauth.id, "att-2"), b);
+  EXPECT_FALSE(store_->get_attempt(t.faceauth.id, "att-3").has_value());
+  EXPECT_EQ(store_->count_attempts(t.faceauth.id), 2);
+  EXPECT_EQ(store_->count_attempts("absent"), 0);
+  EXPECT_THROW(store_->insert_attempt(make_attempt("no-such-project", "sub-1", "att-9")), StoreError);
+}
+
+TEST_F(StoreTest, TenantIsolation) {
+  Tenant a = make_tenant("a");
+  Tenant b = make_tenant("b");
+  store_->create_submission(make_submission(a.kyc.id, "sub-a"));
+  store_->create_submission(make_submission(b.kyc.id, "sub-b"));
+  store_->insert_attempt(make_attempt(a.faceauth.id, "sub-a", "att-a"));
+
+  // Keys resolve to their own project only.
+  EXPECT_EQ(store_->find_key(a.kyc_key.hash)->project_id, a.kyc.id);
+  EXPECT_EQ(store_->find_key(b.addon_key.hash)->project_id, b.faceauth.id);
+
+  // B cannot see, list, change or delete A's submission: exactly as an absent id.
+  EXPECT_FALSE(store_->get_submission(b.kyc.id, "sub-a").has_value());
+  EXPECT_EQ(ids_of(store_->list_submissions(b.kyc.id, {})), (std::vector<std::string>{"sub-b"}));
+  EXPECT_EQ(ids_of(store_->list_submissions(a.kyc.id, {})), (std::vector<std::string>{"sub-a"}));
+  SubmissionFilter user_filter;
+  user_filter.user_id = "user-1";
+  EXPECT_EQ(ids_of(store_->list_submissions(b.kyc.id, user_filter)), (std::vector<std::string>{"sub-b"}));
+  EXPECT_FALSE(store_->set_submission_status(b.kyc.id, "sub-a", SubmissionStatus::approved, 5));
+  EXPECT_FALSE(store_->delete_submission(b.kyc.id, "sub-a"));
+  std::optional<Submission> untouched = store_->get_submission(a.kyc.id, "sub-a");
+  ASSERT_TRUE(untouched.has_value());
+  EXPECT_EQ(untouched->status, SubmissionStatus::pending);
+  EXPECT_EQ(untouched->updated_ms, 10);
+
+  // A FaceAuth project id is not its KYC project's id.
+  EXPECT_FALSE(store_->get_submission(a.faceauth.id, "sub-a").has_value());
+
+  // B cannot read A's attempts, and counts only its own.
+  EXPECT_FALSE(store_->get_attempt(b.faceauth.id, "att-a").has_value());
+  EXPECT_TRUE(store_->get_attempt(a.faceauth.id, "att-a").has_value());
+  EXPECT_EQ(store_->count_attempts(b.faceauth.id), 0);
+  EXPECT_EQ(store_->count_attempts(a.faceauth.id), 1);
+}
+
+TEST_F(StoreTest, FailedAttemptInsertLeavesTheFirstRowUnchanged) {
+  Tenant t = make_tenant("acme");
+  Attempt first = make_attempt(t.faceauth.id, "sub-1", "att-1");
+  store_->insert_attempt(first);
+  Attempt duplicate = make_attempt(t.faceauth.id, "sub-2", "att-1");
+  duplicate.approved = false;
+  duplicate.user_id = "SECRET-MARKER";
+  duplicate.image_sealed = {0xde, 0xad};
+  try {
+    store_->insert_attempt(duplicate);
+    FAIL() << "a duplicate id was accepted";
+  } catch (const StoreError& error) {
+    std::string message = error.what();
+    EXPECT_EQ(message.find("SECRET-MARKER"), std::string::npos) << message;
+    EXPECT_NE(message.find("insert attempt"), std::string::npos) << message;
+  }
+  expect_same(*store_->get_attempt(t.faceauth.id, "att-1"), first);
+  EXPECT_EQ(store_->count_attempts(t.faceauth.id), 1);
+  // The connection is usable afterwards (no transaction left open).
+  store_->insert_attempt(make_attempt(t.faceauth.id, "sub-1", "att-2"));
+  EXPECT_EQ(store_->count_attempts(t.faceauth.id), 2);
+}
+
+TEST_F(StoreTest, DuplicateKeyHashWritesNeitherRow) {
+  Tenant t = make_tenant("acme");
+  const int64_t projects = rows("faceauth_projects");
+  const int64_t keys = rows("api_keys");
+  FaceAuthProject project;
+  project.id = "fa-new";
+  project.kyc_project_id = t.kyc.id;
+  project.name = "clash";
+  ApiKey clash = key_for(KeyKind::addon, "fa-new");
+  clash.hash = t.addon_key.hash;
+  EXPECT_THROW(store_->create_faceauth_project(project, clash), StoreError);
+  EXPECT_FALSE(store_->get_faceauth_project("fa-new").has_value());
+  EXPECT_EQ(rows("faceauth_projects"), projects);
+  EXPECT_EQ(rows("api_keys"), keys);
+
+  KycProject kyc{"kyc-new", "clash", "", 1};
+  ApiKey kyc_clash = key_for(KeyKind::kyc, "kyc-new");
+  kyc_clash.hash = t.kyc_key.hash;
+  EXPECT_THROW(store_->create_kyc_project(kyc, kyc_clash), StoreError);
+  EXPECT_FALSE(store_->get_kyc_project("kyc-new").has_value());
+  EXPECT_EQ(rows("api_keys"), keys);
+  // The key that was there still resolves to its own project.
+  EXPECT_EQ(store_->find_key(t.addon_key.hash)->project_id, t.faceauth.id);
+}
+
+TEST_F(StoreTest, ConcurrentInsertsFromEightThreadsAllLand) {
+  Tenant t = make_tenant("acme");
+  constexpr int kThreads = 8;
+  constexpr int kEach = 40;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int n = 0; n < kThreads; ++n) {
+    threads.emplace_back([&, n] {
+      for (int i = 0; i < kEach; ++i) {
+        try {
+          std::string suffix = std::to_string(n) + "-" + std::to_string(i);
+          store_->create_submission(make_submission(t.kyc.id, "sub-" + suffix));
+          store_->insert_attempt(make_attempt(t.faceauth.id, "sub-" + suffix, "att-" + suffix));
+          if (!store_->get_submission(t.kyc.id, "sub-" + suffix)) ++failures;
+          if (!store_->find_key(t.addon_key.hash)) ++failures;
+        } catch (const std::exception&) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(store_->count_attempts(t.faceauth.id), kThreads * kEach);
+  SubmissionFilter filter;
+  filter.limit = 1000;
+  EXPECT_EQ(store_->list_submissions(t.kyc.id, filter).size(), static_cast<size_t>(kThreads * kEach));
+}
+
+TEST_F(StoreTest, TwoStoresOnOneFileBothWrite) {
+  Tenant t = make_tenant("acme");
+  std::unique_ptr<Store> second = open_sqlite_store(path_.string());
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int n = 0; n < 4; ++n) {
+    Store* store = n % 2 == 0 ? store_.get() : second.get();
+    threads.emplace_back([&, n, store] {
+      for (int i = 0; i < 25; ++i) {
+        try {
+          store->insert_attempt(make_attempt(t.faceauth.id, "s", "att-" + std::to_string(n) + "-" + std::to_string(i)));
+        } catch (const std::exception&) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(store_->count_attempts(t.faceauth.id), 100);
+  EXPECT_EQ(second->count_attempts(t.faceauth.id), 100);
+}
+
+}  // namespace
+}  // namespace faceauth
