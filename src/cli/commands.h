@@ -26,5 +26,7 @@ int cmd_embed(const Args& args);
 int cmd_compare(const Args& args);
 int cmd_detect(const Args& args);
 int cmd_bench(const Args& args);
+// The management API of a running faceauthd (src/cli/admin.cpp).
+int cmd_admin(const Args& args);
 
 }  // namespace faceauth

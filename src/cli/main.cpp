@@ -1,4 +1,4 @@
-// faceauth: the command-line tool (verify, embed, compare, bench).
+// faceauth: the command-line tool (verify, embed, compare, detect, bench, admin).
 #include <exception>
 #include <iostream>
 #include <string>
@@ -18,7 +18,10 @@ constexpr const char* kUsage = R"(usage: faceauth COMMAND [options]
                                    one JSON line per image: face count, boxes, milliseconds
   bench IMAGE [--repeat N] [--warmup N]
                                    per-stage median and p90 milliseconds, one thread
-common options: --models DIR (converted models; default $FACEAUTH_MODELS or the set-up cache)
+  admin GROUP ACTION ... [--url URL] [--token TOKEN | --demo-json FILE]
+                                   the management API of a running faceauthd: kyc, faceauth,
+                                   policy and submission commands (faceauth admin --help)
+engine options: --models DIR (converted models; default $FACEAUTH_MODELS or the set-up cache)
                 --detector NAME  --embedder NAME (model manifest names)
                 --min-score S (detector score threshold, default from the model manifest)
 )";
@@ -40,6 +43,7 @@ int main(int argc, char** argv) {
     if (command == "compare") return faceauth::cmd_compare(args);
     if (command == "detect") return faceauth::cmd_detect(args);
     if (command == "bench") return faceauth::cmd_bench(args);
+    if (command == "admin") return faceauth::cmd_admin(args);
   } catch (const std::invalid_argument& e) {
     std::cerr << e.what() << "\n";
     return 64;
