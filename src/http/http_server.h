@@ -2,8 +2,9 @@
 // The HTTP/1.1 server (Boost.Beast underneath, hidden here): keep-alive, read and write
 // timeouts, header and body size limits, a bounded number of connection threads, and a
 // graceful stop that finishes in-flight requests. Protocol failures that happen before a
-// handler runs (a header block or body over the limit, bad syntax, a read timeout) are
-// answered by `on_protocol_error` so the response format stays the application's.
+// handler runs (a header block or body over the limit, bad syntax) are answered by
+// `on_protocol_error` so the response format stays the application's; a read timeout or a
+// client that goes away just closes the connection.
 
 #include <cstdint>
 #include <functional>
