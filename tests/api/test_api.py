@@ -1,0 +1,1471 @@
+#!/usr/bin/env python3
+"""Black-box tests of faceauthd over loopback HTTP (Python 3 standard library only).
+
+    /usr/bin/python3 tests/api/test_api.py path/to/faceauthd [unittest options]
+    FACEAUTHD=path/to/faceauthd /usr/bin/python3 tests/api/test_api.py
+
+Each test class starts its own faceauthd on 127.0.0.1 (a free port picked by binding port 0)
+with a fresh temporary --data-dir, waits for /health and the first-run demo (DATA_DIR/demo.json),
+and stops it with SIGTERM at the end, asserting exit code 0. The server finds its models and the
+face-api demo photo through its defaults (the set-up cache ${FACEAUTH_CACHE:-~/.cache/faceauth});
+FACEAUTH_CACHE, FACEAUTH_MODELS and FACEAUTH_DEMO_PHOTO are passed through, every other
+FACEAUTH_* variable is removed so that it cannot change the server under test.
+
+Malformed requests go over raw sockets; the outcome of each corpus case (status and errorCode,
+or "closed" when the server closed the connection without an answer) is printed at the end.
+"""
+
+import base64
+import concurrent.futures
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import uuid
+import zlib
+
+FACEAUTHD = None
+ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+ERROR_KEYS = {"errorCode", "message", "traceId"}
+PASS_THROUGH = {"FACEAUTH_CACHE", "FACEAUTH_MODELS", "FACEAUTH_DEMO_PHOTO"}
+CORPUS_LOG = []  # (case, outcome) of the malformed-request corpus, printed at the end
+
+
+# ---------------------------------------------------------------------------------------------
+# Images, made here (no image files are kept in the repository)
+# ---------------------------------------------------------------------------------------------
+
+def _png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def png_header_only(width, height):
+    """A PNG whose IHDR declares width x height, with a tiny (wrong) IDAT: the size is in the header."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) +
+            _png_chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + _png_chunk(b"IEND", b""))
+
+
+def png_rgb(width, height, pixel=(128, 128, 128), pattern=False):
+    """A valid 8-bit RGB PNG: one colour, or a simple pattern."""
+    rows = []
+    for y in range(height):
+        if pattern:
+            row = bytes(((x * 16 + y * 8) & 255, (x * 7) & 255, (y * 13) & 255)[c] for x in range(width) for c in range(3))
+        else:
+            row = bytes(pixel) * width
+        rows.append(b"\x00" + row)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) +
+            _png_chunk(b"IDAT", zlib.compress(b"".join(rows), 9)) + _png_chunk(b"IEND", b""))
+
+
+def png_bomb(width, height):
+    """A small, valid greyscale PNG of zeros that inflates to width*height bytes."""
+    compressor = zlib.compressobj(9)
+    row = b"\x00" * (width + 1)
+    parts = [compressor.compress(row) for _ in range(height)]
+    parts.append(compressor.flush())
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) +
+            _png_chunk(b"IDAT", b"".join(parts)) + _png_chunk(b"IEND", b""))
+
+
+def jpeg_with_declared_size(jpeg, width, height):
+    """The JPEG with its SOFn frame header rewritten to declare width x height."""
+    data = bytearray(jpeg)
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            raise ValueError("not a marker at %d" % pos)
+        marker = data[pos + 1]
+        length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            struct.pack_into(">HH", data, pos + 5, height, width)
+            return bytes(data)
+        pos += 2 + length
+    raise ValueError("no SOF marker")
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP helpers
+# ---------------------------------------------------------------------------------------------
+
+class Resp:
+    def __init__(self, status, headers, body, reason=""):
+        self.status = status
+        self.headers = headers  # lower-case name -> value (last one wins)
+        self.body = body
+        self.reason = reason
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+    def __repr__(self):
+        return "Resp(%d, %r, %r)" % (self.status, self.headers, self.body[:400])
+
+
+def call(port, method, path, body=None, headers=None, timeout=60):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        data = r.read()
+        return Resp(r.status, {k.lower(): v for k, v in r.getheaders()}, data, r.reason)
+    finally:
+        conn.close()
+
+
+def multipart(fields, boundary=None):
+    """fields: (name, value) for text, (name, value, filename[, content_type]) for files."""
+    boundary = boundary or "faceauthtest" + uuid.uuid4().hex
+    b = boundary.encode()
+    out = []
+    for f in fields:
+        name = f[0].encode() if isinstance(f[0], str) else f[0]
+        value = f[1].encode() if isinstance(f[1], str) else f[1]
+        disposition = b'Content-Disposition: form-data; name="' + name + b'"'
+        if len(f) > 2:
+            disposition += b'; filename="' + f[2].encode() + b'"'
+        out.append(b"--" + b + b"\r\n" + disposition + b"\r\n")
+        if len(f) > 3:
+            out.append(b"Content-Type: " + f[3].encode() + b"\r\n")
+        out.append(b"\r\n" + value + b"\r\n")
+    out.append(b"--" + b + b"--\r\n")
+    return b"".join(out), "multipart/form-data; boundary=" + boundary
+
+
+def faceauth(port, key, submission_id, image, extra=(), headers=None, timeout=60):
+    fields = []
+    if submission_id is not None:
+        fields.append(("submissionId", submission_id))
+    if image is not None:
+        fields.append(("faceImage", image, "face.jpg", "image/jpeg"))
+    fields.extend(extra)
+    body, content_type = multipart(fields)
+    h = {"Content-Type": content_type}
+    if key is not None:
+        h["x-api-key"] = key
+    h.update(headers or {})
+    return call(port, "POST", "/v3/faceauth", body, h, timeout)
+
+
+def read_response(sock, deadline):
+    """Reads one HTTP response (skipping 1xx) from a socket; None when closed before any byte."""
+    buf = b""
+    while True:
+        while b"\r\n\r\n" not in buf:
+            chunk = _recv(sock, deadline)
+            if not chunk:
+                if buf:
+                    raise AssertionError("connection closed inside a response head: %r" % buf[:200])
+                return None
+            buf += chunk
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        parts = lines[0].split(b" ", 2)
+        status = int(parts[1])
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            headers[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
+        if 100 <= status < 200:
+            buf = rest
+            continue
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            body = b""
+            while True:
+                while b"\r\n" not in rest:
+                    rest += _recv(sock, deadline) or _closed()
+                size_line, _, rest = rest.partition(b"\r\n")
+                size = int(size_line.split(b";")[0], 16)
+                while len(rest) < size + 2:
+                    rest += _recv(sock, deadline) or _closed()
+                body += rest[:size]
+                rest = rest[size + 2:]
+                if size == 0:
+                    break
+        elif "content-length" in headers:
+            length = int(headers["content-length"])
+            while len(rest) < length:
+                rest += _recv(sock, deadline) or _closed()
+            body, rest = rest[:length], rest[length:]
+        else:
+            while True:
+                chunk = _recv(sock, deadline)
+                if not chunk:
+                    break
+                rest += chunk
+            body, rest = rest, b""
+        resp = Resp(status, headers, body)
+        resp.leftover = rest
+        return resp
+
+
+def _closed():
+    raise AssertionError("connection closed inside a response body")
+
+
+def _recv(sock, deadline):
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise AssertionError("no response before the deadline: the server hangs")
+    sock.settimeout(remaining)
+    try:
+        return sock.recv(65536)
+    except ConnectionResetError:
+        return b""
+    except socket.timeout:
+        raise AssertionError("no response before the deadline: the server hangs")
+
+
+def raw_exchange(port, data, shut_wr=False, timeout=30, pause=0.0, after=b""):
+    """Sends raw bytes (in a thread, so a server that answers early and closes cannot block us)
+    and reads one response. Returns a Resp or None when the server closed without answering."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    deadline = time.monotonic() + timeout
+
+    def send():
+        try:
+            sock.sendall(data)
+            if pause:
+                time.sleep(pause)
+            if after:
+                sock.sendall(after)
+            if shut_wr:
+                sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    try:
+        return read_response(sock, deadline)
+    finally:
+        sender.join(timeout)
+        sock.close()
+
+
+def raw_request(method, target, headers=(), body=b"", version=b"HTTP/1.1", content_length=True):
+    lines = [method + b" " + target + b" " + version, b"Host: 127.0.0.1"]
+    lines.extend(headers)
+    if content_length and body is not None:
+        lines.append(b"Content-Length: %d" % len(body))
+    lines.append(b"Connection: close")
+    return b"\r\n".join(lines) + b"\r\n\r\n" + (body or b"")
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# The server under test
+# ---------------------------------------------------------------------------------------------
+
+class Faceauthd:
+    def __init__(self, data_dir, extra=(), demo=True):
+        self.data_dir = data_dir
+        self.extra = list(extra)
+        self.demo_expected = demo
+        self.proc = None
+        self.port = None
+        self.starts = 0
+
+    def env(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FACEAUTH_") or k in PASS_THROUGH}
+        return env
+
+    def start(self, timeout=180):
+        last_error = None
+        for _ in range(3):
+            self.port = free_port()
+            self.starts += 1
+            self.log_path = os.path.join(os.path.dirname(self.data_dir), "faceauthd-%d-%d.log" % (self.port, self.starts))
+            self.log = open(self.log_path, "wb")
+            self.proc = subprocess.Popen(
+                [FACEAUTHD, "--data-dir", self.data_dir, "--bind", "127.0.0.1", "--port", str(self.port)] + self.extra,
+                stdout=self.log, stderr=subprocess.STDOUT, env=self.env())
+            try:
+                self._wait_ready(timeout)
+                return self
+            except RuntimeError as e:  # e.g. the port was taken in between: try another one
+                last_error = e
+                if self.proc.poll() is None:
+                    self.proc.kill()
+                    self.proc.wait()
+                self.log.close()
+        raise RuntimeError("faceauthd did not start: %s" % last_error)
+
+    def _wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("faceauthd exited with %s:\n%s" % (self.proc.returncode, self.output()[-3000:]))
+            try:
+                if call(self.port, "GET", "/health", timeout=5).status == 200:
+                    if not self.demo_expected or self._demo_ready():
+                        return
+            except (OSError, http.client.HTTPException):
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("faceauthd not ready after %ds:\n%s" % (timeout, self.output()[-3000:]))
+
+    def _demo_ready(self):
+        try:
+            with open(os.path.join(self.data_dir, "demo.json")) as f:
+                json.load(f)
+            return True
+        except (OSError, ValueError):
+            return False
+
+    def demo(self):
+        with open(os.path.join(self.data_dir, "demo.json")) as f:
+            return json.load(f)
+
+    def output(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def stop(self, timeout=30):
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            rc = "hung after SIGTERM (killed)"
+        self.log.close()
+        return rc
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+
+class ServerTest(unittest.TestCase):
+    """A test class with its own faceauthd (started once for the class)."""
+    server_args = ()
+    server = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="faceauth-api-test-")
+        cls.server = Faceauthd(os.path.join(cls.tmp, "data"), cls.server_args).start()
+        cls.port = cls.server.port
+        cls.demo = cls.server.demo()
+        with open(cls.demo["selfie"], "rb") as f:
+            cls.selfie = f.read()
+        with open(cls.demo["other_person"], "rb") as f:
+            cls.other = f.read()
+        cls.admin_headers = {"Authorization": "Bearer " + cls.demo["admin_token"]}
+
+    @classmethod
+    def tearDownClass(cls):
+        server = cls.server
+        rc = server.stop() if server else None
+        output = server.output() if server else ""
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+        if rc != 0:
+            raise AssertionError("faceauthd exit code after SIGTERM: %r\n%s" % (rc, output[-3000:]))
+
+    def setUp(self):
+        self.assertTrue(self.server.alive(), "faceauthd is not running:\n" + self.server.output()[-3000:])
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def assertError(self, resp, code, status):
+        self.assertEqual(resp.status, status, resp)
+        self.assertTrue(resp.headers.get("content-type", "").startswith("application/json"), resp)
+        body = resp.json()
+        self.assertEqual(set(body), ERROR_KEYS, body)
+        self.assertEqual(body["errorCode"], code, body)
+        self.assertIsInstance(body["message"], str)
+        self.assertTrue(body["message"], body)
+        self.assertTrue(body["traceId"], body)
+        self.assertEqual(resp.headers.get("x-request-id"), body["traceId"], resp)
+        return body
+
+    def assertApproved(self, resp):
+        self.assertEqual(resp.status, 200, resp)
+        body = resp.json()
+        self.assertEqual(body["auth_status"], "approved", body)
+        self.assertEqual(set(body), {"authentication_id", "auth_status", "create_time", "score"}, body)
+        self.assertRegex(body["create_time"], ISO_MS)
+        self.assertEqual(set(body["score"]), {"face_similarity_score"}, body)
+        self.assertTrue(resp.headers.get("x-request-id"), resp)
+        return body
+
+    def assertRejectedSimilarity(self, resp):
+        self.assertEqual(resp.status, 200, resp)
+        body = resp.json()
+        self.assertEqual(body["auth_status"], "rejected", body)
+        self.assertEqual(body["fail_code"], ["face_compare_underscore"], body)
+        self.assertEqual(body["rejected_comment"], ["Face compare similarity score is lower than the threshold"], body)
+        self.assertEqual(set(body["score"]), {"face_similarity_score"}, body)
+        self.assertRegex(body["create_time"], ISO_MS)
+        self.assertTrue(body["authentication_id"])
+        return body
+
+    def admin(self, method, path, payload=None, headers=None):
+        h = dict(self.admin_headers)
+        body = None
+        if payload is not None:
+            body = json.dumps(payload).encode()
+            h["Content-Type"] = "application/json"
+        h.update(headers or {})
+        return call(self.port, method, path, body, h)
+
+    def new_tenant(self, name=None, policy=None):
+        """A KYC project and a FaceAuth project under it: (kyc_id, kyc_key, fa_id, addon_key)."""
+        name = name or "tenant-" + uuid.uuid4().hex[:8]
+        r = self.admin("POST", "/admin/v1/kyc-projects", {"name": name})
+        self.assertEqual(r.status, 201, r)
+        kyc = r.json()
+        payload = {"kyc_project_id": kyc["project"]["id"], "name": name + "-door"}
+        if policy is not None:
+            payload["policy"] = policy
+        r = self.admin("POST", "/admin/v1/faceauth-projects", payload)
+        self.assertEqual(r.status, 201, r)
+        fa = r.json()
+        return kyc["project"]["id"], kyc["kyc_key"], fa["project"]["id"], fa["addon_key"]
+
+    def new_faceauth_project(self, kyc_id, policy=None):
+        payload = {"kyc_project_id": kyc_id, "name": "door-" + uuid.uuid4().hex[:8]}
+        if policy is not None:
+            payload["policy"] = policy
+        r = self.admin("POST", "/admin/v1/faceauth-projects", payload)
+        self.assertEqual(r.status, 201, r)
+        return r.json()["project"]["id"], r.json()["addon_key"]
+
+    def create_submission(self, kyc_key, image=None, user_id="user-1", cf1="c1", approve=False):
+        body, ct = multipart([("selfieImage", image or self.selfie, "selfie.jpg", "image/jpeg"),
+                              ("userId", user_id), ("cf1", cf1)])
+        r = call(self.port, "POST", "/v3/submissions", body, {"Content-Type": ct, "x-api-key": kyc_key})
+        self.assertEqual(r.status, 201, r)
+        sid = r.json()["submissionId"]
+        if approve:
+            r = call(self.port, "POST", "/v3/submissions/%s/approve" % sid, b"", {"x-api-key": kyc_key})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json()["status"], "approved", r)
+        return sid
+
+
+# ---------------------------------------------------------------------------------------------
+# The demo, the error table of POST /v3/faceauth, request ids, health and metrics
+# ---------------------------------------------------------------------------------------------
+
+class A1_DemoAndErrors(ServerTest):
+
+    def test_demo_json_fields(self):
+        for key in ("admin_token", "kyc_key", "addon_key", "submission_id", "base_url", "kyc_project_id",
+                    "faceauth_project_id", "selfie", "other_person"):
+            self.assertTrue(self.demo.get(key), key)
+        self.assertEqual(self.demo["base_url"], "http://127.0.0.1:%d" % self.port)
+        self.assertTrue(os.path.isfile(self.demo["selfie"]))
+        self.assertTrue(os.path.isfile(self.demo["other_person"]))
+        self.assertEqual(os.stat(os.path.join(self.server.data_dir, "demo.json")).st_mode & 0o077, 0)
+
+    def test_demo_selfie_approved(self):
+        r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie)
+        body = self.assertApproved(r)
+        self.assertTrue(body["authentication_id"])
+        score = body["score"]["face_similarity_score"]
+        self.assertTrue(50 <= score <= 100, body)
+
+    def test_demo_other_person_rejected(self):
+        r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.other)
+        body = self.assertRejectedSimilarity(r)
+        self.assertEqual(set(body), {"authentication_id", "auth_status", "create_time", "score", "fail_code",
+                                     "rejected_comment"})
+        self.assertTrue(0 <= body["score"]["face_similarity_score"] < 50, body)
+
+    def test_score_has_one_decimal(self):
+        # Contract: "Scores are 0-100 with one decimal".
+        for image in (self.selfie, self.other):
+            body = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], image).json()
+            score = body["score"]["face_similarity_score"]
+            self.assertEqual(score, round(score, 1), "face_similarity_score %r has more than one decimal" % score)
+
+    def test_authentication_ids_unique_and_optional_fields(self):
+        extra = [("userId", "user-42"), ("cf1", "a"), ("cf2", "b"), ("cf3", "c")]
+        ids = {self.assertApproved(faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"],
+                                            self.selfie, extra))["authentication_id"] for _ in range(3)}
+        self.assertEqual(len(ids), 3)
+
+    # -- required_field_missing -----------------------------------------------------------
+
+    def test_required_no_api_key(self):
+        self.assertError(faceauth(self.port, None, self.demo["submission_id"], self.selfie),
+                         "required_field_missing", 400)
+
+    def test_required_empty_api_key(self):
+        self.assertError(faceauth(self.port, "", self.demo["submission_id"], self.selfie),
+                         "required_field_missing", 400)
+
+    def test_required_no_submission_id(self):
+        self.assertError(faceauth(self.port, self.demo["addon_key"], None, self.selfie),
+                         "required_field_missing", 400)
+
+    def test_required_empty_submission_id(self):
+        self.assertError(faceauth(self.port, self.demo["addon_key"], "", self.selfie),
+                         "required_field_missing", 400)
+
+    def test_required_no_face_image(self):
+        self.assertError(faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], None),
+                         "required_field_missing", 400)
+
+    # -- invalid_data_format --------------------------------------------------------------
+
+    def test_invalid_not_multipart(self):
+        r = call(self.port, "POST", "/v3/faceauth", b"submissionId=x",
+                 {"Content-Type": "application/x-www-form-urlencoded", "x-api-key": self.demo["addon_key"]})
+        self.assertError(r, "invalid_data_format", 400)
+
+    def test_invalid_no_content_type(self):
+        r = call(self.port, "POST", "/v3/faceauth", b"hello", {"x-api-key": self.demo["addon_key"]})
+        self.assertError(r, "invalid_data_format", 400)
+
+    def test_invalid_json_body(self):
+        payload = json.dumps({"submissionId": self.demo["submission_id"],
+                              "faceImage": base64.b64encode(self.selfie).decode()}).encode()
+        r = call(self.port, "POST", "/v3/faceauth", payload,
+                 {"Content-Type": "application/json", "x-api-key": self.demo["addon_key"]})
+        self.assertError(r, "invalid_data_format", 400)
+
+    def test_invalid_malformed_multipart(self):
+        body, ct = multipart([("submissionId", self.demo["submission_id"]), ("faceImage", self.selfie, "f.jpg")])
+        r = call(self.port, "POST", "/v3/faceauth", body[:-10],
+                 {"Content-Type": ct, "x-api-key": self.demo["addon_key"]})
+        self.assertError(r, "invalid_data_format", 400)
+
+    def test_invalid_duplicated_field(self):
+        r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie,
+                     [("submissionId", self.demo["submission_id"])])
+        self.assertError(r, "invalid_data_format", 400)
+
+    def test_invalid_non_utf8_user_id(self):
+        r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie,
+                     [("userId", b"caf\xe9")])
+        self.assertError(r, "invalid_data_format", 400)
+
+    def test_invalid_user_id_over_256_bytes(self):
+        r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie,
+                     [("userId", "u" * 257)])
+        self.assertError(r, "invalid_data_format", 400)
+        # 256 bytes (here 128 two-byte characters) are still accepted
+        r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie,
+                     [("userId", "\u00e9" * 128)])
+        self.assertApproved(r)
+
+    # -- Invalid_projectId ----------------------------------------------------------------
+
+    def test_project_unknown_key(self):
+        r = faceauth(self.port, "fa_" + uuid.uuid4().hex, self.demo["submission_id"], self.selfie)
+        self.assertError(r, "Invalid_projectId", 401)
+
+    def test_project_kyc_key_is_not_an_addon_key(self):
+        r = faceauth(self.port, self.demo["kyc_key"], self.demo["submission_id"], self.selfie)
+        self.assertError(r, "Invalid_projectId", 401)
+
+    def test_project_admin_token_is_not_an_addon_key(self):
+        r = faceauth(self.port, self.demo["admin_token"], self.demo["submission_id"], self.selfie)
+        self.assertError(r, "Invalid_projectId", 401)
+
+    # -- Invalid_submissionId -------------------------------------------------------------
+
+    def test_submission_unknown_id(self):
+        r = faceauth(self.port, self.demo["addon_key"], uuid.uuid4().hex, self.selfie)
+        self.assertError(r, "Invalid_submissionId", 404)
+
+    def test_submission_id_with_odd_characters(self):
+        for sid in ("../" + self.demo["submission_id"], self.demo["submission_id"] + "' OR '1'='1", "%"):
+            r = faceauth(self.port, self.demo["addon_key"], sid, self.selfie)
+            self.assertError(r, "Invalid_submissionId", 404)
+
+    # -- invalid_submission_status --------------------------------------------------------
+
+    def test_status_pending_and_rejected(self):
+        sid = self.create_submission(self.demo["kyc_key"])
+        r = faceauth(self.port, self.demo["addon_key"], sid, self.selfie)
+        self.assertError(r, "invalid_submission_status", 409)
+        r = call(self.port, "POST", "/v3/submissions/%s/reject" % sid, b"", {"x-api-key": self.demo["kyc_key"]})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["status"], "rejected")
+        r = faceauth(self.port, self.demo["addon_key"], sid, self.selfie)
+        self.assertError(r, "invalid_submission_status", 409)
+
+    # -- image errors ---------------------------------------------------------------------
+
+    def test_image_too_large_declared_pixels(self):
+        r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], png_header_only(10000, 10000))
+        self.assertError(r, "image_too_large", 413)
+
+    def test_image_too_large_declared_jpeg_50mp(self):
+        image = jpeg_with_declared_size(self.selfie, 8000, 6250)
+        r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], image)
+        self.assertError(r, "image_too_large", 413)
+
+    def test_image_too_large_bytes(self):
+        # Over the decoder's 15 MiB byte limit, under the 20 MiB body limit.
+        image = self.selfie + b"\x00" * (16 * 1024 * 1024)
+        r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], image)
+        self.assertError(r, "image_too_large", 413)
+
+    def test_image_converting_text(self):
+        r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], b"this is not an image\n")
+        self.assertError(r, "image_converting_error", 415)
+
+    def test_image_converting_base64(self):
+        r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], base64.b64encode(self.selfie))
+        self.assertError(r, "image_converting_error", 415)
+
+    def test_image_converting_truncated_jpeg(self):
+        r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie[:len(self.selfie) // 2])
+        self.assertError(r, "image_converting_error", 415)
+
+    def test_image_converting_empty_file(self):
+        r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], b"")
+        self.assertError(r, "image_converting_error", 415)
+
+    def test_image_converting_pdf(self):
+        r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"],
+                     b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+        self.assertError(r, "image_converting_error", 415)
+
+    def test_image_processing_tiny_png(self):
+        r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], png_rgb(16, 16, pattern=True))
+        self.assertError(r, "image_processing_error", 422)
+
+    def test_no_face_grey_png(self):
+        r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], png_rgb(640, 480))
+        self.assertError(r, "no_face", 422)
+
+    def test_error_order_status_before_image(self):
+        # An unknown submission is reported before the image is even looked at.
+        r = faceauth(self.port, self.demo["addon_key"], uuid.uuid4().hex, b"not an image")
+        self.assertError(r, "Invalid_submissionId", 404)
+
+    # -- request ids ----------------------------------------------------------------------
+
+    def test_request_id_on_every_response(self):
+        for path in ("/health", "/ready", "/metrics", "/no/such/route"):
+            r = call(self.port, "GET", path)
+            self.assertTrue(r.headers.get("x-request-id"), (path, r))
+        r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie)
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.headers.get("x-request-id"))
+        r2 = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie)
+        self.assertNotEqual(r.headers["x-request-id"], r2.headers["x-request-id"])
+        r = self.admin("GET", "/admin/v1/kyc-projects")
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.headers.get("x-request-id"))
+        r = call(self.port, "GET", "/v3/faceauth")
+        self.assertEqual(r.headers.get("x-request-id"), r.json()["traceId"])
+
+    def test_client_request_id_is_echoed(self):
+        r = faceauth(self.port, "nope", self.demo["submission_id"], self.selfie, headers={"x-request-id": "client-id-1"})
+        body = self.assertError(r, "Invalid_projectId", 401)
+        self.assertEqual(body["traceId"], "client-id-1")
+
+    # -- health, ready, metrics -----------------------------------------------------------
+
+    def test_health_ready(self):
+        r = call(self.port, "GET", "/health")
+        self.assertEqual(r.status, 200, r)
+        r = call(self.port, "GET", "/ready")
+        self.assertEqual(r.status, 200, r)
+
+    def test_metrics(self):
+        self.assertApproved(faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie))
+        r = call(self.port, "GET", "/metrics")
+        self.assertEqual(r.status, 200, r)
+        text = r.body.decode()
+        self.assertIn('faceauth_requests_total{route="faceauth",status="200"}', text)
+        self.assertIn("faceauth_stage_seconds", text)
+        m = re.search(r'^faceauth_requests_total\{route="faceauth",status="200"\} (\d+)$', text, re.M)
+        self.assertTrue(m and int(m.group(1)) >= 1, text[:2000])
+
+
+# ---------------------------------------------------------------------------------------------
+# Management API, tenant isolation, policies, concurrency
+# ---------------------------------------------------------------------------------------------
+
+class A2_Management(ServerTest):
+    # A long engine wait: test_concurrent_32 checks that 32 simultaneous requests are all
+    # answered correctly; with the default 3 s wait, 32 requests on 2 engines of a loaded
+    # 2-core machine (e.g. a compile running beside the tests) can legitimately get a 503.
+    server_args = ("--engine-wait-ms", "60000")
+
+    def test_admin_requires_token(self):
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Bearer "},
+                        {"Authorization": self.demo["admin_token"]},
+                        {"Authorization": "Basic " + self.demo["admin_token"]},
+                        {"Authorization": "Bearer " + self.demo["kyc_key"]},
+                        {"Authorization": "Bearer " + self.demo["addon_key"]},
+                        {"x-api-key": self.demo["admin_token"]}):
+            for method, path, body in (("GET", "/admin/v1/kyc-projects", None),
+                                       ("POST", "/admin/v1/kyc-projects", b'{"name": "x"}'),
+                                       ("GET", "/admin/v1/faceauth-projects/%s/policy" % self.demo["faceauth_project_id"], None),
+                                       ("POST", "/admin/v1/faceauth-projects/%s/rotate-key" % self.demo["faceauth_project_id"], b"")):
+                r = call(self.port, method, path, body, headers)
+                self.assertError(r, "unauthorized", 401)
+        # nothing was created or rotated by those requests
+        self.assertApproved(faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie))
+
+    def test_keys_returned_once(self):
+        kyc_id, kyc_key, fa_id, addon_key = self.new_tenant()
+        self.assertNotEqual(kyc_key, addon_key)
+        for path in ("/admin/v1/kyc-projects", "/admin/v1/faceauth-projects", "/admin/v1/faceauth-projects/" + fa_id,
+                     "/admin/v1/faceauth-projects/%s/policy" % fa_id,
+                     "/admin/v1/faceauth-projects?kyc_project_id=" + kyc_id):
+            r = self.admin("GET", path)
+            self.assertEqual(r.status, 200, (path, r))
+            self.assertNotIn(kyc_key.encode(), r.body, path)
+            self.assertNotIn(addon_key.encode(), r.body, path)
+        listed = self.admin("GET", "/admin/v1/faceauth-projects?kyc_project_id=" + kyc_id).json()["projects"]
+        self.assertEqual([p["id"] for p in listed], [fa_id])
+        self.assertIn(kyc_id, [p["id"] for p in self.admin("GET", "/admin/v1/kyc-projects").json()["projects"]])
+
+    def test_full_lifecycle(self):
+        kyc_id, kyc_key, fa_id, addon_key = self.new_tenant()
+        # submission by multipart with the KYC key
+        body, ct = multipart([("selfieImage", self.selfie, "selfie.jpg", "image/jpeg"), ("userId", "alice"),
+                              ("cf1", "badge-7")])
+        r = call(self.port, "POST", "/v3/submissions", body, {"Content-Type": ct, "x-api-key": kyc_key})
+        self.assertEqual(r.status, 201, r)
+        sub = r.json()
+        self.assertEqual((sub["status"], sub["userId"], sub["cf1"], sub["has_selfie"]), ("pending", "alice", "badge-7", True))
+        self.assertRegex(sub["create_time"], ISO_MS)
+        sid = sub["submissionId"]
+        # the same with the admin token
+        body, ct = multipart([("selfieImage", self.selfie, "selfie.jpg", "image/jpeg"), ("userId", "bob"),
+                              ("cf1", "badge-8")])
+        r = call(self.port, "POST", "/admin/v1/kyc-projects/%s/submissions" % kyc_id, body,
+                 dict(self.admin_headers, **{"Content-Type": ct}))
+        self.assertEqual(r.status, 201, r)
+        sid2 = r.json()["submissionId"]
+        self.assertEqual(r.json()["userId"], "bob")
+        # GET
+        r = call(self.port, "GET", "/v3/submissions/" + sid, headers={"x-api-key": kyc_key})
+        self.assertEqual((r.status, r.json()["submissionId"], r.json()["status"]), (200, sid, "pending"), r)
+        r = self.admin("GET", "/admin/v1/kyc-projects/%s/submissions/%s" % (kyc_id, sid2))
+        self.assertEqual((r.status, r.json()["userId"]), (200, "bob"), r)
+        # pending: 409
+        self.assertError(faceauth(self.port, addon_key, sid, self.selfie), "invalid_submission_status", 409)
+        # approve, authenticate
+        r = call(self.port, "POST", "/v3/submissions/%s/approve" % sid, b"", {"x-api-key": kyc_key})
+        self.assertEqual((r.status, r.json()["status"]), (200, "approved"), r)
+        self.assertApproved(faceauth(self.port, addon_key, sid, self.selfie))
+        self.assertRejectedSimilarity(faceauth(self.port, addon_key, sid, self.other))
+        r = self.admin("POST", "/admin/v1/kyc-projects/%s/submissions/%s/approve" % (kyc_id, sid2))
+        self.assertEqual((r.status, r.json()["status"]), (200, "approved"), r)
+        self.assertApproved(faceauth(self.port, addon_key, sid2, self.selfie))
+        # reject
+        r = call(self.port, "POST", "/v3/submissions/%s/reject" % sid, b"", {"x-api-key": kyc_key})
+        self.assertEqual((r.status, r.json()["status"]), (200, "rejected"), r)
+        self.assertError(faceauth(self.port, addon_key, sid, self.selfie), "invalid_submission_status", 409)
+        # delete
+        r = call(self.port, "DELETE", "/v3/submissions/" + sid, headers={"x-api-key": kyc_key})
+        self.assertEqual((r.status, r.json()), (200, {"message": "success"}), r)
+        self.assertError(call(self.port, "GET", "/v3/submissions/" + sid, headers={"x-api-key": kyc_key}),
+                         "Invalid_submissionId", 404)
+        self.assertError(call(self.port, "DELETE", "/v3/submissions/" + sid, headers={"x-api-key": kyc_key}),
+                         "Invalid_submissionId", 404)
+        self.assertError(faceauth(self.port, addon_key, sid, self.selfie), "Invalid_submissionId", 404)
+        r = self.admin("DELETE", "/admin/v1/kyc-projects/%s/submissions/%s" % (kyc_id, sid2))
+        self.assertEqual(r.status, 200, r)
+        self.assertError(faceauth(self.port, addon_key, sid2, self.selfie), "Invalid_submissionId", 404)
+
+    def test_submission_errors(self):
+        kyc_id, kyc_key, _, _ = self.new_tenant()
+        body, ct = multipart([("userId", "nobody")])
+        r = call(self.port, "POST", "/v3/submissions", body, {"Content-Type": ct, "x-api-key": kyc_key})
+        self.assertError(r, "required_field_missing", 400)
+        body, ct = multipart([("selfieImage", png_rgb(640, 480), "grey.png", "image/png")])
+        r = call(self.port, "POST", "/v3/submissions", body, {"Content-Type": ct, "x-api-key": kyc_key})
+        self.assertError(r, "no_face", 422)
+        r = call(self.port, "POST", "/v3/submissions", b"{}", {"Content-Type": "application/json", "x-api-key": kyc_key})
+        self.assertError(r, "invalid_data_format", 400)
+        r = call(self.port, "GET", "/v3/submissions")
+        self.assertError(r, "required_field_missing", 400)
+        r = call(self.port, "GET", "/v3/submissions", headers={"x-api-key": "kyc_nope"})
+        self.assertError(r, "Invalid_projectId", 401)
+        r = call(self.port, "GET", "/v3/submissions", headers={"x-api-key": self.demo["addon_key"]})
+        self.assertError(r, "Invalid_projectId", 401)
+        for query in ("limit=0", "limit=1001", "limit=abc", "limit=99999999999", "status=done"):
+            r = call(self.port, "GET", "/v3/submissions?" + query, headers={"x-api-key": kyc_key})
+            self.assertError(r, "invalid_data_format", 400)
+        r = self.admin("GET", "/admin/v1/kyc-projects/%s/submissions" % uuid.uuid4().hex)
+        self.assertError(r, "not_found", 404)
+
+    def test_reference_face_rule(self):
+        # The reference is the selfie when there is one, else the face on the ID card (vendor rule).
+        kyc_id, kyc_key, fa_id, addon_key = self.new_tenant()
+        made = {}
+        for label, fields in (("both", [("selfieImage", self.other, "s.jpg", "image/jpeg"),
+                                        ("idImage", self.selfie, "id.jpg", "image/jpeg")]),
+                              ("id_only", [("idImage", self.selfie, "id.jpg", "image/jpeg")])):
+            body, ct = multipart(fields)
+            r = call(self.port, "POST", "/v3/submissions", body, {"Content-Type": ct, "x-api-key": kyc_key})
+            self.assertEqual(r.status, 201, r)
+            made[label] = r.json()
+            call(self.port, "POST", "/v3/submissions/%s/approve" % r.json()["submissionId"], b"", {"x-api-key": kyc_key})
+        self.assertEqual((made["both"]["reference"], made["both"]["has_selfie"], made["both"]["has_id_image"]),
+                         ("selfie", True, True))
+        self.assertEqual((made["id_only"]["reference"], made["id_only"]["has_selfie"]), ("id", False))
+        self.assertApproved(faceauth(self.port, addon_key, made["both"]["submissionId"], self.other))
+        self.assertRejectedSimilarity(faceauth(self.port, addon_key, made["both"]["submissionId"], self.selfie))
+        self.assertApproved(faceauth(self.port, addon_key, made["id_only"]["submissionId"], self.selfie))
+
+    def test_list_keyset_pagination(self):
+        kyc_id, kyc_key, _, _ = self.new_tenant()
+        made = sorted(self.create_submission(kyc_key, user_id="u%d" % i) for i in range(5))
+        seen, after, pages = [], None, 0
+        while True:
+            path = "/v3/submissions?limit=2" + ("&after=" + after if after else "")
+            r = call(self.port, "GET", path, headers={"x-api-key": kyc_key})
+            self.assertEqual(r.status, 200, r)
+            body = r.json()
+            ids = [s["submissionId"] for s in body["submissions"]]
+            self.assertLessEqual(len(ids), 2)
+            seen.extend(ids)
+            pages += 1
+            self.assertLess(pages, 10)
+            if "next_after" not in body:
+                break
+            self.assertEqual(body["next_after"], ids[-1])
+            after = body["next_after"]
+        self.assertEqual(seen, made)  # every submission once, in id order
+        # the admin route lists the same
+        r = self.admin("GET", "/admin/v1/kyc-projects/%s/submissions?limit=1000" % kyc_id)
+        self.assertEqual([s["submissionId"] for s in r.json()["submissions"]], made)
+        # filters
+        call(self.port, "POST", "/v3/submissions/%s/approve" % made[1], b"", {"x-api-key": kyc_key})
+        r = call(self.port, "GET", "/v3/submissions?status=approved", headers={"x-api-key": kyc_key})
+        self.assertEqual([s["submissionId"] for s in r.json()["submissions"]], [made[1]])
+        r = call(self.port, "GET", "/v3/submissions?status=pending&limit=10", headers={"x-api-key": kyc_key})
+        self.assertEqual(len(r.json()["submissions"]), 4)
+        uid = [s for s in self.admin("GET", "/admin/v1/kyc-projects/%s/submissions" % kyc_id).json()["submissions"]
+               if s["submissionId"] == made[3]][0]["userId"]
+        r = call(self.port, "GET", "/v3/submissions?userId=" + uid, headers={"x-api-key": kyc_key})
+        self.assertEqual([s["submissionId"] for s in r.json()["submissions"]], [made[3]])
+
+    def test_rotate_addon_key(self):
+        kyc_id, kyc_key, fa_id, addon_key = self.new_tenant()
+        sid = self.create_submission(kyc_key, approve=True)
+        self.assertApproved(faceauth(self.port, addon_key, sid, self.selfie))
+        r = self.admin("POST", "/admin/v1/faceauth-projects/%s/rotate-key" % fa_id)
+        self.assertEqual(r.status, 200, r)
+        new_key = r.json()["addon_key"]
+        self.assertNotEqual(new_key, addon_key)
+        self.assertError(faceauth(self.port, addon_key, sid, self.selfie), "Invalid_projectId", 401)
+        self.assertApproved(faceauth(self.port, new_key, sid, self.selfie))
+        r = self.admin("POST", "/admin/v1/faceauth-projects/%s/rotate-key" % uuid.uuid4().hex)
+        self.assertError(r, "not_found", 404)
+
+    def test_rotate_kyc_key(self):
+        kyc_id, kyc_key, fa_id, addon_key = self.new_tenant()
+        r = self.admin("POST", "/admin/v1/kyc-projects/%s/rotate-key" % kyc_id)
+        self.assertEqual(r.status, 200, r)
+        new_key = r.json()["kyc_key"]
+        self.assertError(call(self.port, "GET", "/v3/submissions", headers={"x-api-key": kyc_key}),
+                         "Invalid_projectId", 401)
+        self.assertEqual(call(self.port, "GET", "/v3/submissions", headers={"x-api-key": new_key}).status, 200)
+
+    def test_policy_get_put(self):
+        fa_id, addon_key = self.new_faceauth_project(self.demo["kyc_project_id"])
+        path = "/admin/v1/faceauth-projects/%s/policy" % fa_id
+        r = self.admin("GET", path)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["policy"]["faceSimilarity_threshold"], 50)
+        self.assertApproved(faceauth(self.port, addon_key, self.demo["submission_id"], self.selfie))
+        r = self.admin("PUT", path, {"faceSimilarity_threshold": 99.9})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["policy"]["faceSimilarity_threshold"], 99.9)
+        self.assertEqual(self.admin("GET", path).json()["policy"]["faceSimilarity_threshold"], 99.9)
+        self.assertRejectedSimilarity(faceauth(self.port, addon_key, self.demo["submission_id"], self.selfie))
+        r = self.admin("PUT", path, {"faceSimilarity_threshold": 50})
+        self.assertEqual(r.status, 200, r)
+        self.assertApproved(faceauth(self.port, addon_key, self.demo["submission_id"], self.selfie))
+        # the demo project's own policy was not touched
+        self.assertApproved(faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie))
+
+    def test_policy_refuses_unbuilt_checks(self):
+        fa_id, addon_key = self.new_faceauth_project(self.demo["kyc_project_id"])
+        path = "/admin/v1/faceauth-projects/%s/policy" % fa_id
+        before = self.admin("GET", path).json()["policy"]
+        for change in ({"occluded_threshold": {"enabled": True, "threshold": 50}}, {"occluded_threshold": True},
+                       {"faceCover_threshold": 50}, {"headCover_threshold": 50}, {"liveness_threshold": 50}):
+            r = self.admin("PUT", path, change)
+            self.assertError(r, "invalid_data_format", 400)
+        self.assertEqual(self.admin("GET", path).json()["policy"], before)
+        self.assertApproved(faceauth(self.port, addon_key, self.demo["submission_id"], self.selfie))
+
+    def test_policy_bad_values(self):
+        fa_id, _ = self.new_faceauth_project(self.demo["kyc_project_id"])
+        path = "/admin/v1/faceauth-projects/%s/policy" % fa_id
+        for change in ({"faceSimilarity_threshold": 101}, {"faceSimilarity_threshold": -1},
+                       {"faceSimilarity_threshold": "high"}, [1, 2]):
+            r = self.admin("PUT", path, change)
+            self.assertError(r, "invalid_data_format", 400)
+        r = call(self.port, "PUT", path, b"{not json", dict(self.admin_headers, **{"Content-Type": "application/json"}))
+        self.assertError(r, "invalid_data_format", 400)
+        r = self.admin("PUT", "/admin/v1/faceauth-projects/%s/policy" % uuid.uuid4().hex, {"faceSimilarity_threshold": 60})
+        self.assertError(r, "not_found", 404)
+
+    def test_create_project_refuses_unbuilt_checks(self):
+        # The policy given at creation must be held to the same rule as PUT .../policy:
+        # otherwise every attempt of that project is rejected for a check that cannot run.
+        problems = []
+        for policy in ({"liveness_threshold": 50}, {"faceCover_threshold": 50},
+                       {"occluded_threshold": {"enabled": True, "threshold": 50}}):
+            r = self.admin("POST", "/admin/v1/faceauth-projects",
+                           {"kyc_project_id": self.demo["kyc_project_id"], "name": "ppe", "policy": policy})
+            if r.status == 201:
+                attempt = faceauth(self.port, r.json()["addon_key"], self.demo["submission_id"], self.selfie)
+                problems.append("POST /admin/v1/faceauth-projects with policy %s: 201 (expected 400 "
+                                "invalid_data_format); the demo selfie on that project then gets %d %s"
+                                % (json.dumps(policy), attempt.status, attempt.body.decode()))
+            else:
+                self.assertError(r, "invalid_data_format", 400)
+        if problems:
+            self.fail("\n".join(problems))
+
+    def test_create_project_errors(self):
+        r = self.admin("POST", "/admin/v1/kyc-projects", {})
+        self.assertError(r, "invalid_data_format", 400)
+        r = self.admin("POST", "/admin/v1/kyc-projects", {"name": 5})
+        self.assertError(r, "invalid_data_format", 400)
+        r = self.admin("POST", "/admin/v1/faceauth-projects", {"kyc_project_id": uuid.uuid4().hex, "name": "x"})
+        self.assertError(r, "not_found", 404)
+
+    def test_tenant_isolation(self):
+        a_sub = self.demo["submission_id"]
+        b_kyc, b_kyc_key, b_fa, b_addon = self.new_tenant()
+        b_sub = self.create_submission(b_kyc_key, approve=True)
+        self.assertApproved(faceauth(self.port, b_addon, b_sub, self.selfie))
+        # B's add-on key with A's submission id: exactly like an unknown id
+        cross = faceauth(self.port, b_addon, a_sub, self.selfie)
+        unknown = faceauth(self.port, b_addon, "%032x" % int(uuid.uuid4().hex, 16), self.selfie)
+        unknown_same_length = faceauth(self.port, b_addon, "0" * len(a_sub), self.selfie)
+        for other in (unknown, unknown_same_length):
+            c, u = self.assertError(cross, "Invalid_submissionId", 404), self.assertError(other, "Invalid_submissionId", 404)
+            self.assertEqual(cross.body.replace(c["traceId"].encode(), b"TRACE"),
+                             other.body.replace(u["traceId"].encode(), b"TRACE"))
+            strip = lambda h: {k: v for k, v in h.items() if k not in ("x-request-id", "date")}
+            self.assertEqual(strip(cross.headers), strip(other.headers))
+        # A's add-on key with B's submission id
+        self.assertError(faceauth(self.port, self.demo["addon_key"], b_sub, self.selfie), "Invalid_submissionId", 404)
+        # B's KYC key cannot read, approve, reject or delete A's submission
+        h = {"x-api-key": b_kyc_key}
+        self.assertError(call(self.port, "GET", "/v3/submissions/" + a_sub, headers=h), "Invalid_submissionId", 404)
+        for action in ("approve", "reject"):
+            r = call(self.port, "POST", "/v3/submissions/%s/%s" % (a_sub, action), b"", h)
+            self.assertError(r, "Invalid_submissionId", 404)
+        self.assertError(call(self.port, "DELETE", "/v3/submissions/" + a_sub, headers=h), "Invalid_submissionId", 404)
+        listed = call(self.port, "GET", "/v3/submissions?limit=1000", headers=h).json()["submissions"]
+        self.assertEqual([s["submissionId"] for s in listed], [b_sub])
+        # the admin route under B's project does not reach A's submission either
+        r = self.admin("GET", "/admin/v1/kyc-projects/%s/submissions/%s" % (b_kyc, a_sub))
+        self.assertError(r, "Invalid_submissionId", 404)
+        # A is untouched
+        r = call(self.port, "GET", "/v3/submissions/" + a_sub, headers={"x-api-key": self.demo["kyc_key"]})
+        self.assertEqual((r.status, r.json()["status"]), (200, "approved"), r)
+        self.assertApproved(faceauth(self.port, self.demo["addon_key"], a_sub, self.selfie))
+
+    def test_concurrent_32(self):
+        body, ct = multipart([("submissionId", self.demo["submission_id"]),
+                              ("faceImage", self.selfie, "face.jpg", "image/jpeg")])
+        headers = {"Content-Type": ct, "x-api-key": self.demo["addon_key"]}
+        barrier = threading.Barrier(32)
+
+        def one(_):
+            barrier.wait(30)
+            return call(self.port, "POST", "/v3/faceauth", body, headers, timeout=120)
+
+        with concurrent.futures.ThreadPoolExecutor(32) as pool:
+            results = list(pool.map(one, range(32)))
+        ids = set()
+        for r in results:
+            ids.add(self.assertApproved(r)["authentication_id"])
+        self.assertEqual(len(ids), 32)
+
+
+# ---------------------------------------------------------------------------------------------
+# Limits: a 1 MiB body limit, one engine with a 1 ms wait (saturation), a 2 s read timeout
+# ---------------------------------------------------------------------------------------------
+
+class A3_Limits(ServerTest):
+    server_args = ("--workers", "1", "--engine-wait-ms", "1", "--max-body-mb", "1", "--read-timeout-ms", "2000")
+
+    def test_body_over_limit(self):
+        body, ct = multipart([("submissionId", self.demo["submission_id"]),
+                              ("faceImage", self.selfie + b"\x00" * (1200 * 1024), "face.jpg", "image/jpeg")])
+        self.assertGreater(len(body), 1024 * 1024)
+        data = raw_request(b"POST", b"/v3/faceauth", [b"Content-Type: " + ct.encode(),
+                                                       b"x-api-key: " + self.demo["addon_key"].encode()], body)
+        r = raw_exchange(self.port, data)
+        self.assertIsNotNone(r, "closed without an answer")
+        self.assertError(r, "image_too_large", 413)
+        self.assertEqual(call(self.port, "GET", "/health").status, 200)
+
+    def test_body_under_limit_ok(self):
+        r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie)
+        self.assertIn(r.status, (200, 503), r)
+
+    def test_saturation_503(self):
+        body, ct = multipart([("submissionId", self.demo["submission_id"]),
+                              ("faceImage", self.selfie, "face.jpg", "image/jpeg")])
+        data = raw_request(b"POST", b"/v3/faceauth", [b"Content-Type: " + ct.encode(),
+                                                       b"x-api-key: " + self.demo["addon_key"].encode()], body)
+        statuses = []
+        for attempt in range(5):  # robust against a lucky schedule: a few rounds
+            socks = [socket.create_connection(("127.0.0.1", self.port), timeout=60) for _ in range(8)]
+            barrier = threading.Barrier(8)
+            results = [None] * 8
+
+            def one(i):
+                barrier.wait(10)
+                socks[i].sendall(data)
+                results[i] = read_response(socks[i], time.monotonic() + 60)
+
+            threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(90)
+            for s in socks:
+                s.close()
+            for r in results:
+                self.assertIsNotNone(r)
+                if r.status == 503:
+                    self.assertError(r, "detection_server_error", 503)
+                else:
+                    self.assertApproved(r)
+            statuses = [r.status for r in results]
+            if 503 in statuses and 200 in statuses:
+                break
+        self.assertIn(503, statuses, "no 503 in %d rounds of 8 concurrent requests" % (attempt + 1))
+        self.assertIn(200, statuses)
+
+    def test_read_timeout(self):
+        # Headers announce 1000 bytes, 10 arrive, then nothing: answered or closed after ~2 s.
+        head = raw_request(b"POST", b"/v3/faceauth", [b"Content-Type: multipart/form-data; boundary=x",
+                                                      b"x-api-key: k", b"Content-Length: 1000"], None,
+                           content_length=False)
+        started = time.monotonic()
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        try:
+            sock.sendall(head + b"0123456789")
+            r = read_response(sock, time.monotonic() + 15)
+        finally:
+            sock.close()
+        elapsed = time.monotonic() - started
+        self.assertLess(elapsed, 10, "the read timeout of 2 s was not applied")
+        if r is not None:
+            self.assertError(r, "invalid_data_format", 400)
+        self.assertEqual(call(self.port, "GET", "/health").status, 200)
+
+
+# ---------------------------------------------------------------------------------------------
+# Malformed requests over raw sockets
+# ---------------------------------------------------------------------------------------------
+
+CLOSED = "closed"
+
+
+class A4_MalformedCorpus(ServerTest):
+
+    def part(self, name, value, filename=None, boundary=b"XyZb", extra=b""):
+        disposition = b'Content-Disposition: form-data; name="' + name + b'"'
+        if filename:
+            disposition += b'; filename="' + filename + b'"'
+        return b"--" + boundary + b"\r\n" + disposition + b"\r\n" + extra + b"\r\n" + value + b"\r\n"
+
+    def good_body(self, boundary=b"XyZb", image=None, extra_parts=b""):
+        return (self.part(b"submissionId", self.demo["submission_id"].encode(), boundary=boundary) +
+                self.part(b"faceImage", self.selfie if image is None else image, b"f.jpg", boundary=boundary) +
+                extra_parts + b"--" + boundary + b"--\r\n")
+
+    def post(self, body, content_type=b"multipart/form-data; boundary=XyZb", headers=(), **kw):
+        h = [b"Content-Type: " + content_type] if content_type is not None else []
+        h.append(b"x-api-key: " + self.demo["addon_key"].encode())
+        h.extend(headers)
+        return raw_request(b"POST", kw.pop("target", b"/v3/faceauth"), h, body, **kw)
+
+    def corpus(self):
+        sid = self.demo["submission_id"].encode()
+        key = self.demo["addon_key"].encode()
+        good = self.good_body()
+        bad400 = {(400, "invalid_data_format")}
+        bad400_or_closed = {(400, "invalid_data_format"), CLOSED}
+        ok = {(200, "approved")}
+        chunks = b"".join(b"%x\r\n" % len(good[i:i + 4000]) + good[i:i + 4000] + b"\r\n"
+                          for i in range(0, len(good), 4000)) + b"0\r\n\r\n"
+        cases = [
+            ("well-formed control request", self.post(good), ok),
+            ("quoted boundary parameter", self.post(good, b'multipart/form-data; boundary="XyZb"'), ok),
+            ("upper-case header names", raw_request(b"POST", b"/v3/faceauth", [
+                b"CONTENT-TYPE: multipart/form-data; boundary=XyZb", b"X-API-KEY: " + key], good), ok),
+            ("chunked body", raw_request(b"POST", b"/v3/faceauth", [
+                b"Content-Type: multipart/form-data; boundary=XyZb", b"x-api-key: " + key,
+                b"Transfer-Encoding: chunked"], chunks, content_length=False), ok),
+            ("HTTP/1.0 request", self.post(good, version=b"HTTP/1.0"), ok),
+            ("truncated body (Content-Length larger than sent, then half-close)",
+             self.post(good, content_length=False, headers=[b"Content-Length: %d" % (len(good) + 5000)]),
+             bad400_or_closed, {"shut_wr": True}),
+            ("no boundary parameter", self.post(good, b"multipart/form-data"), bad400),
+            ("empty boundary parameter", self.post(good, b"multipart/form-data; boundary="), bad400),
+            ("boundary over 70 characters", self.post(self.good_body(b"b" * 71), b"multipart/form-data; boundary=" + b"b" * 71), bad400),
+            ("boundary mismatch", self.post(self.good_body(b"OtherBoundary")), bad400),
+            ("missing final boundary", self.post(good[:good.rindex(b"--XyZb--")]), bad400),
+            ("final boundary without dashes", self.post(good.replace(b"--XyZb--", b"--XyZb")), bad400),
+            ("LF-only multipart", self.post(good.replace(b"\r\n", b"\n")), bad400),
+            ("part without Content-Disposition",
+             self.post(b"--XyZb\r\nContent-Type: text/plain\r\n\r\n" + sid + b"\r\n" + good), bad400),
+            ("Content-Disposition not form-data",
+             self.post(good.replace(b'form-data; name="submissionId"', b'attachment; name="submissionId"')), bad400),
+            ("Content-Disposition without name",
+             self.post(good.replace(b'form-data; name="submissionId"', b'form-data; filename="x"')), bad400),
+            ("quote inside a field name",
+             self.post(good.replace(b'name="submissionId"', b'name="submission"Id"')), bad400),
+            ("escaped quote in a field name (an unknown field: submissionId missing)",
+             self.post(good.replace(b'name="submissionId"', b'name="submission\\"Id"')),
+             {(400, "required_field_missing")}),
+            ("unterminated quoted field name",
+             self.post(good.replace(b'name="submissionId"', b'name="submissionId')), bad400),
+            ("folded part header",
+             self.post(good.replace(b'form-data; name="submissionId"', b'form-data;\r\n name="submissionId"')), bad400),
+            ("control character in a part header",
+             self.post(good.replace(b'name="submissionId"', b'name="submissionId"\x01')), bad400),
+            ("an unknown extra field is ignored", self.post(self.good_body(extra_parts=self.part(b"note", b"hi"))), ok),
+            ("duplicated submissionId", self.post(self.good_body(extra_parts=self.part(b"submissionId", sid))), bad400),
+            ("33 parts", self.post(self.good_body(extra_parts=b"".join(self.part(b"f%d" % i, b"x") for i in range(31)))),
+             bad400),
+            ("non-UTF-8 userId", self.post(self.good_body(extra_parts=self.part(b"userId", b"\xff\xfe\xfd"))), bad400),
+            ("overlong UTF-8 userId", self.post(self.good_body(extra_parts=self.part(b"userId", b"\xc0\xaf"))), bad400),
+            ("UTF-16 surrogate in cf1", self.post(self.good_body(extra_parts=self.part(b"cf1", b"\xed\xa0\x80"))), bad400),
+            ("cf3 of 257 bytes", self.post(self.good_body(extra_parts=self.part(b"cf3", b"z" * 257))), bad400),
+            ("submissionId of 300 bytes", self.post(self.good_body().replace(sid, b"s" * 300)), bad400),
+            ("empty body", self.post(b""), bad400),
+            ("not multipart (text/plain)", self.post(good, b"text/plain"), bad400),
+            ("JSON body", self.post(b'{"submissionId": "%s"}' % sid, b"application/json"), bad400),
+            ("no Content-Type", self.post(good, None), bad400),
+            ("no faceImage part", self.post(self.part(b"submissionId", sid) + b"--XyZb--\r\n"),
+             {(400, "required_field_missing")}),
+            ("no x-api-key", raw_request(b"POST", b"/v3/faceauth", [
+                b"Content-Type: multipart/form-data; boundary=XyZb"], good), {(400, "required_field_missing")}),
+            ("empty file", self.post(self.good_body(image=b"")), {(415, "image_converting_error")}),
+            ("base64 text as the file", self.post(self.good_body(image=base64.b64encode(self.selfie))),
+             {(415, "image_converting_error")}),
+            ("truncated JPEG", self.post(self.good_body(image=self.selfie[:2000])), {(415, "image_converting_error")}),
+            ("PNG header only (IHDR 640x480, no data)",
+             self.post(self.good_body(image=png_header_only(640, 480))), {(415, "image_converting_error")}),
+            ("50-megapixel PNG header", self.post(self.good_body(image=png_header_only(8000, 6250))),
+             {(413, "image_too_large")}),
+            ("50-megapixel JPEG header", self.post(self.good_body(image=jpeg_with_declared_size(self.selfie, 8000, 6250))),
+             {(413, "image_too_large")}),
+            ("side over 20000 px (30000x10 PNG header)", self.post(self.good_body(image=png_header_only(30000, 10))),
+             {(413, "image_too_large")}),
+            ("PNG decompression bomb 6000x6000 of zeros (%d bytes)" % len(self.bomb),
+             self.post(self.good_body(image=self.bomb)),
+             {(422, "no_face"), (422, "image_processing_error"), (413, "image_too_large")}),
+            ("16x16 PNG", self.post(self.good_body(image=png_rgb(16, 16, pattern=True))),
+             {(422, "image_processing_error")}),
+            ("headers over 16 KiB", self.post(good, headers=[b"X-Pad: " + b"a" * (17 * 1024)]),
+             {(431, "invalid_data_format")}),
+            ("many headers over 16 KiB in total",
+             self.post(good, headers=[b"X-Pad-%d: %s" % (i, b"b" * 100) for i in range(200)]),
+             {(431, "invalid_data_format")}),
+            ("very long URL (20 KB)", raw_request(b"GET", b"/health?" + b"q" * 20000),
+             {(431, "invalid_data_format"), (414, "invalid_data_format"), (400, "invalid_data_format")}),
+            ("Expect: 100-continue", self.post(good, headers=[b"Expect: 100-continue"]), ok, {"expect": True}),
+            ("unknown method", raw_request(b"BREW", b"/v3/faceauth", [], b""),
+             {(405, "method_not_allowed"), (400, "invalid_data_format"), (501, "invalid_data_format")}),
+            ("GET on /v3/faceauth", raw_request(b"GET", b"/v3/faceauth", [], None, content_length=False),
+             {(405, "method_not_allowed")}),
+            ("path traversal", raw_request(b"GET", b"/../../../../etc/passwd", [], None, content_length=False),
+             {(404, "not_found"), (400, "invalid_data_format")}),
+            ("encoded path traversal", raw_request(b"GET", b"/v3/%2e%2e/%2e%2e/etc/passwd", [], None, content_length=False),
+             {(404, "not_found"), (400, "invalid_data_format")}),
+            ("traversal in a submission id",
+             raw_request(b"GET", b"/v3/submissions/..%2f..%2fetc%2fpasswd", [b"x-api-key: " + self.demo["kyc_key"].encode()],
+                         None, content_length=False),
+             {(404, "Invalid_submissionId"), (404, "not_found"), (400, "invalid_data_format")}),
+            ("invalid percent-encoding", raw_request(b"GET", b"/v3/faceauth%zz", [], None, content_length=False),
+             {(400, "invalid_data_format"), (404, "not_found")}),
+            ("NUL byte in a header value", self.post(good, headers=[b"X-Foo: a\x00b"]), bad400_or_closed),
+            ("NUL byte in a header name", self.post(good, headers=[b"X-F\x00oo: ab"]), bad400_or_closed),
+            ("header line without colon", self.post(good, headers=[b"NoColonHere"]), bad400_or_closed),
+            ("space before colon", self.post(good, headers=[b"X-Foo : bar"]), bad400_or_closed),
+            ("obs-fold in request headers", self.post(good, headers=[b"X-Foo: bar\r\n baz"]), bad400_or_closed | ok),
+            ("CR-only line endings", self.post(good).replace(b"\r\n", b"\r"), bad400_or_closed),
+            ("LF-only request head", self.post(good).split(b"\r\n\r\n", 1)[0].replace(b"\r\n", b"\n") + b"\n\n" + good,
+             ok | bad400_or_closed),
+            ("Content-Length not a number", self.post(good, content_length=False, headers=[b"Content-Length: abc"]),
+             bad400_or_closed),
+            ("negative Content-Length", self.post(good, content_length=False, headers=[b"Content-Length: -5"]),
+             bad400_or_closed),
+            ("two different Content-Length headers",
+             self.post(good, headers=[b"Content-Length: %d" % (len(good) - 1)]), bad400_or_closed),
+            ("Content-Length and chunked together",
+             raw_request(b"POST", b"/v3/faceauth", [b"Content-Type: multipart/form-data; boundary=XyZb",
+                                                    b"x-api-key: " + key, b"Transfer-Encoding: chunked"], chunks),
+             bad400_or_closed | ok),
+            ("unsupported transfer coding (gzip)",
+             raw_request(b"POST", b"/v3/faceauth", [b"Content-Type: multipart/form-data; boundary=XyZb",
+                                                    b"x-api-key: " + key, b"Transfer-Encoding: gzip"], good,
+                         content_length=False), bad400_or_closed | {(501, "invalid_data_format")}),
+            ("bad chunk size", raw_request(b"POST", b"/v3/faceauth", [
+                b"Content-Type: multipart/form-data; boundary=XyZb", b"x-api-key: " + key,
+                b"Transfer-Encoding: chunked"], b"zz\r\nhello\r\n0\r\n\r\n", content_length=False), bad400_or_closed),
+            ("HTTP/2 preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", bad400_or_closed),
+            ("TLS ClientHello", b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + os.urandom(200), bad400_or_closed),
+            ("random binary garbage", os.urandom(4096), bad400_or_closed),
+            ("request line only, no version", b"GET /health\r\n\r\n", bad400_or_closed),
+            ("unknown HTTP version", b"GET /health HTTP/9.9\r\nHost: x\r\n\r\n", bad400_or_closed | {(505, "invalid_data_format")}),
+            ("empty request (connect, half-close)", b"", {CLOSED}, {"shut_wr": True}),
+        ]
+        return cases
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.bomb = png_bomb(6000, 6000)
+
+    def outcome(self, resp):
+        if resp is None:
+            return CLOSED
+        try:
+            body = resp.json()
+        except ValueError:
+            return (resp.status, "non-JSON body %r" % resp.body[:80])
+        if resp.status == 200:
+            return (200, body.get("auth_status"))
+        if set(body) != ERROR_KEYS or resp.headers.get("x-request-id") != body.get("traceId"):
+            return (resp.status, "bad error body %r headers %r" % (body, resp.headers))
+        return (resp.status, body["errorCode"])
+
+    def test_corpus(self):
+        cases = self.corpus()
+        self.assertGreaterEqual(len(cases), 30)
+        failures = []
+        for case in cases:
+            name, data, allowed = case[:3]
+            options = case[3] if len(case) > 3 else {}
+            started = time.monotonic()
+            try:
+                if options.get("expect"):
+                    resp = self.expect_continue(data)
+                else:
+                    resp = raw_exchange(self.port, data, shut_wr=options.get("shut_wr", False), timeout=30)
+                got = self.outcome(resp)
+            except AssertionError as e:
+                got = "error: %s" % e
+            CORPUS_LOG.append((name, got, "%.0f ms" % ((time.monotonic() - started) * 1000)))
+            if got not in allowed:
+                failures.append("%s: got %r, expected one of %r" % (name, got, sorted(map(str, allowed))))
+            if not self.server.alive():
+                self.fail("faceauthd died on corpus case %r:\n%s" % (name, self.server.output()[-3000:]))
+        # the server still answers normally
+        self.assertEqual(call(self.port, "GET", "/health").status, 200)
+        self.assertApproved(faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie))
+        self.assertFalse(failures, "\n".join(failures))
+
+    def expect_continue(self, data):
+        head, _, body = data.partition(b"\r\n\r\n")
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        try:
+            sock.sendall(head + b"\r\n\r\n")
+            sock.settimeout(1.5)
+            early = b""
+            try:
+                early = sock.recv(65536)
+            except socket.timeout:
+                pass
+            CORPUS_LOG.append(("  (100-continue: interim response %s)" % ("received" if early.startswith(b"HTTP/1.1 100")
+                                                                         else "not sent" if not early else repr(early[:40])),
+                               "", ""))
+            if early and not early.startswith(b"HTTP/1.1 100"):
+                # a final answer before the body: parse it
+                class Pre:
+                    def __init__(self, s, d):
+                        self.s, self.d = s, d
+
+                    def recv(self, n):
+                        if self.d:
+                            d, self.d = self.d, b""
+                            return d
+                        return self.s.recv(n)
+
+                    def settimeout(self, t):
+                        self.s.settimeout(t)
+                return read_response(Pre(sock, early), time.monotonic() + 30)
+            sock.sendall(body)
+            rest = early.split(b"\r\n\r\n", 1)[1] if early else b""
+
+            class Pre2:
+                def __init__(self, s, d):
+                    self.s, self.d = s, d
+
+                def recv(self, n):
+                    if self.d:
+                        d, self.d = self.d, b""
+                        return d
+                    return self.s.recv(n)
+
+                def settimeout(self, t):
+                    self.s.settimeout(t)
+            return read_response(Pre2(sock, rest), time.monotonic() + 30)
+        finally:
+            sock.close()
+
+    def test_pipelined_keep_alive(self):
+        req = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        try:
+            sock.sendall(req + req + b"GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            deadline = time.monotonic() + 10
+
+            class Buffered:
+                def __init__(self, s):
+                    self.s, self.d = s, b""
+
+                def recv(self, n):
+                    if self.d:
+                        d, self.d = self.d, b""
+                        return d
+                    return self.s.recv(n)
+
+                def settimeout(self, t):
+                    self.s.settimeout(t)
+            b = Buffered(sock)
+            for expected in (b"ok\n", b"ok\n", b"ready\n"):
+                r = read_response(b, deadline)
+                self.assertIsNotNone(r)
+                self.assertEqual((r.status, r.body), (200, expected))
+                self.assertTrue(r.headers.get("x-request-id"))
+                b.d = r.leftover
+        finally:
+            sock.close()
+
+    def test_slow_client_does_not_block_others(self):
+        # A client that sends half a request and waits must not stop other clients.
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        try:
+            sock.sendall(b"POST /v3/faceauth HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
+            started = time.monotonic()
+            self.assertApproved(faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie))
+            self.assertLess(time.monotonic() - started, 5)
+        finally:
+            sock.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Restart: state survives, no second demo
+# ---------------------------------------------------------------------------------------------
+
+class A5_Restart(ServerTest):
+
+    def outcome(self, resp):
+        return (resp.status, resp.json().get("errorCode"))
+
+    def test_restart_keeps_everything(self):
+        data_dir = self.server.data_dir
+        demo_before = read_bytes(os.path.join(data_dir, "demo.json"))
+        fa_id, addon_key = self.new_faceauth_project(self.demo["kyc_project_id"])
+        r = self.admin("PUT", "/admin/v1/faceauth-projects/%s/policy" % fa_id, {"faceSimilarity_threshold": 99.9})
+        self.assertEqual(r.status, 200, r)
+        sid = self.create_submission(self.demo["kyc_key"], user_id="persisted", approve=True)
+        pending = self.create_submission(self.demo["kyc_key"], user_id="still-pending")
+        subs_before = call(self.port, "GET", "/v3/submissions?limit=1000", headers={"x-api-key": self.demo["kyc_key"]}).json()
+        projects_before = self.admin("GET", "/admin/v1/faceauth-projects").json()
+        kyc_before = self.admin("GET", "/admin/v1/kyc-projects").json()
+
+        # SIGTERM while a slow request (a 36-megapixel PNG) is in flight: it is finished first.
+        bomb_body, bomb_ct = multipart([("submissionId", self.demo["submission_id"]),
+                                        ("faceImage", png_bomb(6000, 6000), "bomb.png", "image/png")])
+        in_flight = {}
+
+        def slow():
+            in_flight["resp"] = call(self.port, "POST", "/v3/faceauth", bomb_body,
+                                     {"Content-Type": bomb_ct, "x-api-key": self.demo["addon_key"]}, timeout=60)
+
+        worker = threading.Thread(target=slow)
+        worker.start()
+        time.sleep(0.25)
+        rc = self.server.stop()
+        worker.join(60)
+        self.assertEqual(rc, 0, self.server.output()[-3000:])
+        self.assertIn("resp", in_flight, "the request in flight got no answer")
+        self.assertIn(self.outcome(in_flight["resp"]), {(422, "no_face"), (413, "image_too_large")})
+        first_output = self.server.output()
+        self.assertIn("demo project created", first_output)
+        self.server.demo_expected = False
+        self.server.start()
+        type(self).port = self.port = self.server.port
+        second_output = self.server.output()
+        time.sleep(0.3)  # a demo would be made right after "listening": give it time to show
+        second_output = self.server.output()
+        self.assertNotIn("demo project created", second_output)
+        self.assertEqual(read_bytes(os.path.join(data_dir, "demo.json")), demo_before)
+        self.assertNotIn("admin token (shown once", second_output)
+
+        # the demo keys and the admin token still work
+        self.assertApproved(faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie))
+        self.assertRejectedSimilarity(faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.other))
+        self.assertEqual(self.admin("GET", "/admin/v1/kyc-projects").json(), kyc_before)
+        self.assertEqual(self.admin("GET", "/admin/v1/faceauth-projects").json(), projects_before)
+        self.assertEqual(len(kyc_before["projects"]), 1)  # no second demo project
+        subs_after = call(self.port, "GET", "/v3/submissions?limit=1000", headers={"x-api-key": self.demo["kyc_key"]}).json()
+        self.assertEqual(subs_after, subs_before)
+        # the policy survived: 99.9 rejects the demo selfie on that project
+        r = self.admin("GET", "/admin/v1/faceauth-projects/%s/policy" % fa_id)
+        self.assertEqual(r.json()["policy"]["faceSimilarity_threshold"], 99.9)
+        self.assertRejectedSimilarity(faceauth(self.port, addon_key, self.demo["submission_id"], self.selfie))
+        self.assertApproved(faceauth(self.port, self.demo["addon_key"], sid, self.selfie))
+        self.assertError(faceauth(self.port, self.demo["addon_key"], pending, self.selfie), "invalid_submission_status", 409)
+
+
+def main():
+    global FACEAUTHD
+    argv = list(sys.argv)
+    if len(argv) > 1 and not argv[1].startswith("-"):
+        FACEAUTHD = argv.pop(1)
+    FACEAUTHD = FACEAUTHD or os.environ.get("FACEAUTHD")
+    if not FACEAUTHD or not os.access(FACEAUTHD, os.X_OK):
+        sys.stderr.write("usage: test_api.py PATH/TO/faceauthd [unittest options] (or set FACEAUTHD)\n")
+        return 2
+    FACEAUTHD = os.path.abspath(FACEAUTHD)
+    program = unittest.main(argv=argv, exit=False, verbosity=2)
+    if CORPUS_LOG:
+        sys.stderr.write("\nmalformed-request corpus outcomes (status, errorCode) or 'closed':\n")
+        for name, got, ms in CORPUS_LOG:
+            sys.stderr.write("  %-70s %s %s\n" % (name, got, ms))
+    return 0 if program.result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
