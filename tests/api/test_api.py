@@ -1452,7 +1452,7 @@ class A5_Restart(ServerTest):
 def main():
     global FACEAUTHD
     argv = list(sys.argv)
-    if len(argv) > 1 and not argv[1].startswith("-"):
+    if len(argv) > 1 and os.path.isfile(argv[1]):
         FACEAUTHD = argv.pop(1)
     FACEAUTHD = FACEAUTHD or os.environ.get("FACEAUTHD")
     if not FACEAUTHD or not os.access(FACEAUTHD, os.X_OK):
