@@ -32,7 +32,8 @@ enum class ApiErrorCode {
 
 struct ApiError {
   ApiErrorCode code;
-  std::string message;  // "" = the table's message
+  std::string message;          // "" = the table's message
+  int retry_after_seconds = 1;  // Retry-After of too_many_requests
 };
 
 const char* api_error_name(ApiErrorCode code);

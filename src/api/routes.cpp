@@ -206,7 +206,11 @@ HttpResponse ApiRouter::submissions(Context& context, const std::string& kyc_pro
     }
     if (const std::string* user = context.request.query_value("userId")) filter.user_id = *user;
     if (const std::string* after = context.request.query_value("after")) filter.after_id = *after;
-    if (const std::string* limit = context.request.query_value("limit")) filter.limit = std::stoi(*limit);
+    if (const std::string* limit = context.request.query_value("limit")) {
+      size_t used = 0;
+      filter.limit = std::stoi(*limit, &used);  // throws on no digits: invalid_data_format
+      if (used != limit->size()) return fail(context, ApiErrorCode::invalid_data_format, "limit is 1-1000");
+    }
     if (filter.limit < 1 || filter.limit > 1000)
       return fail(context, ApiErrorCode::invalid_data_format, "limit is 1-1000");
     return respond(context, service_.list_submissions(kyc_project_id, filter));

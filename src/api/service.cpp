@@ -77,6 +77,15 @@ int retention_field(const nlohmann::json& request, int fallback) {
   return value.get<int>();
 }
 
+// Occlusion, PPE and liveness scores are not built yet: a policy that turns them on is
+// refused rather than silently rejecting every attempt.
+std::optional<Outcome> refuse_unbuilt_checks(const Policy& policy) {
+  RequiredScores on = required_scores(policy);
+  if (!(on.occluded || on.face_cover || on.head_cover || on.liveness)) return std::nullopt;
+  return Outcome::fail(ApiErrorCode::invalid_data_format,
+                       "Occlusion, PPE and liveness checks are not available in this version; keep them off");
+}
+
 }  // namespace
 
 int64_t now_ms() {
@@ -96,7 +105,11 @@ std::string iso_time(int64_t ms) {
 }
 
 FaceAuthService::FaceAuthService(Store& store, EnginePool& engines, const Sealer& sealer, ServiceConfig config)
-    : store_(store), engines_(engines), sealer_(sealer), config_(config) {}
+    : store_(store),
+      engines_(engines),
+      sealer_(sealer),
+      config_(config),
+      limiter_(config.rate_per_minute, config.rate_burst) {}
 
 std::optional<ApiKey> FaceAuthService::resolve_key(const std::string& key, KeyKind kind) {
   if (key.empty() || key.size() > 200) return std::nullopt;
@@ -109,6 +122,12 @@ std::optional<ApiKey> FaceAuthService::resolve_key(const std::string& key, KeyKi
 Outcome FaceAuthService::authenticate(const AuthInput& input) {
   std::optional<ApiKey> key = resolve_key(input.api_key, KeyKind::addon);
   if (!key) return Outcome::fail(ApiErrorCode::Invalid_projectId);
+  int retry_after = 1;
+  if (config_.rate_per_minute > 0 && !limiter_.allow(key->id, retry_after)) {
+    Outcome limited = Outcome::fail(ApiErrorCode::too_many_requests);
+    limited.error->retry_after_seconds = retry_after;
+    return limited;
+  }
   std::optional<FaceAuthProject> project = store_.get_faceauth_project(key->project_id);
   if (!project) return Outcome::fail(ApiErrorCode::Invalid_projectId);
   std::optional<Submission> submission = store_.get_submission(project->kyc_project_id, input.submission_id);
@@ -157,9 +176,9 @@ Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey
   if (project.image_retention_days != 0) attempt.image_sealed = sealer_.seal(as_bytes(input.image));
   store_.insert_attempt(attempt);
   nlohmann::ordered_json body = {{"authentication_id", attempt.id},
-                         {"auth_status", decision.approved ? "approved" : "rejected"},
-                         {"create_time", iso_time(attempt.created_ms)},
-                         {"score", scores_json(scores, project.policy)}};
+                                 {"auth_status", decision.approved ? "approved" : "rejected"},
+                                 {"create_time", iso_time(attempt.created_ms)},
+                                 {"score", scores_json(scores, project.policy)}};
   if (!decision.approved) {
     body["fail_code"] = string_array(decision, false);
     body["rejected_comment"] = string_array(decision, true);
@@ -187,6 +206,7 @@ Outcome FaceAuthService::create_faceauth_project(const nlohmann::json& request) 
   project.kyc_project_id = text_field(request, "kyc_project_id", true);
   project.name = text_field(request, "name", true);
   if (request.contains("policy")) project.policy = policy_from_json(request.at("policy"));
+  if (auto refused = refuse_unbuilt_checks(project.policy)) return *refused;
   project.image_retention_days = retention_field(request, project.image_retention_days);
   project.created_ms = now_ms();
   if (!store_.get_kyc_project(project.kyc_project_id))
@@ -215,12 +235,7 @@ Outcome FaceAuthService::set_policy(const std::string& faceauth_project_id, cons
   if (!project) return Outcome::fail(ApiErrorCode::not_found, "No such FaceAuth project");
   nlohmann::json policy = request.contains("policy") ? request.at("policy") : request;
   project->policy = policy_from_json(policy, project->policy);
-  RequiredScores on = required_scores(project->policy);
-  if (on.occluded || on.face_cover || on.head_cover || on.liveness) {
-    // Refused rather than silently failing every attempt: those scores are not built yet.
-    return Outcome::fail(ApiErrorCode::invalid_data_format,
-                         "Occlusion, PPE and liveness checks are not available in this version; keep them off");
-  }
+  if (auto refused = refuse_unbuilt_checks(project->policy)) return *refused;
   project->image_retention_days = retention_field(request, project->image_retention_days);
   if (!store_.update_faceauth_project(*project)) return Outcome::fail(ApiErrorCode::not_found, "No such project");
   return Outcome::ok(faceauth_project_json(*project));

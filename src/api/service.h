@@ -13,6 +13,7 @@
 
 #include "api/api_error.h"
 #include "api/engine_pool.h"
+#include "api/rate_limiter.h"
 #include "crypto/secrets.h"
 #include "store/store.h"
 
@@ -45,6 +46,8 @@ struct SubmissionInput {
 struct ServiceConfig {
   std::chrono::milliseconds engine_wait{3000};            // longer: 503 detection_server_error
   std::function<void(const StageTimes&)> on_stage_times;  // metrics of each analysed image
+  double rate_per_minute = 6000;                          // POST /v3/faceauth per add-on key; 0 = no limit
+  double rate_burst = 200;
 };
 
 class FaceAuthService {
@@ -81,6 +84,7 @@ class FaceAuthService {
   EnginePool& engines_;
   const Sealer& sealer_;
   ServiceConfig config_;
+  RateLimiter limiter_;
 };
 
 // Milliseconds since the epoch, and its text in the vendor's format (2023-08-08T07:04:48.633Z).

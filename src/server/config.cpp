@@ -47,6 +47,12 @@ const std::map<std::string, Setter>& setters() {
        [](DaemonConfig& c, const std::string& v) { c.idle_timeout_ms = to_int("idle-timeout-ms", v, 100, 3600000); }},
       {"max-connections",
        [](DaemonConfig& c, const std::string& v) { c.max_connections = to_int("max-connections", v, 1, 100000); }},
+      {"rate-limit-per-minute",
+       [](DaemonConfig& c, const std::string& v) {
+         c.rate_limit_per_minute = to_int("rate-limit-per-minute", v, 0, 10000000);
+       }},
+      {"rate-limit-burst",
+       [](DaemonConfig& c, const std::string& v) { c.rate_limit_burst = to_int("rate-limit-burst", v, 1, 1000000); }},
       {"models", [](DaemonConfig& c, const std::string& v) { c.models = v; }},
       {"sealing-key", [](DaemonConfig& c, const std::string& v) { c.sealing_key = v; }},
       {"admin-token", [](DaemonConfig& c, const std::string& v) { c.admin_token = v; }},
@@ -142,6 +148,8 @@ std::vector<std::string> describe(const DaemonConfig& c) {
           "read-timeout-ms = " + std::to_string(c.read_timeout_ms),
           "idle-timeout-ms = " + std::to_string(c.idle_timeout_ms),
           "max-connections = " + std::to_string(c.max_connections),
+          "rate-limit-per-minute = " + std::to_string(c.rate_limit_per_minute),
+          "rate-limit-burst = " + std::to_string(c.rate_limit_burst),
           "models = " + (c.models.empty() ? std::string("(set-up cache)") : c.models.string()),
           "sealing-key = " + secret(c.sealing_key),
           "admin-token = " + secret(c.admin_token),

@@ -19,6 +19,8 @@ struct DaemonConfig {
   int read_timeout_ms = 15000;
   int idle_timeout_ms = 30000;
   int max_connections = 256;
+  int rate_limit_per_minute = 6000;  // POST /v3/faceauth per add-on key; 0 = off
+  int rate_limit_burst = 200;
   std::filesystem::path models;      // "" = the set-up cache
   std::string sealing_key;           // 64 hex chars; "" = DATA_DIR/sealing.key, made at first start
   std::string admin_token;           // "" = made at first start, its hash kept in DATA_DIR

@@ -22,7 +22,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: faceauthd [--config FILE] [--data-dir DIR] [--bind ADDR] [--port N] [--workers N]\n"
     "                 [--engine-wait-ms MS] [--max-body-mb MB] [--read-timeout-ms MS] [--idle-timeout-ms MS]\n"
-    "                 [--max-connections N] [--models DIR] [--sealing-key HEX] [--admin-token TOKEN]\n"
+    "                 [--max-connections N] [--rate-limit-per-minute N] [--rate-limit-burst N] [--models DIR] "
+    "[--sealing-key HEX] [--admin-token TOKEN]\n"
     "                 [--no-demo] [--demo-photo FILE] [--public-url URL]\n"
     "Every flag has an environment twin (FACEAUTH_DATA_DIR, ...) and a config-file line (data-dir = ...).\n";
 
@@ -89,6 +90,8 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
   Metrics metrics;
   ServiceConfig service_config;
   service_config.engine_wait = std::chrono::milliseconds(config.engine_wait_ms);
+  service_config.rate_per_minute = config.rate_limit_per_minute;
+  service_config.rate_burst = config.rate_limit_burst;
   service_config.on_stage_times = [&metrics](const StageTimes& ms) {
     metrics.observe_stage("decode", ms.decode / 1000);
     metrics.observe_stage("detect", ms.detect / 1000);
