@@ -1096,6 +1096,20 @@ class A3_Limits(ServerTest):
 CLOSED = "closed"
 
 
+class A3b_RateLimit(ServerTest):
+    server_args = ("--rate-limit-per-minute", "60", "--rate-limit-burst", "2")
+
+    def test_over_the_rate_is_429_with_retry_after(self):
+        statuses = [faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie)
+                    for _ in range(3)]
+        self.assertEqual([r.status for r in statuses[:2]], [200, 200], statuses)
+        self.assertError(statuses[2], "too_many_requests", 429)
+        self.assertGreaterEqual(int(statuses[2].headers.get("retry-after", "0")), 1, statuses[2])
+        # A bad key is refused before the limiter and never uses the project's tokens.
+        self.assertError(faceauth(self.port, "fa_unknown", self.demo["submission_id"], self.selfie),
+                         "Invalid_projectId", 401)
+
+
 class A4_MalformedCorpus(ServerTest):
 
     def part(self, name, value, filename=None, boundary=b"XyZb", extra=b""):
