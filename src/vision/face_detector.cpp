@@ -34,15 +34,15 @@ void clip_boxes(std::vector<FaceBox>& boxes, cv::Size size) {
   std::erase_if(boxes, [](const FaceBox& f) { return f.box.width <= 1 || f.box.height <= 1; });
 }
 
-// face-api's Tiny Face Detector (Tiny-YOLOv2 style): a grid of cells, each with 5 anchor
-// boxes of (tx, ty, tw, th, score). The ONNX output is NCHW: channel = anchor * 6 + field.
-class TinyFaceDetector : public FaceDetector {
+// What every network detector shares: the manifest and net, the thresholds (the manifest's
+// unless the configuration sets them), and the steps around decoding: letterbox, forward,
+// decode, non-maximum suppression, size filter, clipping.
+class NetDetector : public FaceDetector {
  public:
-  TinyFaceDetector(const std::filesystem::path& dir, const DetectorConfig& config)
+  NetDetector(const std::filesystem::path& dir, const DetectorConfig& config, float default_nms_iou)
       : manifest_(load_manifest(dir, config.model)), net_(load_net(dir, manifest_)) {
-    for (const auto& anchor : manifest_.raw.at("anchors")) anchors_.emplace_back(anchor[0], anchor[1]);
     score_threshold_ = config.score_threshold.value_or(manifest_.raw.value("score_threshold", 0.5f));
-    nms_iou_ = config.nms_iou.value_or(manifest_.raw.value("nms_iou_threshold", 0.4f));
+    nms_iou_ = config.nms_iou.value_or(manifest_.raw.value("nms_iou_threshold", default_nms_iou));
     min_face_size_ = config.min_face_size;
   }
 
@@ -50,16 +50,36 @@ class TinyFaceDetector : public FaceDetector {
     cv::Mat input;
     double side = letterbox(bgr, manifest_.input.width, input);
     net_.setInput(make_blob(input, manifest_), manifest_.input.name);
-    cv::Mat out = net_.forward(manifest_.outputs.at(0));
-    std::vector<FaceBox> boxes = decode(out, side);
-    boxes = non_max_suppression(std::move(boxes), nms_iou_);
+    std::vector<cv::Mat> outs;
+    net_.forward(outs, output_names());
+    std::vector<FaceBox> boxes = non_max_suppression(decode(outs, side), nms_iou_);
     std::erase_if(boxes, [&](const FaceBox& f) { return std::min(f.box.width, f.box.height) < min_face_size_; });
     clip_boxes(boxes, bgr.size());
     return boxes;
   }
 
+ protected:
+  virtual std::vector<std::string> output_names() const { return manifest_.outputs; }
+  // Boxes in pixels of the image from the net's outputs; `side` is the letterboxed square's
+  // side in image pixels.
+  virtual std::vector<FaceBox> decode(const std::vector<cv::Mat>& outs, double side) const = 0;
+
+  ModelManifest manifest_;
+  cv::dnn::Net net_;
+  float score_threshold_ = 0.5f, nms_iou_ = 0.4f, min_face_size_ = 20.0f;
+};
+
+// face-api's Tiny Face Detector (Tiny-YOLOv2 style): a grid of cells, each with 5 anchor
+// boxes of (tx, ty, tw, th, score). The ONNX output is NCHW: channel = anchor * 5 + field.
+class TinyFaceDetector : public NetDetector {
+ public:
+  TinyFaceDetector(const std::filesystem::path& dir, const DetectorConfig& config) : NetDetector(dir, config, 0.4f) {
+    for (const auto& anchor : manifest_.raw.at("anchors")) anchors_.emplace_back(anchor[0], anchor[1]);
+  }
+
  private:
-  std::vector<FaceBox> decode(const cv::Mat& out, double side) const {
+  std::vector<FaceBox> decode(const std::vector<cv::Mat>& outs, double side) const override {
+    const cv::Mat& out = outs.at(0);
     const int cells = out.size[2];
     const size_t plane = static_cast<size_t>(cells) * cells;
     const float* data = out.ptr<float>();
@@ -84,10 +104,7 @@ class TinyFaceDetector : public FaceDetector {
     return boxes;
   }
 
-  ModelManifest manifest_;
-  cv::dnn::Net net_;
   std::vector<cv::Point2d> anchors_;
-  float score_threshold_ = 0.5f, nms_iou_ = 0.4f, min_face_size_ = 20.0f;
 };
 
 // MediaPipe BlazeFace as shipped in human-models: front (128 px, strides 8 and 16), back
@@ -95,34 +112,19 @@ class TinyFaceDetector : public FaceDetector {
 // anchor: a score logit, then box centre offset, size and 6 keypoints, in input pixels;
 // either in two outputs (`classificators` [1,N,1], `regressors` [1,N,16]) or in one
 // `decode_output` [1,N,17]. The image is letterboxed to a square.
-class BlazeFaceDetector : public FaceDetector {
+class BlazeFaceDetector : public NetDetector {
  public:
-  BlazeFaceDetector(const std::filesystem::path& dir, const DetectorConfig& config)
-      : manifest_(load_manifest(dir, config.model)), net_(load_net(dir, manifest_)) {
+  BlazeFaceDetector(const std::filesystem::path& dir, const DetectorConfig& config) : NetDetector(dir, config, 0.3f) {
     make_anchors(manifest_.raw.at("anchor_strides").get<std::vector<int>>(),
                  manifest_.raw.at("anchors_per_cell").get<std::vector<int>>());
     std::string single = manifest_.raw.value("decode_output", "");
     outputs_ =
         single.empty() ? std::vector<std::string>{"classificators", "regressors"} : std::vector<std::string>{single};
-    score_threshold_ = config.score_threshold.value_or(manifest_.raw.value("score_threshold", 0.5f));
-    nms_iou_ = config.nms_iou.value_or(manifest_.raw.value("nms_iou_threshold", 0.3f));
-    min_face_size_ = config.min_face_size;
-  }
-
-  std::vector<FaceBox> detect(const cv::Mat& bgr) override {
-    cv::Mat input;
-    double side = letterbox(bgr, manifest_.input.width, input);
-    net_.setInput(make_blob(input, manifest_), manifest_.input.name);
-    std::vector<cv::Mat> outs;
-    net_.forward(outs, outputs_);
-    std::vector<FaceBox> boxes = decode(outs, side / manifest_.input.width);
-    boxes = non_max_suppression(std::move(boxes), nms_iou_);
-    std::erase_if(boxes, [&](const FaceBox& f) { return std::min(f.box.width, f.box.height) < min_face_size_; });
-    clip_boxes(boxes, bgr.size());
-    return boxes;
   }
 
  private:
+  std::vector<std::string> output_names() const override { return outputs_; }
+
   void make_anchors(const std::vector<int>& strides, const std::vector<int>& per_cell) {
     const int size = manifest_.input.width;
     for (size_t level = 0; level < strides.size(); ++level) {
@@ -138,7 +140,8 @@ class BlazeFaceDetector : public FaceDetector {
     }
   }
 
-  std::vector<FaceBox> decode(const std::vector<cv::Mat>& outs, double factor) const {
+  std::vector<FaceBox> decode(const std::vector<cv::Mat>& outs, double side) const override {
+    const double factor = side / manifest_.input.width;
     // Row i: logit at logits[i * logit_step], 16 regressors from reg + i * reg_step.
     const bool split = outs.size() == 2;
     const float* logits = outs[0].ptr<float>();
@@ -159,31 +162,21 @@ class BlazeFaceDetector : public FaceDetector {
     return boxes;
   }
 
-  ModelManifest manifest_;
-  cv::dnn::Net net_;
   std::vector<cv::Point2f> anchors_;
   std::vector<std::string> outputs_;
-  float score_threshold_ = 0.5f, nms_iou_ = 0.3f, min_face_size_ = 20.0f;
 };
 
 // face-api's SSD MobileNet v1: box decoding against its anchors is inside the graph, giving
 // `boxes` [1,N,4] as (ymin, xmin, ymax, xmax) relative to the letterboxed square and
 // `scores` [1,N] (sigmoid already applied).
-class SsdDetector : public FaceDetector {
+class SsdDetector : public NetDetector {
  public:
-  SsdDetector(const std::filesystem::path& dir, const DetectorConfig& config)
-      : manifest_(load_manifest(dir, config.model)), net_(load_net(dir, manifest_)) {
-    score_threshold_ = config.score_threshold.value_or(manifest_.raw.value("score_threshold", 0.5f));
-    nms_iou_ = config.nms_iou.value_or(manifest_.raw.value("nms_iou_threshold", 0.5f));
-    min_face_size_ = config.min_face_size;
-  }
+  SsdDetector(const std::filesystem::path& dir, const DetectorConfig& config) : NetDetector(dir, config, 0.5f) {}
 
-  std::vector<FaceBox> detect(const cv::Mat& bgr) override {
-    cv::Mat input;
-    double side = letterbox(bgr, manifest_.input.width, input);
-    net_.setInput(make_blob(input, manifest_), manifest_.input.name);
-    std::vector<cv::Mat> outs;
-    net_.forward(outs, std::vector<std::string>{"boxes", "scores"});
+ private:
+  std::vector<std::string> output_names() const override { return {"boxes", "scores"}; }
+
+  std::vector<FaceBox> decode(const std::vector<cv::Mat>& outs, double side) const override {
     const float* box = outs[0].ptr<float>();
     const float* scores = outs[1].ptr<float>();
     std::vector<FaceBox> boxes;
@@ -191,20 +184,12 @@ class SsdDetector : public FaceDetector {
       if (scores[i] <= score_threshold_) continue;
       const float* b = box + 4 * i;
       double x0 = b[1] * side, y0 = b[0] * side, x1 = b[3] * side, y1 = b[2] * side;
-      boxes.push_back({cv::Rect2f(static_cast<float>(x0), static_cast<float>(y0), static_cast<float>(x1 - x0),
-                                  static_cast<float>(y1 - y0)),
-                       scores[i], std::nullopt});
+      cv::Rect2f rect(static_cast<float>(x0), static_cast<float>(y0), static_cast<float>(x1 - x0),
+                      static_cast<float>(y1 - y0));
+      boxes.push_back({rect, scores[i], std::nullopt});
     }
-    boxes = non_max_suppression(std::move(boxes), nms_iou_);
-    std::erase_if(boxes, [&](const FaceBox& f) { return std::min(f.box.width, f.box.height) < min_face_size_; });
-    clip_boxes(boxes, bgr.size());
     return boxes;
   }
-
- private:
-  ModelManifest manifest_;
-  cv::dnn::Net net_;
-  float score_threshold_ = 0.5f, nms_iou_ = 0.5f, min_face_size_ = 20.0f;
 };
 
 // Runs detectors in order and answers with the first that finds a face: a fast short-range
