@@ -1110,6 +1110,37 @@ class A3b_RateLimit(ServerTest):
                          "Invalid_projectId", 401)
 
 
+class A3c_StorageFailure(ServerTest):
+    """A storage failure mid-request is 500 data_processing_error and leaves no half-written
+    attempt: another process holds SQLite's write lock past the server's busy timeout."""
+
+    def test_locked_database_is_500_and_writes_nothing(self):
+        import sqlite3
+        db = os.path.join(self.server.data_dir, "faceauth.db")
+        before = self.count_attempts(db)
+        holder = sqlite3.connect(db, timeout=1, isolation_level=None)
+        try:
+            holder.execute("BEGIN EXCLUSIVE")
+            r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie, timeout=30)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        self.assertError(r, "data_processing_error", 500)
+        self.assertEqual(self.count_attempts(db), before)
+        ok = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie)
+        self.assertEqual(ok.status, 200, ok)
+        self.assertEqual(self.count_attempts(db), before + 1)
+
+    @staticmethod
+    def count_attempts(db):
+        import sqlite3
+        conn = sqlite3.connect(db, timeout=10)
+        try:
+            return conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0]
+        finally:
+            conn.close()
+
+
 class A4_MalformedCorpus(ServerTest):
 
     def part(self, name, value, filename=None, boundary=b"XyZb", extra=b""):
