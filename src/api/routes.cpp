@@ -258,6 +258,9 @@ HttpResponse ApiRouter::admin_projects(Context& context) {
     return respond(context, service_.list_faceauth_projects(owner ? *owner : ""));
   }
   if (s.size() == 4 && fa && method == "GET") return respond(context, service_.get_faceauth_project(s[3]));
+  if (s.size() == 4 && kyc && (method == "PUT" || method == "PATCH")) {
+    return respond(context, service_.update_kyc_project(s[3], *body));
+  }
   if (s.size() == 5 && fa && s[4] == "policy" && method == "GET") {
     return respond(context, service_.get_faceauth_project(s[3]));
   }

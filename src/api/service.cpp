@@ -24,7 +24,17 @@ nlohmann::json kyc_project_json(const KycProject& project) {
   return {{"id", project.id},
           {"name", project.name},
           {"webhook_url", project.webhook_url},
+          {"auto_approve_threshold", project.auto_approve_threshold},
           {"create_time", iso_time(project.created_ms)}};
+}
+
+double threshold_value(const nlohmann::json& request, const char* name, double fallback) {
+  if (!request.contains(name)) return fallback;
+  const nlohmann::json& value = request.at(name);
+  if (!value.is_number() || value.get<double>() < 0 || value.get<double>() > 100) {
+    throw std::invalid_argument(std::string(name) + " must be a number from 0 (off) to 100");
+  }
+  return value.get<double>();
 }
 
 nlohmann::json faceauth_project_json(const FaceAuthProject& project) {
@@ -75,6 +85,13 @@ int retention_field(const nlohmann::json& request, int fallback) {
     throw std::invalid_argument("image_retention_days must be an integer from -1 (keep) to 36500");
   }
   return value.get<int>();
+}
+
+// The table's message for image errors (the vendor's text); the engine's own for a saturated
+// or failed engine, which says to retry.
+Outcome engine_failure(const Error& error) {
+  ApiErrorCode code = api_error_from_engine(error.code);
+  return Outcome::fail(code, code == ApiErrorCode::detection_server_error ? error.message : "");
 }
 
 // Occlusion, PPE and liveness scores are not built yet: a policy that turns them on is
@@ -144,10 +161,8 @@ Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey
   std::optional<Bytes> plain = sealer_.open(submission.template_sealed);
   if (!plain) return Outcome::fail(ApiErrorCode::data_processing_error, "The reference template cannot be read");
   std::vector<float> reference = bytes_to_floats(*plain);
-  EnginePool::Lease engine = engines_.acquire(config_.engine_wait);
-  if (!engine) return Outcome::fail(ApiErrorCode::detection_server_error, "The face engine is saturated; retry");
-  Result<FaceAnalysis> analysis = engine->analyze(as_bytes(input.image));
-  if (!analysis) return Outcome::fail(api_error_from_engine(analysis.error().code));
+  Result<FaceAnalysis> analysis = analyze(input.image);
+  if (!analysis) return engine_failure(analysis.error());
   if (config_.on_stage_times) config_.on_stage_times(analysis->ms);
   if (analysis->model_version != submission.template_model) {
     return Outcome::fail(ApiErrorCode::detection_server_error,
@@ -188,10 +203,20 @@ Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey
 
 Outcome FaceAuthService::create_kyc_project(const nlohmann::json& request) {
   KycProject project{random_hex_id(), text_field(request, "name", true), text_field(request, "webhook_url", false),
-                     now_ms()};
+                     now_ms(), threshold_value(request, "auto_approve_threshold", 0.0)};
   NewKey key = generate_key("kyc");
   store_.create_kyc_project(project, make_key_record(KeyKind::kyc, project.id, key));
   return Outcome::ok({{"project", kyc_project_json(project)}, {"kyc_key", key.key}}, 201);
+}
+
+Outcome FaceAuthService::update_kyc_project(const std::string& id, const nlohmann::json& request) {
+  std::optional<KycProject> project = store_.get_kyc_project(id);
+  if (!project) return Outcome::fail(ApiErrorCode::not_found, "No such KYC project");
+  if (request.contains("name")) project->name = text_field(request, "name", true);
+  if (request.contains("webhook_url")) project->webhook_url = text_field(request, "webhook_url", false);
+  project->auto_approve_threshold = threshold_value(request, "auto_approve_threshold", project->auto_approve_threshold);
+  if (!store_.update_kyc_project(*project)) return Outcome::fail(ApiErrorCode::not_found, "No such KYC project");
+  return Outcome::ok(kyc_project_json(*project));
 }
 
 Outcome FaceAuthService::list_kyc_projects() {
@@ -252,16 +277,41 @@ Outcome FaceAuthService::rotate_key(KeyKind kind, const std::string& project_id)
   return Outcome::ok({{kind == KeyKind::kyc ? "kyc_key" : "addon_key", key.key}});
 }
 
+Result<FaceAnalysis> FaceAuthService::analyze(std::string_view image) {
+  EnginePool::Lease engine = engines_.acquire(config_.engine_wait);
+  if (!engine) return make_error(ErrorCode::detection_server_error, "The face engine is saturated; retry");
+  return engine->analyze(as_bytes(image));
+}
+
 Outcome FaceAuthService::create_submission(const std::string& kyc_project_id, const SubmissionInput& input) {
   if (input.selfie.empty() && input.id_image.empty()) {
     return Outcome::fail(ApiErrorCode::required_field_missing, "selfieImage or idImage is required");
   }
+  std::optional<KycProject> project = store_.get_kyc_project(kyc_project_id);
+  if (!project) return Outcome::fail(ApiErrorCode::not_found, "No such KYC project");
   // The reference face is the selfie when there is one, else the face on the ID (vendor rule).
   bool from_selfie = !input.selfie.empty();
-  EnginePool::Lease engine = engines_.acquire(config_.engine_wait);
-  if (!engine) return Outcome::fail(ApiErrorCode::detection_server_error, "The face engine is saturated; retry");
-  Result<FaceAnalysis> analysis = engine->analyze(as_bytes(from_selfie ? input.selfie : input.id_image));
-  if (!analysis) return Outcome::fail(api_error_from_engine(analysis.error().code));
+  Result<FaceAnalysis> analysis = analyze(from_selfie ? input.selfie : input.id_image);
+  if (!analysis) return engine_failure(analysis.error());
+  Submission submission = new_submission(kyc_project_id, input, *analysis, from_selfie);
+  nlohmann::ordered_json auto_approval = nullptr;
+  if (project->auto_approve_threshold > 0 && from_selfie && !input.id_image.empty()) {
+    Result<FaceAnalysis> id_face = analyze(input.id_image);
+    double score = id_face ? similarity_score(cosine_similarity(analysis->embedding, id_face->embedding)) : 0.0;
+    bool approved = score >= project->auto_approve_threshold;
+    if (approved) submission.status = SubmissionStatus::approved;
+    auto_approval = {
+        {"id_selfie_score", score}, {"threshold", project->auto_approve_threshold}, {"approved", approved}};
+    if (!id_face) auto_approval["id_image_error"] = error_code_name(id_face.error().code);
+  }
+  store_.create_submission(submission);
+  nlohmann::ordered_json body = submission_json(submission);
+  if (!auto_approval.is_null()) body["auto_approval"] = auto_approval;
+  return Outcome::ok(body, 201);
+}
+
+Submission FaceAuthService::new_submission(const std::string& kyc_project_id, const SubmissionInput& input,
+                                           const FaceAnalysis& reference, bool from_selfie) {
   Submission submission;
   submission.id = random_hex_id();
   submission.kyc_project_id = kyc_project_id;
@@ -270,14 +320,13 @@ Outcome FaceAuthService::create_submission(const std::string& kyc_project_id, co
   submission.cf1 = input.cf1;
   submission.cf2 = input.cf2;
   submission.cf3 = input.cf3;
-  submission.template_sealed = sealer_.seal(floats_to_bytes(analysis->embedding));
-  submission.template_model = analysis->model_version;
+  submission.template_sealed = sealer_.seal(floats_to_bytes(reference.embedding));
+  submission.template_model = reference.model_version;
   submission.template_source = from_selfie ? "selfie" : "id";
   if (!input.selfie.empty()) submission.selfie_sealed = sealer_.seal(as_bytes(input.selfie));
   if (!input.id_image.empty()) submission.id_image_sealed = sealer_.seal(as_bytes(input.id_image));
   submission.created_ms = submission.updated_ms = now_ms();
-  store_.create_submission(submission);
-  return Outcome::ok(submission_json(submission), 201);
+  return submission;
 }
 
 Outcome FaceAuthService::get_submission(const std::string& kyc_project_id, const std::string& id) {

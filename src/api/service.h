@@ -61,6 +61,7 @@ class FaceAuthService {
   std::optional<ApiKey> resolve_key(const std::string& key, KeyKind kind);
 
   Outcome create_kyc_project(const nlohmann::json& request);
+  Outcome update_kyc_project(const std::string& id, const nlohmann::json& request);
   Outcome list_kyc_projects();
   Outcome create_faceauth_project(const nlohmann::json& request);
   Outcome list_faceauth_projects(const std::string& kyc_project_id);
@@ -77,6 +78,9 @@ class FaceAuthService {
   Store& store() { return store_; }
 
  private:
+  Result<FaceAnalysis> analyze(std::string_view image);  // with a pooled engine
+  Submission new_submission(const std::string& kyc_project_id, const SubmissionInput& input,
+                            const FaceAnalysis& reference, bool from_selfie);
   Outcome compare_and_record(const AuthInput& input, const ApiKey& key, const FaceAuthProject& project,
                              const Submission& submission);
 

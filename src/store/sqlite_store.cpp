@@ -112,6 +112,9 @@ CREATE TABLE attempts (
 ) STRICT;
 CREATE INDEX attempts_project_created ON attempts(faceauth_project_id, created_ms, id);
 )sql"},
+    {2, R"sql(
+ALTER TABLE kyc_projects ADD COLUMN auto_approve_threshold REAL NOT NULL DEFAULT 0;
+)sql"},
 };
 
 constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
@@ -290,11 +293,13 @@ class SqliteStore final : public Store {
     }
     std::lock_guard lock(mutex_);
     transaction("create KYC project", [&] {
-      query("INSERT INTO kyc_projects(id, name, webhook_url, created_ms) VALUES(?, ?, ?, ?)", "create KYC project")
+      query("INSERT INTO kyc_projects(id, name, webhook_url, created_ms, auto_approve_threshold) VALUES(?, ?, ?, ?, ?)",
+            "create KYC project")
           .text(project.id)
           .text(project.name)
           .text(project.webhook_url)
           .integer(project.created_ms)
+          .real(project.auto_approve_threshold)
           .run();
       insert_key(kyc_key);
     });
@@ -324,8 +329,9 @@ class SqliteStore final : public Store {
 
   std::vector<KycProject> list_kyc_projects() override {
     std::lock_guard lock(mutex_);
-    Query q = query("SELECT id, name, webhook_url, created_ms FROM kyc_projects ORDER BY created_ms, id",
-                    "list KYC projects");
+    Query q = query(
+        "SELECT id, name, webhook_url, created_ms, auto_approve_threshold FROM kyc_projects ORDER BY created_ms, id",
+        "list KYC projects");
     std::vector<KycProject> out;
     while (q.step()) out.push_back(read_kyc_project(q));
     return out;
@@ -345,7 +351,8 @@ class SqliteStore final : public Store {
 
   std::optional<KycProject> get_kyc_project(const std::string& id) override {
     std::lock_guard lock(mutex_);
-    Query q = query("SELECT id, name, webhook_url, created_ms FROM kyc_projects WHERE id = ?", "get KYC project");
+    Query q = query("SELECT id, name, webhook_url, created_ms, auto_approve_threshold FROM kyc_projects WHERE id = ?",
+                    "get KYC project");
     if (!q.text(id).step()) return std::nullopt;
     return read_kyc_project(q);
   }
@@ -378,9 +385,11 @@ class SqliteStore final : public Store {
   bool update_kyc_project(const KycProject& project) override {
     std::lock_guard lock(mutex_);
     return transaction("update KYC project", [&] {
-      return query("UPDATE kyc_projects SET name = ?, webhook_url = ? WHERE id = ?", "update KYC project")
+      return query("UPDATE kyc_projects SET name = ?, webhook_url = ?, auto_approve_threshold = ? WHERE id = ?",
+                   "update KYC project")
                  .text(project.name)
                  .text(project.webhook_url)
+                 .real(project.auto_approve_threshold)
                  .text(project.id)
                  .run() > 0;
     });
@@ -664,7 +673,7 @@ class SqliteStore final : public Store {
   }
 
   static KycProject read_kyc_project(const Query& q) {
-    return {q.column_text(0), q.column_text(1), q.column_text(2), q.column_int(3)};
+    return {q.column_text(0), q.column_text(1), q.column_text(2), q.column_int(3), q.column_real(4)};
   }
 
   static FaceAuthProject read_faceauth_project(const Query& q) {

@@ -28,6 +28,9 @@ struct KycProject {
   std::string name;
   std::string webhook_url;  // "" when none
   int64_t created_ms = 0;
+  // A new submission with both a selfie and an ID photo whose faces score at least this
+  // (0-100 similarity score) is approved at once; 0 = off, submissions start pending.
+  double auto_approve_threshold = 0;
 };
 
 struct FaceAuthProject {
@@ -59,10 +62,10 @@ struct Submission {
   std::string kyc_project_id;
   SubmissionStatus status = SubmissionStatus::pending;
   std::string user_id, email, cf1, cf2, cf3;
-  Bytes template_sealed;       // encrypted reference descriptor; empty when no face was found
-  std::string template_model;  // model version that made it
+  Bytes template_sealed;        // encrypted reference descriptor; empty when no face was found
+  std::string template_model;   // model version that made it
   std::string template_source;  // "selfie" | "id" | ""
-  Bytes selfie_sealed;         // encrypted image bytes, empty when none
+  Bytes selfie_sealed;          // encrypted image bytes, empty when none
   Bytes id_image_sealed;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
@@ -70,8 +73,8 @@ struct Submission {
 
 struct SubmissionFilter {
   std::optional<SubmissionStatus> status;
-  std::string user_id;      // "" = any
-  std::string after_id;     // keyset pagination: ids sorted ascending, "" = from the start
+  std::string user_id;   // "" = any
+  std::string after_id;  // keyset pagination: ids sorted ascending, "" = from the start
   int limit = 100;
 };
 
@@ -122,8 +125,8 @@ class Store {
   virtual std::optional<Submission> get_submission(const std::string& kyc_project_id, const std::string& id) = 0;
   virtual std::vector<Submission> list_submissions(const std::string& kyc_project_id,
                                                    const SubmissionFilter& filter) = 0;
-  virtual bool set_submission_status(const std::string& kyc_project_id, const std::string& id,
-                                     SubmissionStatus status, int64_t updated_ms) = 0;
+  virtual bool set_submission_status(const std::string& kyc_project_id, const std::string& id, SubmissionStatus status,
+                                     int64_t updated_ms) = 0;
   // Deletes the submission with its images and template; false when absent.
   virtual bool delete_submission(const std::string& kyc_project_id, const std::string& id) = 0;
 

@@ -718,6 +718,32 @@ class A2_Management(ServerTest):
     # 2-core machine (e.g. a compile running beside the tests) can legitimately get a 503.
     server_args = ("--engine-wait-ms", "60000")
 
+    def test_auto_approval_when_id_photo_and_selfie_match(self):
+        kyc_id, kyc_key, _, addon_key = self.new_tenant()
+        r = self.admin("PUT", "/admin/v1/kyc-projects/" + kyc_id, {"auto_approve_threshold": 50})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["auto_approve_threshold"], 50, r)
+        results = {}
+        for name, id_image in (("same", self.selfie), ("other", self.other)):
+            body, ct = multipart([("selfieImage", self.selfie, "selfie.jpg", "image/jpeg"),
+                                  ("idImage", id_image, "id.jpg", "image/jpeg"), ("userId", name)])
+            r = call(self.port, "POST", "/v3/submissions", body, {"Content-Type": ct, "x-api-key": kyc_key})
+            self.assertEqual(r.status, 201, r)
+            results[name] = r.json()
+        self.assertEqual(results["same"]["status"], "approved", results)
+        self.assertTrue(results["same"]["auto_approval"]["approved"], results)
+        self.assertEqual(results["other"]["status"], "pending", results)
+        self.assertFalse(results["other"]["auto_approval"]["approved"], results)
+        self.assertLess(results["other"]["auto_approval"]["id_selfie_score"], 50, results)
+        # the auto-approved submission authenticates at once
+        self.assertApproved(faceauth(self.port, addon_key, results["same"]["submissionId"], self.selfie))
+        # a selfie alone stays pending even with auto-approval on
+        sid = self.create_submission(kyc_key)
+        r = call(self.port, "GET", "/v3/submissions/" + sid, None, {"x-api-key": kyc_key})
+        self.assertEqual(r.json()["status"], "pending", r)
+        r = self.admin("PUT", "/admin/v1/kyc-projects/" + kyc_id, {"auto_approve_threshold": 101})
+        self.assertError(r, "invalid_data_format", 400)
+
     def test_admin_requires_token(self):
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Bearer "},
                         {"Authorization": self.demo["admin_token"]},
