@@ -28,15 +28,6 @@ nlohmann::json kyc_project_json(const KycProject& project) {
           {"create_time", iso_time(project.created_ms)}};
 }
 
-double threshold_value(const nlohmann::json& request, const char* name, double fallback) {
-  if (!request.contains(name)) return fallback;
-  const nlohmann::json& value = request.at(name);
-  if (!value.is_number() || value.get<double>() < 0 || value.get<double>() > 100) {
-    throw std::invalid_argument(std::string(name) + " must be a number from 0 (off) to 100");
-  }
-  return value.get<double>();
-}
-
 nlohmann::json faceauth_project_json(const FaceAuthProject& project) {
   return {{"id", project.id},
           {"kyc_project_id", project.kyc_project_id},
@@ -203,7 +194,7 @@ Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey
 
 Outcome FaceAuthService::create_kyc_project(const nlohmann::json& request) {
   KycProject project{random_hex_id(), text_field(request, "name", true), text_field(request, "webhook_url", false),
-                     now_ms(), threshold_value(request, "auto_approve_threshold", 0.0)};
+                     now_ms(), threshold_field(request, "auto_approve_threshold", 0.0)};
   NewKey key = generate_key("kyc");
   store_.create_kyc_project(project, make_key_record(KeyKind::kyc, project.id, key));
   return Outcome::ok({{"project", kyc_project_json(project)}, {"kyc_key", key.key}}, 201);
@@ -214,7 +205,7 @@ Outcome FaceAuthService::update_kyc_project(const std::string& id, const nlohman
   if (!project) return Outcome::fail(ApiErrorCode::not_found, "No such KYC project");
   if (request.contains("name")) project->name = text_field(request, "name", true);
   if (request.contains("webhook_url")) project->webhook_url = text_field(request, "webhook_url", false);
-  project->auto_approve_threshold = threshold_value(request, "auto_approve_threshold", project->auto_approve_threshold);
+  project->auto_approve_threshold = threshold_field(request, "auto_approve_threshold", project->auto_approve_threshold);
   if (!store_.update_kyc_project(*project)) return Outcome::fail(ApiErrorCode::not_found, "No such KYC project");
   return Outcome::ok(kyc_project_json(*project));
 }

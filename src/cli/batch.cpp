@@ -58,14 +58,6 @@ struct Embedding {
   std::optional<Error> error;
 };
 
-Result<FaceAnalysis> analyze_path(FaceEngine& engine, const std::string& path, Stages stages) {
-  try {
-    return engine.analyze(read_bytes(path), stages);
-  } catch (const std::runtime_error& e) {
-    return make_error(ErrorCode::image_converting_error, e.what());
-  }
-}
-
 // Runs `work(engine, i)` for i in [0, count) on `threads` threads, each with its own engine.
 template <typename Work>
 void parallel_for(size_t count, const EngineConfig& config, int threads, Work work) {

@@ -20,16 +20,6 @@
 namespace faceauth {
 namespace {
 
-Result<FaceAnalysis> analyze_file(FaceEngine& engine, const std::string& path) {
-  std::vector<uint8_t> bytes;
-  try {
-    bytes = read_bytes(path);
-  } catch (const std::runtime_error& e) {
-    return make_error(ErrorCode::image_converting_error, e.what());
-  }
-  return engine.analyze(bytes);
-}
-
 nlohmann::json image_json(const std::string& path, const Result<FaceAnalysis>& result) {
   nlohmann::json out = result ? analysis_json(*result) : error_json(result.error());
   out["image"] = path;
@@ -43,6 +33,14 @@ double peak_rss_mb() {
 }
 
 }  // namespace
+
+Result<FaceAnalysis> analyze_path(FaceEngine& engine, const std::string& path, Stages stages) {
+  try {
+    return engine.analyze(read_bytes(path), stages);
+  } catch (const std::runtime_error& e) {
+    return make_error(ErrorCode::image_converting_error, e.what());
+  }
+}
 
 std::vector<uint8_t> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -87,8 +85,8 @@ Args parse_args(int argc, char** argv, int first) {
 int cmd_verify(const Args& args) {
   if (args.positional.size() != 2) throw std::invalid_argument("usage: faceauth verify IMAGE_A IMAGE_B");
   FaceEngine engine(engine_config(args));
-  auto a = analyze_file(engine, args.positional[0]);
-  auto b = analyze_file(engine, args.positional[1]);
+  auto a = analyze_path(engine, args.positional[0]);
+  auto b = analyze_path(engine, args.positional[1]);
   nlohmann::json out = {{"a", image_json(args.positional[0], a)}, {"b", image_json(args.positional[1], b)}};
   out["similarity"] = nullptr;
   out["score"] = nullptr;
@@ -106,7 +104,7 @@ int cmd_embed(const Args& args) {
   if (args.positional.empty()) throw std::invalid_argument("usage: faceauth embed IMAGE...");
   FaceEngine engine(engine_config(args));
   for (const std::string& path : args.positional) {
-    auto result = analyze_file(engine, path);
+    auto result = analyze_path(engine, path);
     nlohmann::json out = {{"image", path}};
     if (result) {
       out["faces"] = result->faces.size();

@@ -20,6 +20,8 @@ struct Args {
 Args parse_args(int argc, char** argv, int first);
 EngineConfig engine_config(const Args& args);              // --models, --detector, --embedder
 std::vector<uint8_t> read_bytes(const std::string& path);  // throws std::runtime_error
+// The file's analysis; an unreadable file is an image_converting_error.
+Result<FaceAnalysis> analyze_path(FaceEngine& engine, const std::string& path, Stages stages = Stages::all);
 
 int cmd_verify(const Args& args);
 int cmd_embed(const Args& args);

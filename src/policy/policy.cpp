@@ -15,6 +15,8 @@ const FailCode kLivenessFail{"Liveness_fail", "Face liveness score is lower than
 
 bool passes(const std::optional<double>& score, double threshold) { return score && *score >= threshold; }
 
+}  // namespace
+
 double threshold_field(const nlohmann::json& doc, const char* name, double fallback) {
   if (!doc.contains(name)) return fallback;
   const nlohmann::json& value = doc.at(name);
@@ -25,8 +27,6 @@ double threshold_field(const nlohmann::json& doc, const char* name, double fallb
   }
   return number;
 }
-
-}  // namespace
 
 RequiredScores required_scores(const Policy& policy) {
   return {policy.occlusion_check, policy.face_cover_threshold > 0, policy.head_cover_threshold > 0,

@@ -53,6 +53,10 @@ Decision decide(const Scores& scores, const Policy& policy);
 // The `score` object of the response: face_similarity_score always, the others when on.
 nlohmann::json scores_json(const Scores& scores, const Policy& policy);
 
+// A 0-100 threshold field of a JSON object, or `fallback` when absent; throws
+// std::invalid_argument naming the field when it is not a number in range.
+double threshold_field(const nlohmann::json& doc, const char* name, double fallback);
+
 // Policy <-> JSON with the vendor's field names:
 // {"faceSimilarity_threshold": 50, "occluded_threshold": {"enabled": false, "threshold": 50},
 //  "faceCover_threshold": 0, "headCover_threshold": 0, "liveness_threshold": 0}
