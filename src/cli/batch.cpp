@@ -1,6 +1,5 @@
-// `faceauth compare` and `faceauth bench`: batch work that loads the models once.
+// `faceauth compare`, `detect` and `bench`: batch work that loads the models once.
 #include <algorithm>
-#include <atomic>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -9,16 +8,12 @@
 #include <stdexcept>
 #include <thread>
 
+#include "cli/batch.h"
 #include "cli/commands.h"
 #include "cli/json_out.h"
 #include "vision/similarity.h"
 
 namespace faceauth {
-namespace {
-
-struct Pair {
-  std::string a, b;
-};
 
 std::vector<std::string> split_tabs(const std::string& line) {
   std::vector<std::string> cells;
@@ -37,6 +32,34 @@ size_t column(const std::vector<std::string>& header, const std::string& name) {
   return static_cast<size_t>(it - header.begin());
 }
 
+int thread_count(const Args& args) {
+  return args.get_int("threads", static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+}
+
+// Embeds every image once.
+std::map<std::string, Embedding> embed_all(const std::vector<std::string>& names, const std::string& dir,
+                                           const EngineConfig& config, int threads) {
+  std::vector<Embedding> results(names.size());
+  parallel_for(names.size(), config, threads, [&](FaceEngine& engine, size_t i) {
+    auto result = analyze_path(engine, dir + "/" + names[i], Stages::all);
+    if (result) {
+      results[i].values = std::move(result->embedding);
+      results[i].ms = result->ms.total();
+    } else {
+      results[i].error = result.error();
+    }
+  });
+  std::map<std::string, Embedding> by_name;
+  for (size_t i = 0; i < names.size(); ++i) by_name[names[i]] = std::move(results[i]);
+  return by_name;
+}
+
+namespace {
+
+struct Pair {
+  std::string a, b;
+};
+
 std::vector<Pair> read_pairs(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot read " + path);
@@ -51,45 +74,6 @@ std::vector<Pair> read_pairs(const std::string& path) {
     pairs.push_back({cells[ia], cells[ib]});
   }
   return pairs;
-}
-
-struct Embedding {
-  std::vector<float> values;
-  std::optional<Error> error;
-};
-
-// Runs `work(engine, i)` for i in [0, count) on `threads` threads, each with its own engine.
-template <typename Work>
-void parallel_for(size_t count, const EngineConfig& config, int threads, Work work) {
-  std::atomic<size_t> next{0};
-  auto run = [&] {
-    FaceEngine engine(config);
-    for (size_t i = next++; i < count; i = next++) work(engine, i);
-  };
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) pool.emplace_back(run);
-  for (std::thread& thread : pool) thread.join();
-}
-
-int thread_count(const Args& args) {
-  return args.get_int("threads", static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-}
-
-// Embeds every image once.
-std::map<std::string, Embedding> embed_all(const std::vector<std::string>& names, const std::string& dir,
-                                           const EngineConfig& config, int threads) {
-  std::vector<Embedding> results(names.size());
-  parallel_for(names.size(), config, threads, [&](FaceEngine& engine, size_t i) {
-    auto result = analyze_path(engine, dir + "/" + names[i], Stages::all);
-    if (result) {
-      results[i].values = std::move(result->embedding);
-    } else {
-      results[i].error = result.error();
-    }
-  });
-  std::map<std::string, Embedding> by_name;
-  for (size_t i = 0; i < names.size(); ++i) by_name[names[i]] = std::move(results[i]);
-  return by_name;
 }
 
 std::vector<std::string> read_list(const std::string& path) {

@@ -28,6 +28,8 @@ int cmd_embed(const Args& args);
 int cmd_compare(const Args& args);
 int cmd_detect(const Args& args);
 int cmd_bench(const Args& args);
+// Accuracy, ROC, EER and TAR at FAR on a labelled pairs list (src/cli/eval.cpp).
+int cmd_eval(const Args& args);
 // The management API of a running faceauthd (src/cli/admin.cpp).
 int cmd_admin(const Args& args);
 

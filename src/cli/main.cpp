@@ -1,4 +1,4 @@
-// faceauth: the command-line tool (verify, embed, compare, detect, bench, admin).
+// faceauth: the command-line tool (verify, embed, compare, detect, bench, eval, admin).
 #include <exception>
 #include <iostream>
 #include <string>
@@ -18,6 +18,11 @@ constexpr const char* kUsage = R"(usage: faceauth COMMAND [options]
                                    one JSON line per image: face count, boxes, milliseconds
   bench IMAGE [--repeat N] [--warmup N]
                                    per-stage median and p90 milliseconds, one thread
+  eval --pairs FILE --images DIR [--train FILE] [--folds N] [--roc OUT.png] [--threads N]
+       [--impostors N] [--seed S]
+                                   accuracy, ROC AUC, EER and TAR at FAR 1e-2..1e-4 as JSON, on
+                                   a TSV with same (1/0), image_a, image_b columns; the
+                                   threshold from --train or N folds; ROC curve as a PNG
   admin GROUP ACTION ... [--url URL] [--token TOKEN | --demo-json FILE]
                                    the management API of a running faceauthd: kyc, faceauth,
                                    policy and submission commands (faceauth admin --help)
@@ -43,6 +48,7 @@ int main(int argc, char** argv) {
     if (command == "compare") return faceauth::cmd_compare(args);
     if (command == "detect") return faceauth::cmd_detect(args);
     if (command == "bench") return faceauth::cmd_bench(args);
+    if (command == "eval") return faceauth::cmd_eval(args);
     if (command == "admin") return faceauth::cmd_admin(args);
   } catch (const std::invalid_argument& e) {
     std::cerr << e.what() << "\n";

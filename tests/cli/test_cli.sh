@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Black-box checks of the faceauth command-line tool on the face-api demo photos:
-# verify, embed, detect and compare print what their usage says, errors included.
+# verify, embed, detect, compare and eval print what their usage says, errors included.
 set -euo pipefail
 bin=$1
 demo=${FACEAUTH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/faceauth}/npm/face-api/package/demo
@@ -31,6 +31,15 @@ assert [r['image_b'] for r in rows] == ['sample1.jpg', 'sample2.jpg', 'missing.j
 assert rows[0]['similarity'] > 0.999 and rows[0]['error'] is None, rows[0]
 assert rows[1]['similarity'] < rows[0]['similarity'] and rows[1]['error'] is None, rows[1]
 assert rows[2]['error'] == 'image_converting_error' and rows[2]['similarity'] is None, rows[2]" "compare"
+
+"$bin" eval --pairs "$work/pairs.tsv" --images "$work" --threads 2 --roc "$work/roc.png" >"$work/eval.json"
+check "d = json.load(open('$work/eval.json'))
+assert (d['pairs'], d['same'], d['different'], d['error_pairs']) == (3, 1, 2, 1), d
+assert d['failed_images'] == {'image_converting_error': 1} and d['no_face_images'] == 0, d
+assert abs(d['accuracy'] - 2 / 3) < 1e-3 and d['roc_auc'] == 0.5, d  # the error pair ranks first
+assert d['impostors']['generated'] == 1 and all(t['tar'] == 'not measurable' for t in d['tar_at_far']), d
+import struct; png = open('$work/roc.png', 'rb').read(24)
+assert png[:8] == b'\\x89PNG\\r\\n\\x1a\\n' and struct.unpack('>II', png[16:24]) == (640, 480), png" "eval"
 
 "$bin" detect "$demo/sample5.jpg" --detector hm_blazeface >"$work/detect.jsonl"
 check "r = json.loads(open('$work/detect.jsonl').read()); assert r['faces'] == len(r['boxes']) == 5, r" "detect"

@@ -1,0 +1,46 @@
+#pragma once
+// Batch helpers shared by `faceauth compare` (batch.cpp) and `faceauth eval` (eval.cpp):
+// TSV reading and embedding many images once, on several threads.
+
+#include <atomic>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli/commands.h"
+
+namespace faceauth {
+
+std::vector<std::string> split_tabs(const std::string& line);
+// The index of `name` in a TSV header; throws std::invalid_argument when missing.
+size_t column(const std::vector<std::string>& header, const std::string& name);
+
+struct Embedding {
+  std::vector<float> values;
+  std::optional<Error> error;
+  double ms = 0;  // total engine milliseconds (FaceAnalysis.ms.total()); 0 on error
+};
+
+// Runs `work(engine, i)` for i in [0, count) on `threads` threads, each with its own engine.
+template <typename Work>
+void parallel_for(size_t count, const EngineConfig& config, int threads, Work work) {
+  std::atomic<size_t> next{0};
+  auto run = [&] {
+    FaceEngine engine(config);
+    for (size_t i = next++; i < count; i = next++) work(engine, i);
+  };
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) pool.emplace_back(run);
+  for (std::thread& thread : pool) thread.join();
+}
+
+// --threads, default the hardware concurrency.
+int thread_count(const Args& args);
+
+// Embeds every image (a path under `dir`) once.
+std::map<std::string, Embedding> embed_all(const std::vector<std::string>& names, const std::string& dir,
+                                           const EngineConfig& config, int threads);
+
+}  // namespace faceauth
