@@ -258,9 +258,6 @@ Outcome FaceAuthService::set_policy(const std::string& faceauth_project_id, cons
 }
 
 Outcome FaceAuthService::rotate_key(KeyKind kind, const std::string& project_id) {
-  bool exists = kind == KeyKind::kyc ? store_.get_kyc_project(project_id).has_value()
-                                     : store_.get_faceauth_project(project_id).has_value();
-  if (!exists) return Outcome::fail(ApiErrorCode::not_found, "No such project");
   NewKey key = generate_key(kind == KeyKind::kyc ? "kyc" : "fa");
   if (!store_.rotate_key(make_key_record(kind, project_id, key))) {
     return Outcome::fail(ApiErrorCode::not_found, "No such project");

@@ -117,6 +117,11 @@ ALTER TABLE kyc_projects ADD COLUMN auto_approve_threshold REAL NOT NULL DEFAULT
 )sql"},
 };
 
+// The columns read_kyc_project() and read_faceauth_project() expect, in their order.
+constexpr const char* kKycProjectColumns = "SELECT id, name, webhook_url, created_ms, auto_approve_threshold";
+constexpr const char* kFaceAuthProjectColumns =
+    "SELECT id, kyc_project_id, name, policy_json, image_retention_days, created_ms";
+
 constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
 
 int64_t now_ms() {
@@ -329,9 +334,8 @@ class SqliteStore final : public Store {
 
   std::vector<KycProject> list_kyc_projects() override {
     std::lock_guard lock(mutex_);
-    Query q = query(
-        "SELECT id, name, webhook_url, created_ms, auto_approve_threshold FROM kyc_projects ORDER BY created_ms, id",
-        "list KYC projects");
+    Query q =
+        query(std::string(kKycProjectColumns) + " FROM kyc_projects ORDER BY created_ms, id", "list KYC projects");
     std::vector<KycProject> out;
     while (q.step()) out.push_back(read_kyc_project(q));
     return out;
@@ -339,10 +343,9 @@ class SqliteStore final : public Store {
 
   std::vector<FaceAuthProject> list_faceauth_projects(const std::string& kyc_project_id) override {
     std::lock_guard lock(mutex_);
-    Query q = query(
-        "SELECT id, kyc_project_id, name, policy_json, image_retention_days, created_ms FROM faceauth_projects "
-        "WHERE ?1 = '' OR kyc_project_id = ?1 ORDER BY created_ms, id",
-        "list FaceAuth projects");
+    Query q = query(std::string(kFaceAuthProjectColumns) +
+                        " FROM faceauth_projects WHERE ?1 = '' OR kyc_project_id = ?1 ORDER BY created_ms, id",
+                    "list FaceAuth projects");
     q.text(kyc_project_id);
     std::vector<FaceAuthProject> out;
     while (q.step()) out.push_back(read_faceauth_project(q));
@@ -351,18 +354,15 @@ class SqliteStore final : public Store {
 
   std::optional<KycProject> get_kyc_project(const std::string& id) override {
     std::lock_guard lock(mutex_);
-    Query q = query("SELECT id, name, webhook_url, created_ms, auto_approve_threshold FROM kyc_projects WHERE id = ?",
-                    "get KYC project");
+    Query q = query(std::string(kKycProjectColumns) + " FROM kyc_projects WHERE id = ?", "get KYC project");
     if (!q.text(id).step()) return std::nullopt;
     return read_kyc_project(q);
   }
 
   std::optional<FaceAuthProject> get_faceauth_project(const std::string& id) override {
     std::lock_guard lock(mutex_);
-    Query q = query(
-        "SELECT id, kyc_project_id, name, policy_json, image_retention_days, created_ms FROM faceauth_projects "
-        "WHERE id = ?",
-        "get FaceAuth project");
+    Query q =
+        query(std::string(kFaceAuthProjectColumns) + " FROM faceauth_projects WHERE id = ?", "get FaceAuth project");
     if (!q.text(id).step()) return std::nullopt;
     return read_faceauth_project(q);
   }

@@ -160,6 +160,22 @@ def faceauth(port, key, submission_id, image, extra=(), headers=None, timeout=60
     return call(port, "POST", "/v3/faceauth", body, h, timeout)
 
 
+class PrefixedSocket:
+    """A socket whose first recv() returns bytes already read from it."""
+
+    def __init__(self, sock, prefix):
+        self.sock, self.prefix = sock, prefix
+
+    def recv(self, n):
+        if self.prefix:
+            data, self.prefix = self.prefix, b""
+            return data
+        return self.sock.recv(n)
+
+    def settimeout(self, t):
+        self.sock.settimeout(t)
+
+
 def read_response(sock, deadline):
     """Reads one HTTP response (skipping 1xx) from a socket; None when closed before any byte."""
     buf = b""
@@ -1381,35 +1397,10 @@ class A4_MalformedCorpus(ServerTest):
                                "", ""))
             if early and not early.startswith(b"HTTP/1.1 100"):
                 # a final answer before the body: parse it
-                class Pre:
-                    def __init__(self, s, d):
-                        self.s, self.d = s, d
-
-                    def recv(self, n):
-                        if self.d:
-                            d, self.d = self.d, b""
-                            return d
-                        return self.s.recv(n)
-
-                    def settimeout(self, t):
-                        self.s.settimeout(t)
-                return read_response(Pre(sock, early), time.monotonic() + 30)
+                return read_response(PrefixedSocket(sock, early), time.monotonic() + 30)
             sock.sendall(body)
             rest = early.split(b"\r\n\r\n", 1)[1] if early else b""
-
-            class Pre2:
-                def __init__(self, s, d):
-                    self.s, self.d = s, d
-
-                def recv(self, n):
-                    if self.d:
-                        d, self.d = self.d, b""
-                        return d
-                    return self.s.recv(n)
-
-                def settimeout(self, t):
-                    self.s.settimeout(t)
-            return read_response(Pre2(sock, rest), time.monotonic() + 30)
+            return read_response(PrefixedSocket(sock, rest), time.monotonic() + 30)
         finally:
             sock.close()
 
