@@ -18,11 +18,6 @@ EnginePool::Lease EnginePool::acquire(std::chrono::milliseconds wait) {
   return Lease(this, std::move(engine));
 }
 
-int EnginePool::busy() const {
-  std::lock_guard lock(mutex_);
-  return size_ - static_cast<int>(idle_.size());
-}
-
 void EnginePool::give_back(std::unique_ptr<FaceEngine> engine) {
   {
     std::lock_guard lock(mutex_);

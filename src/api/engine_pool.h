@@ -35,7 +35,6 @@ class EnginePool {
   // An engine, or an empty lease when none was free within `wait`.
   Lease acquire(std::chrono::milliseconds wait);
   int size() const { return size_; }
-  int busy() const;
 
  private:
   void give_back(std::unique_ptr<FaceEngine> engine);

@@ -32,11 +32,6 @@ void Metrics::observe_stage(const std::string& stage, double seconds) {
   stage_seconds_[stage].observe(seconds);
 }
 
-void Metrics::set_gauge(const std::string& name, double value) {
-  std::lock_guard lock(mutex_);
-  gauges_[name] = value;
-}
-
 void Metrics::render_histogram(std::string& out, const std::string& name, const std::string& labels,
                                const Histogram& histogram) {
   std::string sep = labels.empty() ? "" : ",";
@@ -64,9 +59,6 @@ std::string Metrics::render() const {
   out += "# HELP faceauth_stage_seconds Face engine latency by stage.\n# TYPE faceauth_stage_seconds histogram\n";
   for (const auto& [stage, histogram] : stage_seconds_) {
     render_histogram(out, "faceauth_stage_seconds", "stage=\"" + stage + "\"", histogram);
-  }
-  for (const auto& [name, value] : gauges_) {
-    out += "# TYPE " + name + " gauge\n" + name + " " + number(value) + "\n";
   }
   return out;
 }

@@ -14,7 +14,6 @@ class Metrics {
  public:
   void observe_request(const std::string& route, int status, double seconds);
   void observe_stage(const std::string& stage, double seconds);
-  void set_gauge(const std::string& name, double value);
   std::string render() const;
 
  private:
@@ -33,7 +32,6 @@ class Metrics {
   std::map<std::pair<std::string, int>, uint64_t> requests_;
   std::map<std::string, Histogram> request_seconds_;
   std::map<std::string, Histogram> stage_seconds_;
-  std::map<std::string, double> gauges_;
 };
 
 }  // namespace faceauth
