@@ -1,9 +1,15 @@
 #include "api/engine_pool.h"
 
+#include <stdexcept>
+
 namespace faceauth {
 
 EnginePool::EnginePool(const EngineConfig& config, int size) : size_(size) {
   for (int i = 0; i < size; ++i) idle_.push_back(std::make_unique<FaceEngine>(config));
+  if (!idle_.empty() && idle_.front()->calibration().empty()) {
+    throw std::runtime_error("the embedding pipeline " + idle_.front()->model_version() +
+                             " has no score calibration in its manifest (see docs/accuracy.md)");
+  }
 }
 
 EnginePool::Lease::~Lease() {

@@ -156,11 +156,17 @@ Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey
   if (!analysis) return engine_failure(analysis.error());
   if (config_.on_stage_times) config_.on_stage_times(analysis->ms);
   if (analysis->model_version != submission.template_model) {
-    return Outcome::fail(ApiErrorCode::detection_server_error,
-                         "The submission's reference was made by another model; re-create the submission");
+    std::optional<std::vector<float>> remade = reembed_reference(submission);
+    if (!remade) {
+      return Outcome::fail(ApiErrorCode::detection_server_error,
+                           "The submission's reference was made by model " + submission.template_model +
+                               " and its stored image cannot be re-embedded by the current model; "
+                               "re-create the submission");
+    }
+    reference = std::move(*remade);
   }
   Scores scores;
-  scores.face_similarity = similarity_score(cosine_similarity(analysis->embedding, reference));
+  scores.face_similarity = analysis->calibration.score(cosine_similarity(analysis->embedding, reference));
   Decision decision = decide(scores, project.policy);
   Attempt attempt;
   attempt.id = random_uuid();
@@ -285,7 +291,8 @@ Outcome FaceAuthService::create_submission(const std::string& kyc_project_id, co
   nlohmann::ordered_json auto_approval = nullptr;
   if (project->auto_approve_threshold > 0 && from_selfie && !input.id_image.empty()) {
     Result<FaceAnalysis> id_face = analyze(input.id_image);
-    double score = id_face ? similarity_score(cosine_similarity(analysis->embedding, id_face->embedding)) : 0.0;
+    double score =
+        id_face ? analysis->calibration.score(cosine_similarity(analysis->embedding, id_face->embedding)) : 0.0;
     bool approved = score >= project->auto_approve_threshold;
     if (approved) submission.status = SubmissionStatus::approved;
     auto_approval = {
@@ -296,6 +303,23 @@ Outcome FaceAuthService::create_submission(const std::string& kyc_project_id, co
   nlohmann::ordered_json body = submission_json(submission);
   if (!auto_approval.is_null()) body["auto_approval"] = auto_approval;
   return Outcome::ok(body, 201);
+}
+
+std::optional<std::vector<float>> FaceAuthService::reembed_reference(const Submission& submission) {
+  const Bytes& sealed = submission.template_source == "id" ? submission.id_image_sealed : submission.selfie_sealed;
+  if (sealed.empty()) return std::nullopt;
+  std::optional<Bytes> image = sealer_.open(sealed);
+  if (!image) return std::nullopt;
+  Result<FaceAnalysis> analysis =
+      analyze(std::string_view(reinterpret_cast<const char*>(image->data()), image->size()));
+  if (!analysis) return std::nullopt;
+  Submission updated = submission;
+  updated.template_sealed = sealer_.seal(floats_to_bytes(analysis->embedding));
+  updated.template_model = analysis->model_version;
+  updated.updated_ms = now_ms();
+  // A concurrent request may have re-made it first: either way this descriptor is current.
+  store_.replace_submission_template(submission.kyc_project_id, submission.id, submission.template_model, updated);
+  return std::move(analysis->embedding);
 }
 
 Submission FaceAuthService::new_submission(const std::string& kyc_project_id, const SubmissionInput& input,

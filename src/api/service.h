@@ -81,6 +81,9 @@ class FaceAuthService {
   Result<FaceAnalysis> analyze(std::string_view image);  // with a pooled engine
   Submission new_submission(const std::string& kyc_project_id, const SubmissionInput& input,
                             const FaceAnalysis& reference, bool from_selfie);
+  // The reference of a submission made by another model, re-made from its stored image by
+  // the current one and saved; nullopt when no stored image gives a face.
+  std::optional<std::vector<float>> reembed_reference(const Submission& submission);
   Outcome compare_and_record(const AuthInput& input, const ApiKey& key, const FaceAuthProject& project,
                              const Submission& submission);
 

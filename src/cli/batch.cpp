@@ -45,6 +45,7 @@ std::map<std::string, Embedding> embed_all(const std::vector<std::string>& names
     if (result) {
       results[i].values = std::move(result->embedding);
       results[i].ms = result->ms.total();
+      results[i].calibration = result->calibration;
     } else {
       results[i].error = result.error();
     }
@@ -97,7 +98,7 @@ nlohmann::json pair_json(const Pair& pair, const Embedding& a, const Embedding& 
   }
   double similarity = cosine_similarity(a.values, b.values);
   out["similarity"] = round_to(similarity, 6);
-  out["score"] = similarity_score(similarity);
+  out["score"] = a.calibration.score(similarity);
   return out;
 }
 
@@ -125,6 +126,29 @@ int cmd_compare(const Args& args) {
   for (const Pair& pair : pairs) {
     std::cout << pair_json(pair, embeddings.at(pair.a), embeddings.at(pair.b)).dump() << "\n";
   }
+  return 0;
+}
+
+int cmd_embed(const Args& args) {
+  std::vector<std::string> images = args.positional;
+  if (!args.get("list").empty()) images = read_list(args.get("list"));
+  if (images.empty()) throw std::invalid_argument("usage: faceauth embed IMAGE... | --list FILE [--threads N]");
+  std::vector<nlohmann::json> lines(images.size());
+  parallel_for(images.size(), engine_config(args), thread_count(args), [&](FaceEngine& engine, size_t i) {
+    auto result = analyze_path(engine, images[i]);
+    nlohmann::json out = {{"image", images[i]}};
+    if (result) {
+      out["faces"] = result->faces.size();
+      out["box"] = box_json(result->faces.front());
+      out["landmarks"] = landmarks_json(result->landmarks);
+      out["model_version"] = result->model_version;
+      out["embedding"] = result->embedding;
+    } else {
+      out.update(error_json(result.error()));
+    }
+    lines[i] = std::move(out);
+  });
+  for (const nlohmann::json& line : lines) std::cout << line.dump() << "\n";
   return 0;
 }
 

@@ -21,6 +21,7 @@ struct Embedding {
   std::vector<float> values;
   std::optional<Error> error;
   double ms = 0;  // total engine milliseconds (FaceAnalysis.ms.total()); 0 on error
+  ScoreCalibration calibration;
 };
 
 // Runs `work(engine, i)` for i in [0, count) on `threads` threads, each with its own engine.

@@ -53,6 +53,10 @@ EngineConfig engine_config(const Args& args) {
   if (!args.get("models").empty()) config.model_dir = args.get("models");
   if (!args.get("detector").empty()) config.detector.model = args.get("detector");
   if (!args.get("embedder").empty()) config.embedding_model = args.get("embedder");
+  if (!args.get("align").empty()) config.embedding.alignment = parse_alignment(args.get("align"));
+  const std::string flip = args.get("flip", "off");
+  if (flip != "on" && flip != "off") throw std::invalid_argument("--flip takes on or off");
+  config.embedding.flip = flip == "on";
   if (!args.get("min-score").empty()) config.detector.score_threshold = std::stof(args.get("min-score"));
   return config;
 }
@@ -93,30 +97,11 @@ int cmd_verify(const Args& args) {
   if (a && b) {
     double similarity = cosine_similarity(a->embedding, b->embedding);
     out["similarity"] = round_to(similarity, 6);
-    out["score"] = similarity_score(similarity);
+    out["score"] = a->calibration.score(similarity);
   }
   out["peak_rss_mb"] = round_to(peak_rss_mb(), 1);
   std::cout << out.dump(2) << "\n";
   return a && b ? 0 : 2;
-}
-
-int cmd_embed(const Args& args) {
-  if (args.positional.empty()) throw std::invalid_argument("usage: faceauth embed IMAGE...");
-  FaceEngine engine(engine_config(args));
-  for (const std::string& path : args.positional) {
-    auto result = analyze_path(engine, path);
-    nlohmann::json out = {{"image", path}};
-    if (result) {
-      out["faces"] = result->faces.size();
-      out["box"] = box_json(result->faces.front());
-      out["model_version"] = result->model_version;
-      out["embedding"] = result->embedding;
-    } else {
-      out.update(error_json(result.error()));
-    }
-    std::cout << out.dump() << "\n";
-  }
-  return 0;
 }
 
 }  // namespace faceauth

@@ -11,7 +11,7 @@ namespace {
 
 constexpr const char* kUsage = R"(usage: faceauth COMMAND [options]
   verify IMAGE_A IMAGE_B           faces, landmarks, similarity and score as JSON
-  embed IMAGE...                   one JSON line per image with its descriptor
+  embed IMAGE... | --list FILE     one JSON line per image: box, 68 landmarks, descriptor
   compare --pairs FILE --images DIR [--threads N]
                                    one JSON line per pair of a TSV with image_a, image_b columns
   detect IMAGE... | --list FILE [--threads N]
@@ -28,6 +28,7 @@ constexpr const char* kUsage = R"(usage: faceauth COMMAND [options]
                                    policy and submission commands (faceauth admin --help)
 engine options: --models DIR (converted models; default $FACEAUTH_MODELS or the set-up cache)
                 --detector NAME  --embedder NAME (model manifest names)
+                --align dlib68|dlib5  --flip on|off (embedding pipeline)
                 --min-score S (detector score threshold, default from the model manifest)
 )";
 

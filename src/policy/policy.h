@@ -12,7 +12,7 @@ namespace faceauth {
 
 // Vendor names. Thresholds are 0-100 on the score scale; 0 turns a PPE or liveness check off.
 struct Policy {
-  double face_similarity_threshold = 50.0;  // faceSimilarity_threshold
+  double face_similarity_threshold = 70.0;  // faceSimilarity_threshold (70 = FAR 1e-3)
   bool occlusion_check = false;             // occluded_threshold on/off
   double occluded_threshold = 50.0;         // ours: the not-occluded score must reach this
   double face_cover_threshold = 0.0;        // faceCover_threshold (0 = off; on = equipment required)

@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include "vision/aligner.h"
+
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -54,6 +56,13 @@ const std::map<std::string, Setter>& setters() {
       {"rate-limit-burst",
        [](DaemonConfig& c, const std::string& v) { c.rate_limit_burst = to_int("rate-limit-burst", v, 1, 1000000); }},
       {"models", [](DaemonConfig& c, const std::string& v) { c.models = v; }},
+      {"alignment",
+       [](DaemonConfig& c, const std::string& v) {
+         parse_alignment(v);  // refuses an unknown name now rather than at engine start
+         c.alignment = v;
+       }},
+      {"embedding-flip",
+       [](DaemonConfig& c, const std::string& v) { c.embedding_flip = to_bool("embedding-flip", v); }},
       {"sealing-key", [](DaemonConfig& c, const std::string& v) { c.sealing_key = v; }},
       {"admin-token", [](DaemonConfig& c, const std::string& v) { c.admin_token = v; }},
       {"demo", [](DaemonConfig& c, const std::string& v) { c.demo = to_bool("demo", v); }},
@@ -151,6 +160,8 @@ std::vector<std::string> describe(const DaemonConfig& c) {
           "rate-limit-per-minute = " + std::to_string(c.rate_limit_per_minute),
           "rate-limit-burst = " + std::to_string(c.rate_limit_burst),
           "models = " + (c.models.empty() ? std::string("(set-up cache)") : c.models.string()),
+          "alignment = " + c.alignment,
+          "embedding-flip = " + std::string(c.embedding_flip ? "true" : "false"),
           "sealing-key = " + secret(c.sealing_key),
           "admin-token = " + secret(c.admin_token),
           "demo = " + std::string(c.demo ? "true" : "false"),

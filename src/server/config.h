@@ -22,6 +22,8 @@ struct DaemonConfig {
   int rate_limit_per_minute = 6000;  // POST /v3/faceauth per add-on key; 0 = off
   int rate_limit_burst = 200;
   std::filesystem::path models;      // "" = the set-up cache
+  std::string alignment = "dlib68";  // face chip alignment: dlib68 or dlib5
+  bool embedding_flip = false;       // average the descriptors of the chip and its mirror
   std::string sealing_key;           // 64 hex chars; "" = DATA_DIR/sealing.key, made at first start
   std::string admin_token;           // "" = made at first start, its hash kept in DATA_DIR
   bool demo = true;                  // first start on an empty store creates a demo project

@@ -504,6 +504,24 @@ class SqliteStore final : public Store {
     });
   }
 
+  bool replace_submission_template(const std::string& kyc_project_id, const std::string& id,
+                                   const std::string& old_model, const Submission& updated) override {
+    std::lock_guard lock(mutex_);
+    return transaction("replace submission template", [&] {
+      return query(
+                 "UPDATE submissions SET template_sealed = ?, template_model = ?, updated_ms = ? "
+                 "WHERE kyc_project_id = ? AND id = ? AND template_model = ?",
+                 "replace submission template")
+                 .blob(updated.template_sealed)
+                 .text(updated.template_model)
+                 .integer(updated.updated_ms)
+                 .text(kyc_project_id)
+                 .text(id)
+                 .text(old_model)
+                 .run() > 0;
+    });
+  }
+
   bool delete_submission(const std::string& kyc_project_id, const std::string& id) override {
     std::lock_guard lock(mutex_);
     return transaction("delete submission", [&] {

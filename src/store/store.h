@@ -127,6 +127,10 @@ class Store {
                                                    const SubmissionFilter& filter) = 0;
   virtual bool set_submission_status(const std::string& kyc_project_id, const std::string& id, SubmissionStatus status,
                                      int64_t updated_ms) = 0;
+  // Replaces the reference template made by `old_model` (re-embedding after a model change);
+  // false when the submission is absent or its template is no longer from `old_model`.
+  virtual bool replace_submission_template(const std::string& kyc_project_id, const std::string& id,
+                                           const std::string& old_model, const Submission& updated) = 0;
   // Deletes the submission with its images and template; false when absent.
   virtual bool delete_submission(const std::string& kyc_project_id, const std::string& id) = 0;
 

@@ -1,6 +1,7 @@
 #include "vision/aligner.h"
 
 #include <cmath>
+#include <stdexcept>
 
 #include <opencv2/imgproc.hpp>
 
@@ -32,6 +33,55 @@ cv::Mat similarity_transform(const std::vector<cv::Point2d>& from, const std::ve
   return m;
 }
 
+namespace {
+
+// dlib's mean face shape (interpolation.h, get_face_chip_details) for the 68-point markup,
+// points 17-67 in [0,1] face units; the fit uses 27-54 and 60-64 as dlib does.
+constexpr double kMeanFaceX[51] = {
+    0.000213256, 0.0752622, 0.18113,  0.29077,  0.393397, 0.586856, 0.689483, 0.799124, 0.904991, 0.98004,  0.490127,
+    0.490127,    0.490127,  0.490127, 0.36688,  0.426036, 0.490127, 0.554217, 0.613373, 0.121737, 0.187122, 0.265825,
+    0.334606,    0.260918,  0.182743, 0.645647, 0.714428, 0.793132, 0.858516, 0.79751,  0.719335, 0.254149, 0.340985,
+    0.428858,    0.490127,  0.551395, 0.639268, 0.726104, 0.642159, 0.556721, 0.490127, 0.423532, 0.338094, 0.290379,
+    0.428096,    0.490127,  0.552157, 0.689874, 0.553364, 0.490127, 0.42689};
+constexpr double kMeanFaceY[51] = {
+    0.106454, 0.038915, 0.0187482, 0.0344891, 0.0773906, 0.0773906, 0.0344891, 0.0187482, 0.038915, 0.106454, 0.203352,
+    0.307009, 0.409805, 0.515625,  0.587326,  0.609345,  0.628106,  0.609345,  0.587326,  0.216423, 0.178758, 0.179852,
+    0.231733, 0.245099, 0.244077,  0.231733,  0.179852,  0.178758,  0.216423,  0.244077,  0.245099, 0.780233, 0.745405,
+    0.727388, 0.742578, 0.727388,  0.745405,  0.780233,  0.864805,  0.902192,  0.909281,  0.902192, 0.864805, 0.784792,
+    0.778746, 0.785343, 0.778746,  0.784792,  0.824182,  0.831803,  0.824182};
+
+bool dlib68_uses(size_t index) { return (index >= 27 && index <= 54) || (index >= 60 && index <= 64); }
+
+cv::Point2d in_chip(cv::Point2d unit, const ChipTemplate& chip) {
+  return (unit + cv::Point2d(chip.padding, chip.padding)) / (2 * chip.padding + 1) * chip.size;
+}
+
+}  // namespace
+
+const char* alignment_name(Alignment alignment) { return alignment == Alignment::dlib5 ? "dlib5" : "dlib68"; }
+
+Alignment parse_alignment(const std::string& name) {
+  if (name == "dlib68") return Alignment::dlib68;
+  if (name == "dlib5") return Alignment::dlib5;
+  throw std::invalid_argument("unknown alignment '" + name + "' (dlib68 or dlib5)");
+}
+
+std::vector<cv::Point2d> dlib68_chip_points(const ChipTemplate& chip) {
+  std::vector<cv::Point2d> points;
+  for (size_t i = 17; i < 68; ++i) {
+    if (dlib68_uses(i)) points.push_back(in_chip({kMeanFaceX[i - 17], kMeanFaceY[i - 17]}, chip));
+  }
+  return points;
+}
+
+std::vector<cv::Point2d> dlib68_from_landmarks(const Landmarks68& landmarks) {
+  std::vector<cv::Point2d> points;
+  for (size_t i = 17; i < 68; ++i) {
+    if (dlib68_uses(i)) points.emplace_back(landmarks[i]);
+  }
+  return points;
+}
+
 std::vector<cv::Point2d> dlib5_chip_points(const ChipTemplate& chip) {
   // dlib's get_face_chip_details template for its 5-point model, in [0,1] face units.
   static const cv::Point2d kTemplate[5] = {{0.8595674595992, 0.2134981538014},
@@ -40,9 +90,7 @@ std::vector<cv::Point2d> dlib5_chip_points(const ChipTemplate& chip) {
                                            {0.3340850613712, 0.2290642403242},
                                            {0.4901123135679, 0.6277975316475}};
   std::vector<cv::Point2d> points;
-  for (const cv::Point2d& p : kTemplate) {
-    points.push_back((p + cv::Point2d(chip.padding, chip.padding)) / (2 * chip.padding + 1) * chip.size);
-  }
+  for (const cv::Point2d& p : kTemplate) points.push_back(in_chip(p, chip));
   return points;
 }
 
@@ -53,7 +101,10 @@ std::vector<cv::Point2d> dlib5_from_landmarks(const Landmarks68& landmarks) {
 }
 
 cv::Mat chip_transform(const Landmarks68& landmarks, const ChipTemplate& chip) {
-  return similarity_transform(dlib5_from_landmarks(landmarks), dlib5_chip_points(chip));
+  if (chip.alignment == Alignment::dlib5) {
+    return similarity_transform(dlib5_from_landmarks(landmarks), dlib5_chip_points(chip));
+  }
+  return similarity_transform(dlib68_from_landmarks(landmarks), dlib68_chip_points(chip));
 }
 
 cv::Mat warp_crop(const cv::Mat& image, const cv::Mat& image_to_output, int size) {

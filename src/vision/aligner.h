@@ -3,6 +3,7 @@
 // uniform scale, translation) from landmarks to the model's template, as dlib's
 // get_face_chip_details + extract_image_chip do. Stateless and thread-safe.
 
+#include <string>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -11,10 +12,21 @@
 
 namespace faceauth {
 
+// Which landmarks the similarity transform is fitted to.
+enum class Alignment {
+  dlib68,  // dlib's mean face for points 27-54 and 60-64 (nose, eyes, mouth but the lower lip)
+  dlib5,   // dlib's 5-point template (eye corners, base of the nose)
+};
+
 struct ChipTemplate {
   int size = 150;         // chip side in pixels
   double padding = 0.25;  // dlib padding: fraction of the face added on each side
+  Alignment alignment = Alignment::dlib68;
 };
+
+// "dlib68" / "dlib5"; parse throws std::invalid_argument on another name.
+const char* alignment_name(Alignment alignment);
+Alignment parse_alignment(const std::string& name);
 
 // Least-squares similarity transform mapping `from` onto `to` (Umeyama); 2x3, CV_64F.
 cv::Mat similarity_transform(const std::vector<cv::Point2d>& from, const std::vector<cv::Point2d>& to);
@@ -23,6 +35,11 @@ cv::Mat similarity_transform(const std::vector<cv::Point2d>& from, const std::ve
 // taken from the matching points of the 68-point markup: 45, 42, 36, 39, 33.
 std::vector<cv::Point2d> dlib5_chip_points(const ChipTemplate& chip);
 std::vector<cv::Point2d> dlib5_from_landmarks(const Landmarks68& landmarks);
+
+// dlib's get_face_chip_details for a 68-point shape: the mean face of the 33 points it fits
+// (27-54, 60-64), placed in a chip, and those points of the markup.
+std::vector<cv::Point2d> dlib68_chip_points(const ChipTemplate& chip);
+std::vector<cv::Point2d> dlib68_from_landmarks(const Landmarks68& landmarks);
 
 // Image -> chip transform for a face (2x3, CV_64F).
 cv::Mat chip_transform(const Landmarks68& landmarks, const ChipTemplate& chip);

@@ -36,7 +36,7 @@ FaceEngine::FaceEngine(const EngineConfig& config)
     : config_(config),
       detector_(make_face_detector(config.model_dir, config.detector)),
       landmarker_(config.model_dir, config.landmark_model),
-      embedder_(config.model_dir, config.embedding_model) {}
+      embedder_(config.model_dir, config.embedding_model, config.embedding) {}
 
 Result<FaceAnalysis> FaceEngine::analyze(std::span<const uint8_t> bytes, Stages stages) {
   Stopwatch watch;
@@ -61,6 +61,7 @@ Result<FaceAnalysis> FaceEngine::analyze_pixels(const cv::Mat& bgr, Stages stage
   analysis.image_width = bgr.cols;
   analysis.image_height = bgr.rows;
   analysis.model_version = embedder_.model_version();
+  analysis.calibration = embedder_.calibration();
   Stopwatch watch;
   analysis.faces = detector_->detect(bgr);
   analysis.ms.detect = watch.lap();

@@ -24,6 +24,7 @@ struct EngineConfig {
   DetectorConfig detector;
   std::string landmark_model = "faceapi_landmark68";
   std::string embedding_model = "faceapi_recognition";
+  EmbedderOptions embedding;  // alignment and flip averaging
   DecodeLimits limits;
 };
 
@@ -41,7 +42,8 @@ struct FaceAnalysis {
   std::vector<FaceBox> faces;  // every face found, largest first
   Landmarks68 landmarks{};     // of faces[0], the subject
   std::vector<float> embedding;
-  std::string model_version;
+  std::string model_version;     // the embedding pipeline (Embedder::model_version)
+  ScoreCalibration calibration;  // raw similarity -> 0-100 for that pipeline
   StageTimes ms;
 };
 
@@ -57,6 +59,9 @@ class FaceEngine {
   Result<FaceAnalysis> analyze_pixels(const cv::Mat& bgr, Stages stages = Stages::all);
 
   const EngineConfig& config() const { return config_; }
+  const std::string& model_version() const { return embedder_.model_version(); }
+  // Empty when the embedding model's manifest has none for this pipeline.
+  const ScoreCalibration& calibration() const { return embedder_.calibration(); }
 
  private:
   EngineConfig config_;

@@ -508,14 +508,14 @@ class A1_DemoAndErrors(ServerTest):
         body = self.assertApproved(r)
         self.assertTrue(body["authentication_id"])
         score = body["score"]["face_similarity_score"]
-        self.assertTrue(50 <= score <= 100, body)
+        self.assertTrue(70 <= score <= 100, body)
 
     def test_demo_other_person_rejected(self):
         r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.other)
         body = self.assertRejectedSimilarity(r)
         self.assertEqual(set(body), {"authentication_id", "auth_status", "create_time", "score", "fail_code",
                                      "rejected_comment"})
-        self.assertTrue(0 <= body["score"]["face_similarity_score"] < 50, body)
+        self.assertTrue(0 <= body["score"]["face_similarity_score"] < 70, body)
 
     def test_score_has_one_decimal(self):
         # Contract: "Scores are 0-100 with one decimal".
@@ -941,7 +941,7 @@ class A2_Management(ServerTest):
         path = "/admin/v1/faceauth-projects/%s/policy" % fa_id
         r = self.admin("GET", path)
         self.assertEqual(r.status, 200, r)
-        self.assertEqual(r.json()["policy"]["faceSimilarity_threshold"], 50)
+        self.assertEqual(r.json()["policy"]["faceSimilarity_threshold"], 70)
         self.assertApproved(faceauth(self.port, addon_key, self.demo["submission_id"], self.selfie))
         r = self.admin("PUT", path, {"faceSimilarity_threshold": 99.9})
         self.assertEqual(r.status, 200, r)
@@ -1181,6 +1181,42 @@ class A3c_StorageFailure(ServerTest):
             return conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0]
         finally:
             conn.close()
+
+
+class A3d_ModelChange(ServerTest):
+    """A change of the embedding pipeline (here: flip averaging turned on) re-makes a
+    submission's reference from its stored image on first use; a submission whose image is
+    gone answers a clear error instead of comparing descriptors of two models."""
+
+    def submission(self, kyc_key, sid):
+        r = call(self.port, "GET", "/v3/submissions/" + sid, headers={"x-api-key": kyc_key})
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def test_reference_is_reembedded_after_a_model_change(self):
+        _, kyc_key, _, addon_key = self.new_tenant()
+        sid = self.create_submission(kyc_key, approve=True)
+        gone = self.create_submission(kyc_key, approve=True)
+        before = self.submission(kyc_key, sid)["model_version"]
+        self.assertTrue(before.endswith("+dlib68"), before)
+        self.assertEqual(self.server.stop(), 0)
+        import sqlite3
+        conn = sqlite3.connect(os.path.join(self.server.data_dir, "faceauth.db"), timeout=10)
+        try:
+            with conn:
+                conn.execute("UPDATE submissions SET selfie_sealed = X'' WHERE id = ?", (gone,))
+        finally:
+            conn.close()
+        self.server.extra = ["--embedding-flip", "true"]
+        self.server.start()
+        type(self).port = self.server.port
+        self.assertApproved(faceauth(self.port, addon_key, sid, self.selfie))
+        after = self.submission(kyc_key, sid)["model_version"]
+        self.assertEqual(after, before + "+flip")
+        self.assertApproved(faceauth(self.port, addon_key, sid, self.selfie))
+        body = self.assertError(faceauth(self.port, addon_key, gone, self.selfie), "detection_server_error", 503)
+        self.assertIn("re-create the submission", body["message"])
+        self.assertEqual(self.submission(kyc_key, gone)["model_version"], before)
 
 
 class A4_MalformedCorpus(ServerTest):

@@ -22,8 +22,31 @@ TEST(Aligner, SimilarityTransformRecoversAKnownOne) {
   EXPECT_NEAR(m.at<double>(1, 2), ty, 1e-9);
 }
 
+TEST(Aligner, LandmarksOnThe68PointTemplateGiveTheIdentity) {
+  ChipTemplate chip;  // dlib68 by default
+  std::vector<cv::Point2d> target = dlib68_chip_points(chip);
+  ASSERT_EQ(target.size(), 33u);
+  Landmarks68 landmarks{};
+  for (auto& p : landmarks) p = cv::Point2f(1000, -1000);  // points the fit must ignore
+  size_t k = 0;
+  for (size_t i = 0; i < 68; ++i) {
+    if ((i >= 27 && i <= 54) || (i >= 60 && i <= 64)) {
+      landmarks[i] = cv::Point2f(static_cast<float>(target[k].x * 2 + 30), static_cast<float>(target[k].y * 2 + 40));
+      ++k;
+    }
+  }
+  cv::Mat m = chip_transform(landmarks, chip);
+  EXPECT_NEAR(m.at<double>(0, 0), 0.5, 1e-6);
+  EXPECT_NEAR(m.at<double>(1, 0), 0.0, 1e-6);
+  EXPECT_NEAR(m.at<double>(0, 2), -15, 1e-4);
+  EXPECT_NEAR(m.at<double>(1, 2), -20, 1e-4);
+  EXPECT_EQ(parse_alignment("dlib5"), Alignment::dlib5);
+  EXPECT_THROW(parse_alignment("box"), std::invalid_argument);
+}
+
 TEST(Aligner, LandmarksOnTheTemplateGiveTheIdentity) {
   ChipTemplate chip;
+  chip.alignment = Alignment::dlib5;
   std::vector<cv::Point2d> target = dlib5_chip_points(chip);
   Landmarks68 landmarks{};
   const int indices[5] = {45, 42, 36, 39, 33};

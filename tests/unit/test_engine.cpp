@@ -124,7 +124,8 @@ TEST_F(Engine, DifferentPeopleScoreLow) {
   for (size_t i = 0; i < people.size(); ++i) {
     for (size_t j = i + 1; j < people.size(); ++j) {
       EXPECT_LT(similarity(people[i], people[j]), kSameThreshold) << i << " vs " << j;
-      EXPECT_LT(similarity_score(similarity(people[i], people[j])), similarity_score(kSameThreshold));
+      EXPECT_LT(people[i].calibration.score(similarity(people[i], people[j])),
+                people[i].calibration.score(kSameThreshold));
     }
   }
 }
