@@ -43,6 +43,10 @@ struct FaceAnalysis {
   std::vector<float> embedding;
   std::string model_version;
   StageTimes ms;
+  // The decoded, upright pixels the stages ran on (BGR, shared, not copied) and their scale:
+  // working pixels per pixel of the coordinates above (1 from analyze_pixels()).
+  cv::Mat working;
+  double working_scale = 1.0;
 };
 
 // How far analyze() goes: `detect` stops after face detection (no landmarks, no embedding).
