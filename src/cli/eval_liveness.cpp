@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <map>
 #include <set>
@@ -206,8 +207,9 @@ int cmd_eval_liveness(const Args& args) {
               {"per_subject", subjects},
               {"checks_ms", checks_ms(ms)}};
   if (!args.get("roc").empty()) {
-    draw_roc(samples, threshold, "liveness ROC, AUC " + std::to_string(eval::liveness_auc(samples)).substr(0, 6),
-             args.get("roc"));
+    std::ostringstream title;
+    title << "liveness ROC, AUC " << std::fixed << std::setprecision(4) << eval::liveness_auc(samples);
+    draw_roc(samples, threshold, title.str(), args.get("roc"));
     out["roc"] = args.get("roc");
   }
   std::cout << out.dump(2) << "\n";
