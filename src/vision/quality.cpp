@@ -85,7 +85,8 @@ FaceChecks check_face(const FaceAnalysis& analysis, const LivenessModel* livenes
   for (cv::Point2f& point : working) point *= static_cast<float>(analysis.working_scale);
   cv::Mat chip = liveness_chip(analysis.working, working);
   measure_chip(chip, quality);
-  if (liveness) checks.liveness = liveness->score(liveness_features(chip));
+  // One decimal, as shown: the decision compares the same number the client sees.
+  if (liveness) checks.liveness = round_to(liveness->score(liveness_features(chip)), 1);
   checks.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   return checks;
 }

@@ -24,7 +24,7 @@ struct QualityMeasures {
 
 struct FaceChecks {
   QualityMeasures quality;
-  std::optional<double> liveness;  // 0-100, live = high; set when a model was given
+  std::optional<double> liveness;  // 0-100 with one decimal, live = high; set when a model was given
   double ms = 0;                   // time to compute both
 };
 
