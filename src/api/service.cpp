@@ -5,6 +5,7 @@
 #include <ctime>
 #include <span>
 
+#include "vision/quality.h"
 #include "vision/similarity.h"
 
 namespace faceauth {
@@ -85,13 +86,13 @@ Outcome engine_failure(const Error& error) {
   return Outcome::fail(code, code == ApiErrorCode::detection_server_error ? error.message : "");
 }
 
-// Occlusion, PPE and liveness scores are not built yet: a policy that turns them on is
+// Occlusion and PPE scores are not built yet: a policy that turns them on is
 // refused rather than silently rejecting every attempt.
 std::optional<Outcome> refuse_unbuilt_checks(const Policy& policy) {
   RequiredScores on = required_scores(policy);
-  if (!(on.occluded || on.face_cover || on.head_cover || on.liveness)) return std::nullopt;
+  if (!(on.occluded || on.face_cover || on.head_cover)) return std::nullopt;
   return Outcome::fail(ApiErrorCode::invalid_data_format,
-                       "Occlusion, PPE and liveness checks are not available in this version; keep them off");
+                       "Occlusion and PPE checks are not available in this version; keep them off");
 }
 
 }  // namespace
@@ -167,6 +168,12 @@ Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey
   }
   Scores scores;
   scores.face_similarity = analysis->calibration.score(cosine_similarity(analysis->embedding, reference));
+  RequiredScores on = required_scores(project.policy);
+  if (on.liveness || on.quality) {
+    FaceChecks checks = check_face(*analysis, on.liveness ? config_.liveness.get() : nullptr);
+    scores.liveness = checks.liveness;
+    scores.quality = checks.quality;
+  }
   Decision decision = decide(scores, project.policy);
   Attempt attempt;
   attempt.id = random_uuid();

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,7 @@
 #include "api/rate_limiter.h"
 #include "crypto/secrets.h"
 #include "store/store.h"
+#include "vision/liveness.h"
 
 namespace faceauth {
 
@@ -48,6 +50,9 @@ struct ServiceConfig {
   std::function<void(const StageTimes&)> on_stage_times;  // metrics of each analysed image
   double rate_per_minute = 6000;                          // POST /v3/faceauth per add-on key; 0 = no limit
   double rate_burst = 200;
+  // Read-only, shared by the request threads; without it a policy with liveness on rejects
+  // every attempt with Liveness_fail (a check that is on but unmeasured fails).
+  std::shared_ptr<const LivenessModel> liveness;
 };
 
 class FaceAuthService {

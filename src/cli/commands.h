@@ -30,6 +30,9 @@ int cmd_detect(const Args& args);
 int cmd_bench(const Args& args);
 // Accuracy, ROC, EER and TAR at FAR on a labelled pairs list (src/cli/eval.cpp).
 int cmd_eval(const Args& args);
+// Liveness training features and the liveness evaluation (src/cli/eval_liveness.cpp).
+int cmd_liveness_features(const Args& args);
+int cmd_eval_liveness(const Args& args);
 // The management API of a running faceauthd (src/cli/admin.cpp).
 int cmd_admin(const Args& args);
 

@@ -23,6 +23,14 @@ constexpr const char* kUsage = R"(usage: faceauth COMMAND [options]
                                    accuracy, ROC AUC, EER and TAR at FAR 1e-2..1e-4 as JSON, on
                                    a TSV with same (1/0), image_a, image_b columns; the
                                    threshold from --train or N folds; ROC curve as a PNG
+  eval-liveness --labels FILE --images DIR [--subjects A,B,..] [--threshold T] [--head FILE]
+                [--roc OUT.png] [--threads N]
+                                   APCER, BPCER, ACER at the threshold (default: the head's),
+                                   ROC AUC, a per-subject breakdown and the checks' median ms, on
+                                   a TSV with label (live|attack), image, subject columns
+  liveness-features --labels FILE --images DIR [--subjects A,B,..] [--threads N]
+                                   the liveness features of each image as TSV (for
+                                   tools/train/train_liveness.py)
   admin GROUP ACTION ... [--url URL] [--token TOKEN | --demo-json FILE]
                                    the management API of a running faceauthd: kyc, faceauth,
                                    policy and submission commands (faceauth admin --help)
@@ -50,6 +58,8 @@ int main(int argc, char** argv) {
     if (command == "detect") return faceauth::cmd_detect(args);
     if (command == "bench") return faceauth::cmd_bench(args);
     if (command == "eval") return faceauth::cmd_eval(args);
+    if (command == "eval-liveness") return faceauth::cmd_eval_liveness(args);
+    if (command == "liveness-features") return faceauth::cmd_liveness_features(args);
     if (command == "admin") return faceauth::cmd_admin(args);
   } catch (const std::invalid_argument& e) {
     std::cerr << e.what() << "\n";

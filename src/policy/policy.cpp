@@ -12,10 +12,60 @@ const FailCode kOccludedFail{"Face_Occluded_fail", "Face is occluded"};
 const FailCode kFaceCoverFail{"Face_cover_fail", "Protection equipment is not found on Face"};
 const FailCode kHeadCoverFail{"Head_cover_fail", "Protection equipment is not found on Head"};
 const FailCode kLivenessFail{"Liveness_fail", "Face liveness score is lower than the threshold"};
+// Ours, after Liveness_fail.
+const FailCode kTooSmallFail{"Face_too_small_fail", "Face is too small"};
+const FailCode kMultipleFacesFail{"Multiple_faces_fail", "More than one face is found"};
+const FailCode kBlurFail{"Blur_fail", "Face is blurred"};
+const FailCode kExposureFail{"Exposure_fail", "Face is too dark or too bright"};
+const FailCode kPoseFail{"Pose_fail", "Face is not turned to the camera"};
 
 bool passes(const std::optional<double>& score, double threshold) { return score && *score >= threshold; }
 
+bool beyond(double value, double limit) { return limit > 0 && std::abs(value) > limit; }
+
+void judge_quality(const QualityMeasures& measured, const QualityPolicy& limits, std::vector<FailCode>& fails) {
+  if (limits.min_eye_distance_px > 0 && measured.eye_distance_px < limits.min_eye_distance_px) {
+    fails.push_back(kTooSmallFail);
+  }
+  if (beyond(measured.second_face_ratio, limits.max_second_face_ratio)) fails.push_back(kMultipleFacesFail);
+  if (limits.min_sharpness > 0 && measured.sharpness < limits.min_sharpness) fails.push_back(kBlurFail);
+  if ((limits.min_brightness > 0 && measured.brightness < limits.min_brightness) ||
+      beyond(measured.brightness, limits.max_brightness)) {
+    fails.push_back(kExposureFail);
+  }
+  if (beyond(measured.yaw, limits.max_yaw) || beyond(measured.pitch, limits.max_pitch)) fails.push_back(kPoseFail);
+}
+
+// A number of a JSON object within [0, max], or `fallback` when absent.
+double limit_field(const nlohmann::json& doc, const char* name, double max, double fallback) {
+  if (!doc.contains(name)) return fallback;
+  const nlohmann::json& value = doc.at(name);
+  if (!value.is_number() || !std::isfinite(value.get<double>()) || value.get<double>() < 0 ||
+      value.get<double>() > max) {
+    throw std::invalid_argument("quality." + std::string(name) + " must be a number from 0 to " +
+                                nlohmann::json(max).dump());
+  }
+  return value.get<double>();
+}
+
+QualityPolicy quality_from_json(const nlohmann::json& doc, QualityPolicy base) {
+  if (!doc.is_object()) throw std::invalid_argument("quality must be a JSON object");
+  base.min_eye_distance_px = limit_field(doc, "min_eye_distance_px", 1000, base.min_eye_distance_px);
+  base.max_second_face_ratio = limit_field(doc, "max_second_face_ratio", 1, base.max_second_face_ratio);
+  base.min_sharpness = limit_field(doc, "min_sharpness", 1000, base.min_sharpness);
+  base.min_brightness = limit_field(doc, "min_brightness", 255, base.min_brightness);
+  base.max_brightness = limit_field(doc, "max_brightness", 255, base.max_brightness);
+  base.max_yaw = limit_field(doc, "max_yaw", 90, base.max_yaw);
+  base.max_pitch = limit_field(doc, "max_pitch", 90, base.max_pitch);
+  return base;
+}
+
 }  // namespace
+
+bool QualityPolicy::any_on() const {
+  return min_eye_distance_px > 0 || max_second_face_ratio > 0 || min_sharpness > 0 || min_brightness > 0 ||
+         max_brightness > 0 || max_yaw > 0 || max_pitch > 0;
+}
 
 double threshold_field(const nlohmann::json& doc, const char* name, double fallback) {
   if (!doc.contains(name)) return fallback;
@@ -30,7 +80,7 @@ double threshold_field(const nlohmann::json& doc, const char* name, double fallb
 
 RequiredScores required_scores(const Policy& policy) {
   return {policy.occlusion_check, policy.face_cover_threshold > 0, policy.head_cover_threshold > 0,
-          policy.liveness_threshold > 0};
+          policy.liveness_threshold > 0, policy.quality.any_on()};
 }
 
 Decision decide(const Scores& scores, const Policy& policy) {
@@ -45,6 +95,7 @@ Decision decide(const Scores& scores, const Policy& policy) {
     decision.fails.push_back(kHeadCoverFail);
   }
   if (on.liveness && !passes(scores.liveness, policy.liveness_threshold)) decision.fails.push_back(kLivenessFail);
+  if (on.quality && scores.quality) judge_quality(*scores.quality, policy.quality, decision.fails);
   decision.approved = decision.fails.empty();
   return decision;
 }
@@ -55,7 +106,8 @@ nlohmann::json scores_json(const Scores& scores, const Policy& policy) {
   if (on.occluded && scores.occluded) out["occluded_score"] = *scores.occluded;
   if (on.face_cover && scores.face_cover) out["face_cover_score"] = *scores.face_cover;
   if (on.head_cover && scores.head_cover) out["head_cover_score"] = *scores.head_cover;
-  if (on.liveness && scores.liveness) out["liveness_score"] = *scores.liveness;
+  if (on.liveness && scores.liveness) out["liveness_score"] = std::round(*scores.liveness * 10) / 10;
+  if (on.quality && scores.quality) out["quality"] = quality_json(*scores.quality);
   return out;
 }
 
@@ -64,7 +116,15 @@ nlohmann::json policy_json(const Policy& policy) {
           {"occluded_threshold", {{"enabled", policy.occlusion_check}, {"threshold", policy.occluded_threshold}}},
           {"faceCover_threshold", policy.face_cover_threshold},
           {"headCover_threshold", policy.head_cover_threshold},
-          {"liveness_threshold", policy.liveness_threshold}};
+          {"liveness_threshold", policy.liveness_threshold},
+          {"quality",
+           {{"min_eye_distance_px", policy.quality.min_eye_distance_px},
+            {"max_second_face_ratio", policy.quality.max_second_face_ratio},
+            {"min_sharpness", policy.quality.min_sharpness},
+            {"min_brightness", policy.quality.min_brightness},
+            {"max_brightness", policy.quality.max_brightness},
+            {"max_yaw", policy.quality.max_yaw},
+            {"max_pitch", policy.quality.max_pitch}}}};
 }
 
 Policy policy_from_json(const nlohmann::json& doc, Policy base) {
@@ -89,6 +149,7 @@ Policy policy_from_json(const nlohmann::json& doc, Policy base) {
   base.face_cover_threshold = threshold_field(doc, "faceCover_threshold", base.face_cover_threshold);
   base.head_cover_threshold = threshold_field(doc, "headCover_threshold", base.head_cover_threshold);
   base.liveness_threshold = threshold_field(doc, "liveness_threshold", base.liveness_threshold);
+  if (doc.contains("quality")) base.quality = quality_from_json(doc.at("quality"), base.quality);
   return base;
 }
 

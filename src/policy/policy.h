@@ -8,7 +8,24 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vision/quality.h"
+
 namespace faceauth {
+
+// Image quality limits (ours). 0 turns a check off. Defaults suit 960x720 selfies and pass
+// every face-api demo photo; see docs/liveness.md for how they were chosen.
+struct QualityPolicy {
+  double min_eye_distance_px = 20;   // Face_too_small_fail below (pixels between the eye centres)
+  double max_second_face_ratio = 0;  // Multiple_faces_fail above (second face area / subject's); off
+  double min_sharpness = 1.5;        // Blur_fail below (QualityMeasures::sharpness)
+  double min_brightness = 40;        // Exposure_fail below (mean face luma 0-255)
+  double max_brightness = 230;       // Exposure_fail above
+  double max_yaw = 45;               // Pose_fail beyond (degrees)
+  double max_pitch = 40;             // Pose_fail beyond (degrees)
+
+  bool any_on() const;
+  bool operator==(const QualityPolicy&) const = default;
+};
 
 // Vendor names. Thresholds are 0-100 on the score scale; 0 turns a PPE or liveness check off.
 struct Policy {
@@ -18,6 +35,7 @@ struct Policy {
   double face_cover_threshold = 0.0;        // faceCover_threshold (0 = off; on = equipment required)
   double head_cover_threshold = 0.0;        // headCover_threshold
   double liveness_threshold = 0.0;          // liveness_threshold (ours; 0 = off)
+  QualityPolicy quality{};                  // quality (ours)
 
   bool operator==(const Policy&) const = default;
 };
@@ -29,6 +47,9 @@ struct Scores {
   std::optional<double> face_cover;  // face protective equipment present
   std::optional<double> head_cover;  // head protective equipment present
   std::optional<double> liveness;    // live person
+  // Measurements, not scores: judged when present (the service measures whenever a quality
+  // check is on) and shown in `score.quality`.
+  std::optional<QualityMeasures> quality{};
 };
 
 struct FailCode {
@@ -43,14 +64,15 @@ struct Decision {
 
 // The checks a policy turns on, so the engine computes only what is needed.
 struct RequiredScores {
-  bool occluded = false, face_cover = false, head_cover = false, liveness = false;
+  bool occluded = false, face_cover = false, head_cover = false, liveness = false, quality = false;
 };
 RequiredScores required_scores(const Policy& policy);
 
 // Approved when every check that is on passes. A check that is on but has no score fails.
 Decision decide(const Scores& scores, const Policy& policy);
 
-// The `score` object of the response: face_similarity_score always, the others when on.
+// The `score` object of the response: face_similarity_score always, the others when on;
+// `quality` (the measurements) when a quality check is on and they were measured.
 nlohmann::json scores_json(const Scores& scores, const Policy& policy);
 
 // A 0-100 threshold field of a JSON object, or `fallback` when absent; throws
@@ -59,7 +81,9 @@ double threshold_field(const nlohmann::json& doc, const char* name, double fallb
 
 // Policy <-> JSON with the vendor's field names:
 // {"faceSimilarity_threshold": 50, "occluded_threshold": {"enabled": false, "threshold": 50},
-//  "faceCover_threshold": 0, "headCover_threshold": 0, "liveness_threshold": 0}
+//  "faceCover_threshold": 0, "headCover_threshold": 0, "liveness_threshold": 0,
+//  "quality": {"min_eye_distance_px": 20, "max_second_face_ratio": 0, "min_sharpness": 1.5,
+//              "min_brightness": 40, "max_brightness": 230, "max_yaw": 45, "max_pitch": 40}}
 nlohmann::json policy_json(const Policy& policy);
 // Fills from the fields present over `base`; throws std::invalid_argument naming the bad
 // field when a value is out of range or of the wrong type.

@@ -94,6 +94,7 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
   service_config.engine_wait = std::chrono::milliseconds(config.engine_wait_ms);
   service_config.rate_per_minute = config.rate_limit_per_minute;
   service_config.rate_burst = config.rate_limit_burst;
+  service_config.liveness = std::make_shared<const LivenessModel>(default_heads_dir() / "liveness.json");
   service_config.on_stage_times = [&metrics](const StageTimes& ms) {
     metrics.observe_stage("decode", ms.decode / 1000);
     metrics.observe_stage("detect", ms.detect / 1000);
@@ -116,7 +117,8 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
   server.start();
   std::string base_url =
       config.public_url.empty() ? "http://" + config.bind + ":" + std::to_string(server.port()) : config.public_url;
-  std::cout << "faceauthd listening on " << base_url << " with " << workers << " engine workers" << std::endl;
+  std::cout << "faceauthd listening on " << base_url << " with " << workers << " engine workers, liveness head "
+            << service_config.liveness->version() << std::endl;
   if (!admin.made.empty() && !config.demo) {
     std::cout << "admin token (shown once, only its hash is kept): " << admin.made << std::endl;
   }

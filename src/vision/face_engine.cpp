@@ -49,6 +49,7 @@ Result<FaceAnalysis> FaceEngine::analyze(std::span<const uint8_t> bytes, Stages 
     analysis->format = image->format;
     analysis->orientation = image->orientation;
     to_source_pixels(*analysis, image->scale);
+    analysis->working_scale = image->scale;
     bool turned = image->orientation >= 5;  // orientations 5-8 swap width and height
     analysis->image_width = turned ? image->source_height : image->source_width;
     analysis->image_height = turned ? image->source_width : image->source_height;
@@ -60,6 +61,7 @@ Result<FaceAnalysis> FaceEngine::analyze_pixels(const cv::Mat& bgr, Stages stage
   FaceAnalysis analysis;
   analysis.image_width = bgr.cols;
   analysis.image_height = bgr.rows;
+  analysis.working = bgr;
   analysis.model_version = embedder_.model_version();
   analysis.calibration = embedder_.calibration();
   Stopwatch watch;

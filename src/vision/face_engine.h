@@ -45,6 +45,10 @@ struct FaceAnalysis {
   std::string model_version;     // the embedding pipeline (Embedder::model_version)
   ScoreCalibration calibration;  // raw similarity -> 0-100 for that pipeline
   StageTimes ms;
+  // The decoded, upright pixels the stages ran on (BGR, shared, not copied) and their scale:
+  // working pixels per pixel of the coordinates above (1 from analyze_pixels()).
+  cv::Mat working;
+  double working_scale = 1.0;
 };
 
 // How far analyze() goes: `detect` stops after face detection (no landmarks, no embedding).

@@ -429,7 +429,7 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(body["auth_status"], "approved", body)
         self.assertEqual(set(body), {"authentication_id", "auth_status", "create_time", "score"}, body)
         self.assertRegex(body["create_time"], ISO_MS)
-        self.assertEqual(set(body["score"]), {"face_similarity_score"}, body)
+        self.assertEqual(set(body["score"]) - {"quality"}, {"face_similarity_score"}, body)
         self.assertTrue(resp.headers.get("x-request-id"), resp)
         return body
 
@@ -439,7 +439,7 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(body["auth_status"], "rejected", body)
         self.assertEqual(body["fail_code"], ["face_compare_underscore"], body)
         self.assertEqual(body["rejected_comment"], ["Face compare similarity score is lower than the threshold"], body)
-        self.assertEqual(set(body["score"]), {"face_similarity_score"}, body)
+        self.assertEqual(set(body["score"]) - {"quality"}, {"face_similarity_score"}, body)
         self.assertRegex(body["create_time"], ISO_MS)
         self.assertTrue(body["authentication_id"])
         return body
@@ -959,7 +959,7 @@ class A2_Management(ServerTest):
         path = "/admin/v1/faceauth-projects/%s/policy" % fa_id
         before = self.admin("GET", path).json()["policy"]
         for change in ({"occluded_threshold": {"enabled": True, "threshold": 50}}, {"occluded_threshold": True},
-                       {"faceCover_threshold": 50}, {"headCover_threshold": 50}, {"liveness_threshold": 50}):
+                       {"faceCover_threshold": 50}, {"headCover_threshold": 50}):
             r = self.admin("PUT", path, change)
             self.assertError(r, "invalid_data_format", 400)
         self.assertEqual(self.admin("GET", path).json()["policy"], before)
@@ -981,7 +981,7 @@ class A2_Management(ServerTest):
         # The policy given at creation must be held to the same rule as PUT .../policy:
         # otherwise every attempt of that project is rejected for a check that cannot run.
         problems = []
-        for policy in ({"liveness_threshold": 50}, {"faceCover_threshold": 50},
+        for policy in ({"faceCover_threshold": 50},
                        {"occluded_threshold": {"enabled": True, "threshold": 50}}):
             r = self.admin("POST", "/admin/v1/faceauth-projects",
                            {"kyc_project_id": self.demo["kyc_project_id"], "name": "ppe", "policy": policy})
@@ -1545,6 +1545,87 @@ class A5_Restart(ServerTest):
         self.assertRejectedSimilarity(faceauth(self.port, addon_key, self.demo["submission_id"], self.selfie))
         self.assertApproved(faceauth(self.port, self.demo["addon_key"], sid, self.selfie))
         self.assertError(faceauth(self.port, self.demo["addon_key"], pending, self.selfie), "invalid_submission_status", 409)
+
+
+# ---------------------------------------------------------------------------------------------
+# Quality checks and passive liveness (ours): fixtures made from the demo selfie with OpenCV
+# ---------------------------------------------------------------------------------------------
+
+QUALITY_FIELDS = {"eye_distance_px", "face_count", "second_face_ratio", "sharpness", "brightness", "yaw", "pitch"}
+
+
+class A6_QualityAndLiveness(ServerTest):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        import cv2  # Debian python3-opencv (scripts/setup.sh)
+        import numpy
+        cls.cv2 = cv2
+        cls.pixels = cv2.imdecode(numpy.frombuffer(cls.selfie, numpy.uint8), cv2.IMREAD_COLOR)
+
+    def jpeg(self, image):
+        ok, data = self.cv2.imencode(".jpg", image, [self.cv2.IMWRITE_JPEG_QUALITY, 95])
+        self.assertTrue(ok)
+        return data.tobytes()
+
+    def rejected_for(self, addon_key, image, code, comment):
+        r = faceauth(self.port, addon_key, self.demo["submission_id"], self.jpeg(image))
+        self.assertEqual(r.status, 200, r)
+        body = r.json()
+        self.assertEqual(body["auth_status"], "rejected", body)
+        self.assertIn(code, body["fail_code"], body)
+        self.assertEqual(body["rejected_comment"][body["fail_code"].index(code)], comment, body)
+        self.assertEqual(set(body["score"]["quality"]), QUALITY_FIELDS, body)
+        return body
+
+    def test_each_bad_photo_gets_its_own_fail_code(self):
+        _, addon_key = self.new_faceauth_project(self.demo["kyc_project_id"],
+                                                 {"quality": {"max_second_face_ratio": 0.5}})
+        approved = self.assertApproved(faceauth(self.port, addon_key, self.demo["submission_id"], self.selfie))
+        self.assertEqual(set(approved["score"]["quality"]), QUALITY_FIELDS, approved)
+        blurred = self.cv2.GaussianBlur(self.pixels, (0, 0), 6)
+        body = self.rejected_for(addon_key, blurred, "Blur_fail", "Face is blurred")
+        self.assertLess(body["score"]["quality"]["sharpness"], 1.5, body)
+        dark = self.cv2.convertScaleAbs(self.pixels, alpha=0.12)
+        body = self.rejected_for(addon_key, dark, "Exposure_fail", "Face is too dark or too bright")
+        self.assertLess(body["score"]["quality"]["brightness"], 40, body)
+        pair = self.cv2.hconcat([self.pixels, self.cv2.flip(self.pixels, 1)])
+        body = self.rejected_for(addon_key, pair, "Multiple_faces_fail", "More than one face is found")
+        self.assertEqual(body["score"]["quality"]["face_count"], 2, body)
+
+    def test_quality_checks_off_approve_the_blurred_photo(self):
+        off = {"min_eye_distance_px": 0, "max_second_face_ratio": 0, "min_sharpness": 0, "min_brightness": 0,
+               "max_brightness": 0, "max_yaw": 0, "max_pitch": 0}
+        _, addon_key = self.new_faceauth_project(self.demo["kyc_project_id"], {"quality": off})
+        r = faceauth(self.port, addon_key, self.demo["submission_id"],
+                     self.jpeg(self.cv2.GaussianBlur(self.pixels, (0, 0), 3)))
+        body = self.assertApproved(r)
+        self.assertNotIn("quality", body["score"], body)
+
+    def test_liveness_score_and_fail_code(self):
+        _, addon_key = self.new_faceauth_project(self.demo["kyc_project_id"], {"liveness_threshold": 50})
+        r = faceauth(self.port, addon_key, self.demo["submission_id"], self.selfie)
+        self.assertEqual(r.status, 200, r)
+        score = r.json()["score"]["liveness_score"]
+        self.assertTrue(0 <= score <= 100, r)
+        _, strict_key = self.new_faceauth_project(self.demo["kyc_project_id"], {"liveness_threshold": 100})
+        r = faceauth(self.port, strict_key, self.demo["submission_id"], self.selfie)
+        body = r.json()
+        self.assertEqual(body["fail_code"], ["Liveness_fail"], body)
+        self.assertEqual(body["rejected_comment"], ["Face liveness score is lower than the threshold"], body)
+        self.assertEqual(body["score"]["liveness_score"], score, body)
+
+    def test_bad_quality_limits_are_refused(self):
+        fa_id, _ = self.new_faceauth_project(self.demo["kyc_project_id"])
+        path = "/admin/v1/faceauth-projects/%s/policy" % fa_id
+        for change in ({"quality": {"max_yaw": 91}}, {"quality": {"max_second_face_ratio": 2}},
+                       {"quality": {"min_sharpness": "sharp"}}, {"quality": []}):
+            self.assertError(self.admin("PUT", path, change), "invalid_data_format", 400)
+        r = self.admin("PUT", path, {"quality": {"max_yaw": 30}})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["policy"]["quality"]["max_yaw"], 30)
+        self.assertEqual(r.json()["policy"]["quality"]["min_brightness"], 40)
 
 
 def main():

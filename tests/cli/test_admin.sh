@@ -80,8 +80,8 @@ assert pol['faceSimilarity_threshold'] == 60 and pol['occluded_threshold']['enab
 admin policy set "$fa" --similarity 72.5 --retention-days 0 >"$work/policy-set.json"
 check "d = json.load(open('$work/policy-set.json'))
 assert d['policy']['faceSimilarity_threshold'] == 72.5 and d['image_retention_days'] == 0, d" "policy set"
-if admin policy set "$fa" --json '{"liveness_threshold": 50}' >/dev/null 2>"$work/policy-err.txt"; then
-  fail "policy set with liveness on must fail"
+if admin policy set "$fa" --json '{"quality": {"max_yaw": 91}}' >/dev/null 2>"$work/policy-err.txt"; then
+  fail "policy set with a yaw limit beyond 90 degrees must fail"
 fi
 grep -q '"errorCode": "invalid_data_format"' "$work/policy-err.txt" || fail "policy set error body: $(cat "$work/policy-err.txt")"
 

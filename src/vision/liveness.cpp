@@ -1,0 +1,211 @@
+#include "vision/liveness.h"
+
+#include <array>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "vision/aligner.h"
+
+namespace faceauth {
+namespace {
+
+constexpr int kBins = 59;  // 58 uniform 8-bit patterns + one bin for all others
+
+// Uniform LBP: patterns with at most two 0/1 transitions around the circle get their own bin.
+std::array<uint8_t, 256> uniform_bins() {
+  std::array<uint8_t, 256> bins{};
+  uint8_t next = 0;
+  for (int code = 0; code < 256; ++code) {
+    int transitions = 0;
+    for (int bit = 0; bit < 8; ++bit) transitions += ((code >> bit) & 1) != ((code >> ((bit + 1) % 8)) & 1);
+    bins[static_cast<size_t>(code)] = transitions <= 2 ? next++ : static_cast<uint8_t>(kBins - 1);
+  }
+  return bins;
+}
+
+// Hellinger-normalised uniform LBP histogram (8 neighbours on the square of `radius`) of a
+// region of an 8-bit single-channel image.
+void append_lbp(const cv::Mat& channel, cv::Rect region, int radius, std::vector<float>& out) {
+  static const std::array<uint8_t, 256> bins = uniform_bins();
+  const int dx[8] = {-1, 0, 1, 1, 1, 0, -1, -1}, dy[8] = {-1, -1, -1, 0, 1, 1, 1, 0};
+  std::array<double, kBins> histogram{};
+  double total = 0;
+  const int x0 = std::max(region.x, radius), x1 = std::min(region.x + region.width, channel.cols - radius);
+  const int y0 = std::max(region.y, radius), y1 = std::min(region.y + region.height, channel.rows - radius);
+  for (int y = y0; y < y1; ++y) {
+    const uint8_t* row = channel.ptr<uint8_t>(y);
+    for (int x = x0; x < x1; ++x) {
+      int code = 0;
+      for (int k = 0; k < 8; ++k) code |= (channel.ptr<uint8_t>(y + dy[k] * radius)[x + dx[k] * radius] >= row[x]) << k;
+      histogram[bins[static_cast<size_t>(code)]] += 1;
+      total += 1;
+    }
+  }
+  for (double count : histogram) out.push_back(static_cast<float>(std::sqrt(total > 0 ? count / total : 0.0)));
+}
+
+// Mean, standard deviation and skewness of an 8-bit channel, on a 0-1 scale.
+void append_moments(const cv::Mat& channel, std::vector<float>& out) {
+  cv::Mat values;
+  channel.convertTo(values, CV_64F, 1.0 / 255);
+  cv::Scalar mean, stddev;
+  cv::meanStdDev(values, mean, stddev);
+  cv::Mat centred = values - mean[0];
+  cv::Mat cubed;
+  cv::pow(centred, 3, cubed);
+  double skew = stddev[0] > 1e-6 ? cv::mean(cubed)[0] / std::pow(stddev[0], 3) : 0.0;
+  out.push_back(static_cast<float>(mean[0]));
+  out.push_back(static_cast<float>(stddev[0]));
+  out.push_back(static_cast<float>(std::clamp(skew, -10.0, 10.0)));
+}
+
+// Sharpness and the share of spectral energy at high frequencies: prints and screens lose
+// fine detail and add periodic patterns.
+void append_frequency(const cv::Mat& luma, std::vector<float>& out) {
+  cv::Mat values, laplacian, gx, gy, magnitude;
+  luma.convertTo(values, CV_32F, 1.0 / 255);
+  cv::Laplacian(values, laplacian, CV_32F);
+  cv::Scalar mean, stddev;
+  cv::meanStdDev(laplacian, mean, stddev);
+  out.push_back(static_cast<float>(std::log(stddev[0] * stddev[0] + 1e-6)));
+  cv::Sobel(values, gx, CV_32F, 1, 0);
+  cv::Sobel(values, gy, CV_32F, 0, 1);
+  cv::magnitude(gx, gy, magnitude);
+  out.push_back(static_cast<float>(cv::mean(magnitude)[0]));
+  cv::Mat spectrum;
+  cv::dft(values - cv::mean(values)[0], spectrum, cv::DFT_COMPLEX_OUTPUT);
+  double bands[3] = {0, 0, 0};  // all, beyond 1/4 and beyond 1/2 of the Nyquist radius
+  const int n = values.rows, m = values.cols;
+  for (int y = 0; y < n; ++y) {
+    const cv::Vec2f* row = spectrum.ptr<cv::Vec2f>(y);
+    double fy = std::min(y, n - y) / (n / 2.0);
+    for (int x = 0; x < m; ++x) {
+      double fx = std::min(x, m - x) / (m / 2.0), radius = std::sqrt(fx * fx + fy * fy);
+      double energy = static_cast<double>(row[x][0]) * row[x][0] + static_cast<double>(row[x][1]) * row[x][1];
+      bands[0] += energy;
+      if (radius > 0.25) bands[1] += energy;
+      if (radius > 0.5) bands[2] += energy;
+    }
+  }
+  out.push_back(static_cast<float>(std::log((bands[1] + 1e-9) / (bands[0] + 1e-9))));
+  out.push_back(static_cast<float>(std::log((bands[2] + 1e-9) / (bands[0] + 1e-9))));
+}
+
+// Specular cues: glossy prints and screens show bright, unsaturated patches.
+void append_specular(const cv::Mat& hsv, const cv::Mat& luma, std::vector<float>& out) {
+  int glossy = 0, saturated = 0;
+  std::array<int, 256> histogram{};
+  for (int y = 0; y < hsv.rows; ++y) {
+    const cv::Vec3b* row = hsv.ptr<cv::Vec3b>(y);
+    const uint8_t* l = luma.ptr<uint8_t>(y);
+    for (int x = 0; x < hsv.cols; ++x) {
+      glossy += row[x][2] > 230 && row[x][1] < 40;
+      saturated += l[x] >= 250;
+      histogram[l[x]] += 1;
+    }
+  }
+  const double total = static_cast<double>(hsv.total());
+  int level = 255;
+  for (double above = 0; level > 0 && (above += histogram[static_cast<size_t>(level)]) < 0.01 * total;) --level;
+  out.push_back(static_cast<float>(glossy / total));
+  out.push_back(static_cast<float>(saturated / total));
+  out.push_back(static_cast<float>(level / 255.0));
+}
+
+struct Group {
+  const char* name;
+  int size;
+};
+// The feature layout; liveness_features() appends in this order.
+constexpr Group kGroups[] = {{"lbp_y", kBins}, {"lbp_cr", kBins}, {"lbp_cb", kBins}, {"lbp_h", kBins},
+                             {"lbp_s", kBins}, {"lbp_v", kBins},  {"lbp2_y", kBins}, {"lbp_grid", 4 * kBins},
+                             {"moments", 18},  {"frequency", 4},  {"specular", 3}};
+
+}  // namespace
+
+std::filesystem::path default_heads_dir() {
+  if (const char* dir = std::getenv("FACEAUTH_HEADS"); dir && *dir) return dir;
+#ifdef FACEAUTH_HEADS_DIR
+  return FACEAUTH_HEADS_DIR;
+#else
+  return "models/heads";
+#endif
+}
+
+cv::Mat liveness_chip(const cv::Mat& bgr, const Landmarks68& landmarks) {
+  ChipTemplate chip{kLivenessChip, 0.2};
+  cv::Mat transform = chip_transform(landmarks, chip);
+  // Warp only the face's neighbourhood: warp_crop's anti-alias pyramid then costs little.
+  cv::Mat inverse;
+  cv::invertAffineTransform(transform, inverse);
+  std::vector<cv::Point2f> corners = {{0, 0}, {kLivenessChip, 0}, {0, kLivenessChip}, {kLivenessChip, kLivenessChip}};
+  std::vector<cv::Point2f> mapped;
+  cv::transform(corners, mapped, inverse);
+  cv::Rect region = cv::boundingRect(mapped) & cv::Rect(0, 0, bgr.cols, bgr.rows);
+  if (region.empty()) return cv::Mat::zeros(kLivenessChip, kLivenessChip, CV_8UC3);
+  transform.at<double>(0, 2) += transform.at<double>(0, 0) * region.x + transform.at<double>(0, 1) * region.y;
+  transform.at<double>(1, 2) += transform.at<double>(1, 0) * region.x + transform.at<double>(1, 1) * region.y;
+  return warp_crop(bgr(region), transform, kLivenessChip);
+}
+
+std::vector<float> liveness_features(const cv::Mat& chip) {
+  CV_Assert(chip.type() == CV_8UC3 && chip.rows == kLivenessChip && chip.cols == kLivenessChip);
+  cv::Mat ycrcb, hsv;
+  cv::cvtColor(chip, ycrcb, cv::COLOR_BGR2YCrCb);
+  cv::cvtColor(chip, hsv, cv::COLOR_BGR2HSV);
+  std::vector<cv::Mat> channels(3), hsv_channels(3);
+  cv::split(ycrcb, channels);
+  cv::split(hsv, hsv_channels);
+  channels.insert(channels.end(), hsv_channels.begin(), hsv_channels.end());  // Y Cr Cb H S V
+  std::vector<float> out;
+  const cv::Rect whole(0, 0, kLivenessChip, kLivenessChip);
+  for (const cv::Mat& channel : channels) append_lbp(channel, whole, 1, out);
+  append_lbp(channels[0], whole, 2, out);
+  const int half = kLivenessChip / 2;
+  for (int cell = 0; cell < 4; ++cell)
+    append_lbp(channels[0], {(cell % 2) * half, (cell / 2) * half, half, half}, 1, out);
+  for (const cv::Mat& channel : channels) append_moments(channel, out);
+  append_frequency(channels[0], out);
+  append_specular(hsv, channels[0], out);
+  return out;
+}
+
+std::vector<std::string> liveness_feature_names() {
+  std::vector<std::string> names;
+  for (const Group& group : kGroups) {
+    for (int i = 0; i < group.size; ++i) names.push_back(std::string(group.name) + "." + std::to_string(i));
+  }
+  return names;
+}
+
+LivenessModel::LivenessModel(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read the liveness head " + path.string());
+  nlohmann::json doc = nlohmann::json::parse(in);
+  version_ = doc.at("version").get<std::string>();
+  default_threshold_ = doc.value("default_threshold", 50.0);
+  bias_ = doc.at("bias").get<double>();
+  std::vector<std::string> used = doc.at("features").get<std::vector<std::string>>();
+  std::vector<std::string> names = liveness_feature_names();
+  if (used != names) throw std::runtime_error(path.string() + " was trained on another feature layout");
+  mean_ = doc.at("mean").get<std::vector<double>>();
+  scale_ = doc.at("scale").get<std::vector<double>>();
+  weights_ = doc.at("weights").get<std::vector<double>>();
+  if (mean_.size() != names.size() || scale_.size() != names.size() || weights_.size() != names.size()) {
+    throw std::runtime_error(path.string() + ": mean, scale and weights must have one value per feature");
+  }
+}
+
+double LivenessModel::score(const std::vector<float>& features) const {
+  if (features.size() != weights_.size()) throw std::invalid_argument("liveness: wrong feature count");
+  double logit = bias_;
+  for (size_t i = 0; i < features.size(); ++i) logit += weights_[i] * (features[i] - mean_[i]) / scale_[i];
+  return 100.0 / (1.0 + std::exp(-logit));
+}
+
+}  // namespace faceauth

@@ -1,0 +1,214 @@
+// Quality checks and the liveness head on fixtures the code makes from a face-api demo photo:
+// a selfie-like crop passes, and blurred, darkened, shrunk and two-face versions each fail
+// with their own code. The pose check and the liveness metrics are table-tested.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "cli/liveness_metrics.h"
+#include "policy/policy.h"
+#include "test_support.h"
+#include "vision/quality.h"
+
+namespace faceauth {
+namespace {
+
+std::vector<std::string> quality_codes(const QualityMeasures& measured, const Policy& policy) {
+  Scores scores;
+  scores.face_similarity = 100;
+  scores.quality = measured;
+  std::vector<std::string> out;
+  for (const FailCode& fail : decide(scores, policy).fails) out.push_back(fail.code);
+  return out;
+}
+
+class Quality : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    EngineConfig config;
+    config.model_dir = test::model_dir();
+    engine_ = std::make_unique<FaceEngine>(config);
+    liveness_ = std::make_unique<LivenessModel>(default_heads_dir() / "liveness.json");
+    selfie_ = make_selfie();
+  }
+  static void TearDownTestSuite() {
+    engine_.reset();
+    liveness_.reset();
+  }
+
+  // The largest face of a demo group photo with a margin, scaled to 720 px high.
+  static cv::Mat make_selfie() {
+    cv::Mat photo = cv::imread(test::demo_photo("sample1.jpg").string(), cv::IMREAD_COLOR);
+    auto found = engine_->analyze(test::encode(photo, ".jpg"), Stages::detect);
+    EXPECT_TRUE(found.ok());
+    if (!found.ok()) return photo;
+    cv::Rect2f box = found->faces[0].box;
+    cv::Rect region(cvRound(box.x - 0.6 * box.width), cvRound(box.y - 0.6 * box.height), cvRound(box.width * 2.2),
+                    cvRound(box.height * 2.2));
+    cv::Mat crop = photo(region & cv::Rect(0, 0, photo.cols, photo.rows)), out;
+    cv::resize(crop, out, {}, 720.0 / crop.rows, 720.0 / crop.rows, cv::INTER_CUBIC);
+    return out;
+  }
+
+  static FaceChecks check(const cv::Mat& image) {
+    auto analysis = engine_->analyze(test::encode(image, ".jpg"));
+    EXPECT_TRUE(analysis.ok()) << (analysis.ok() ? "" : analysis.error().message);
+    if (!analysis.ok()) return {};
+    FaceChecks checks = check_face(*analysis, liveness_.get());
+    std::cout << "  measured: " << liveness_quality_json(checks).dump() << "\n";
+    return checks;
+  }
+
+  // The default policy with the several-faces check on (it is off by default).
+  static Policy policy() {
+    Policy policy;
+    policy.quality.max_second_face_ratio = 0.5;
+    return policy;
+  }
+
+  static std::unique_ptr<FaceEngine> engine_;
+  static std::unique_ptr<LivenessModel> liveness_;
+  static cv::Mat selfie_;
+};
+
+std::unique_ptr<FaceEngine> Quality::engine_;
+std::unique_ptr<LivenessModel> Quality::liveness_;
+cv::Mat Quality::selfie_;
+
+TEST_F(Quality, AGoodSelfiePassesEveryCheck) {
+  FaceChecks checks = check(selfie_);
+  EXPECT_EQ(quality_codes(checks.quality, policy()), std::vector<std::string>{});
+  EXPECT_EQ(checks.quality.face_count, 1);
+  EXPECT_GT(checks.quality.eye_distance_px, 60);
+  ASSERT_TRUE(checks.liveness.has_value());
+  EXPECT_GE(*checks.liveness, 0);
+  EXPECT_LE(*checks.liveness, 100);
+}
+
+TEST_F(Quality, DefaultsPassTheDemoPhotos) {
+  for (const char* name : {"sample1.jpg", "sample2.jpg", "sample3.jpg", "sample4.jpg", "sample5.jpg", "sample6.jpg"}) {
+    cv::Mat photo = cv::imread(test::demo_photo(name).string(), cv::IMREAD_COLOR);
+    EXPECT_EQ(quality_codes(check(photo).quality, Policy{}), std::vector<std::string>{}) << name;
+  }
+}
+
+TEST_F(Quality, BlurredFailsBlur) {
+  cv::Mat blurred;
+  cv::GaussianBlur(selfie_, blurred, {0, 0}, 6);
+  EXPECT_EQ(quality_codes(check(blurred).quality, policy()), std::vector<std::string>{"Blur_fail"});
+}
+
+TEST_F(Quality, DarkenedAndOverexposedFailExposure) {
+  cv::Mat dark, bright;
+  selfie_.convertTo(dark, -1, 0.12);
+  selfie_.convertTo(bright, -1, 1.0, 180);
+  EXPECT_EQ(quality_codes(check(dark).quality, policy()), std::vector<std::string>{"Exposure_fail"});
+  EXPECT_EQ(quality_codes(check(bright).quality, policy()), std::vector<std::string>{"Exposure_fail"});
+}
+
+TEST_F(Quality, ShrunkFailsFaceTooSmall) {
+  cv::Mat small, canvas(240, 320, CV_8UC3, cv::Scalar(128, 128, 128));
+  cv::resize(selfie_, small, {}, 0.16, 0.16, cv::INTER_AREA);
+  small.copyTo(
+      canvas(cv::Rect((canvas.cols - small.cols) / 2, (canvas.rows - small.rows) / 2, small.cols, small.rows)));
+  FaceChecks checks = check(canvas);
+  EXPECT_LT(checks.quality.eye_distance_px, 20);
+  EXPECT_EQ(quality_codes(checks.quality, policy()), std::vector<std::string>{"Face_too_small_fail"});
+}
+
+TEST_F(Quality, TwoFacesSideBySideFailMultipleFaces) {
+  cv::Mat mirrored, pair;
+  cv::flip(selfie_, mirrored, 1);
+  cv::hconcat(selfie_, mirrored, pair);
+  FaceChecks checks = check(pair);
+  EXPECT_EQ(checks.quality.face_count, 2);
+  EXPECT_GT(checks.quality.second_face_ratio, 0.5);
+  EXPECT_EQ(quality_codes(checks.quality, policy()), std::vector<std::string>{"Multiple_faces_fail"});
+  EXPECT_EQ(quality_codes(checks.quality, Policy{}), std::vector<std::string>{}) << "off by default";
+}
+
+TEST(QualityPolicy, PoseLimitsAndOrderOfCodes) {
+  QualityMeasures good;
+  good.eye_distance_px = 100;
+  good.sharpness = 10;
+  good.brightness = 120;
+  Policy policy;
+  QualityMeasures turned = good;
+  turned.yaw = -50;
+  EXPECT_EQ(quality_codes(turned, policy), std::vector<std::string>{"Pose_fail"});
+  turned.yaw = 44;
+  EXPECT_EQ(quality_codes(turned, policy), std::vector<std::string>{});
+  turned.pitch = 41;
+  EXPECT_EQ(quality_codes(turned, policy), std::vector<std::string>{"Pose_fail"});
+  policy.quality.max_pitch = 0;  // off
+  EXPECT_EQ(quality_codes(turned, policy), std::vector<std::string>{});
+  QualityMeasures bad;
+  bad.second_face_ratio = 0.9;
+  bad.yaw = 80;
+  policy.quality.max_second_face_ratio = 0.5;
+  EXPECT_EQ(quality_codes(bad, policy), (std::vector<std::string>{"Face_too_small_fail", "Multiple_faces_fail",
+                                                                  "Blur_fail", "Exposure_fail", "Pose_fail"}));
+  policy.quality = {0, 0, 0, 0, 0, 0, 0};
+  EXPECT_FALSE(policy.quality.any_on());
+  EXPECT_FALSE(required_scores(policy).quality);
+}
+
+TEST(QualityPolicy, JsonRoundTripAndValidation) {
+  Policy policy;
+  policy.quality.max_second_face_ratio = 0.4;
+  policy.quality.min_sharpness = 7.5;
+  EXPECT_EQ(policy_from_json(policy_json(policy)), policy);
+  Policy changed = policy_from_json({{"quality", {{"max_yaw", 20}}}});
+  EXPECT_EQ(changed.quality.max_yaw, 20);
+  EXPECT_EQ(changed.quality.min_brightness, Policy{}.quality.min_brightness);
+  EXPECT_THROW(policy_from_json({{"quality", {{"max_second_face_ratio", 1.5}}}}), std::invalid_argument);
+  EXPECT_THROW(policy_from_json({{"quality", {{"min_sharpness", "high"}}}}), std::invalid_argument);
+  EXPECT_THROW(policy_from_json({{"quality", 3}}), std::invalid_argument);
+}
+
+TEST(QualityPolicy, MeasurementsAppearInTheScoreWhenOn) {
+  Scores scores;
+  scores.face_similarity = 90;
+  scores.quality = QualityMeasures{};
+  scores.quality->brightness = 12.34;
+  nlohmann::json out = scores_json(scores, Policy{});
+  EXPECT_DOUBLE_EQ(out.at("quality").at("brightness").get<double>(), 12.3);
+  Policy off;
+  off.quality = {0, 0, 0, 0, 0, 0, 0};
+  EXPECT_FALSE(scores_json(scores, off).contains("quality"));
+}
+
+TEST(Liveness, FeatureLayoutMatchesTheCommittedHead) {
+  cv::Mat chip(kLivenessChip, kLivenessChip, CV_8UC3);
+  cv::randu(chip, 0, 255);
+  std::vector<float> features = liveness_features(chip);
+  EXPECT_EQ(features.size(), liveness_feature_names().size());
+  LivenessModel model(default_heads_dir() / "liveness.json");
+  double score = model.score(features);
+  EXPECT_GE(score, 0);
+  EXPECT_LE(score, 100);
+  EXPECT_THROW(model.score({1.0f, 2.0f}), std::invalid_argument);
+  EXPECT_THROW(LivenessModel("/nonexistent/liveness.json"), std::runtime_error);
+}
+
+TEST(LivenessMetrics, RatesAndAuc) {
+  std::vector<eval::ScoredSample> samples = {{90, true, "1"},  {80, true, "1"},  {40, true, "2"},
+                                             {60, false, "1"}, {10, false, "2"}, {20, false, "2"}};
+  eval::AttackRates rates = eval::attack_rates(samples, 50);
+  EXPECT_EQ(rates.live, 3u);
+  EXPECT_EQ(rates.attacks, 3u);
+  EXPECT_DOUBLE_EQ(rates.apcer, 1.0 / 3);
+  EXPECT_DOUBLE_EQ(rates.bpcer, 1.0 / 3);
+  EXPECT_DOUBLE_EQ(rates.acer, 1.0 / 3);
+  // Live above attack in 8 of the 9 pairs (only 40 < 60 loses).
+  EXPECT_NEAR(eval::liveness_auc(samples), 8.0 / 9, 1e-12);
+  samples.push_back({60, true, "3"});  // a tie counts half
+  EXPECT_NEAR(eval::liveness_auc(samples), (8.0 + 2.5) / 12, 1e-12);
+  EXPECT_TRUE(std::isnan(eval::attack_rates({{50, true, "1"}}, 50).apcer));
+}
+
+}  // namespace
+}  // namespace faceauth
