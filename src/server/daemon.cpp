@@ -108,7 +108,8 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
   WebhookDeliverer deliverer(*store, sealer, retry);
   // Events resume after a restart: the outbox is read at start and whenever an event is due.
   BackgroundLoop webhooks("webhook delivery", [&deliverer, &config] {
-    deliverer.deliver_due(now_ms());
+    // One event per step: a stop waits for at most one try (webhook-timeout-ms).
+    deliverer.deliver_due(now_ms(), 1);
     int64_t wait = deliverer.wait_ms(now_ms());
     return wait < 0 ? config.webhook_poll_ms : std::min<int64_t>(wait, config.webhook_poll_ms);
   });
