@@ -162,7 +162,10 @@ class H1_History(HistoryTest):
             "SELECT id FROM attempts WHERE faceauth_project_id = ? ORDER BY created_ms, id", (fa_id,))]
         self.assertEqual(sorted(truth), sorted(seeded))
         for count in (2000, 777):
+            started = time.monotonic()
             records, pages = self.page_all(key, "2026-01-01", "2026-01-04", count)
+            sys.stderr.write("  listed %d attempts in %d pages of %d in %.2f s\n"
+                             % (len(records), pages, count, time.monotonic() - started))
             ids = [r["auth_id"] for r in records]
             self.assertEqual(len(ids), len(set(ids)), "duplicates with count=%d" % count)
             self.assertEqual(ids, truth, "misses or wrong order with count=%d" % count)
