@@ -1,6 +1,7 @@
 #include "api/routes.h"
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <sstream>
 
@@ -71,6 +72,26 @@ FormFields parse_form(const HttpRequest& request, const std::vector<std::string>
 std::string field(const FormFields& form, const std::string& name) {
   auto it = form.values.find(name);
   return it == form.values.end() ? "" : std::string(it->second);
+}
+
+// Digits only, within [low, high].
+bool parse_whole(const std::string& text, int64_t low, int64_t high, int64_t& out) {
+  if (text.empty() || text.size() > 18) return false;
+  int64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + (c - '0');
+  }
+  if (value < low || value > high) return false;
+  out = value;
+  return true;
+}
+
+// A query parameter; an empty value counts as absent.
+std::optional<std::string> query_param(const HttpRequest& request, std::string_view name) {
+  const std::string* value = request.query_value(name);
+  if (!value || value->empty()) return std::nullopt;
+  return *value;
 }
 
 std::optional<nlohmann::json> json_body(const HttpRequest& request) {
@@ -145,8 +166,14 @@ HttpResponse ApiRouter::dispatch(Context& context) {
   }
   if (segments.size() == 2 && segments[0] == "v3" && segments[1] == "faceauth") {
     context.route = "faceauth";
+    if (method == "GET" || method == "DELETE") return context.route = "faceauth_history", history(context);
     if (method != "POST") return fail(context, ApiErrorCode::method_not_allowed);
     return faceauth(context);
+  }
+  if (segments.size() == 3 && segments[0] == "v3" && segments[1] == "faceauth" && segments[2] == "image") {
+    context.route = "faceauth_image";
+    if (method != "GET") return fail(context, ApiErrorCode::method_not_allowed);
+    return history(context);
   }
   if (segments.size() >= 2 && segments[0] == "v3" && segments[1] == "submissions") {
     context.route = "submissions";
@@ -183,6 +210,24 @@ HttpResponse ApiRouter::faceauth(Context& context) {
                   field(form, "cf3"),
                   context.request.client_address};
   return respond(context, service_.authenticate(input));
+}
+
+// GET and DELETE /v3/faceauth, GET /v3/faceauth/image (add-on key).
+HttpResponse ApiRouter::history(Context& context) {
+  const HttpRequest& request = context.request;
+  const std::string* key = request.header("x-api-key");
+  if (!key || key->empty()) return fail(context, ApiErrorCode::required_field_missing, "x-api-key is required");
+  std::optional<std::string> auth_id = query_param(request, "authId");
+  if (context.route == "faceauth_image") return respond(context, service_.attempt_image(*key, auth_id));
+  if (request.method == "DELETE") return respond(context, service_.delete_attempt(*key, auth_id));
+  HistoryInput input{*key,
+                     auth_id,
+                     query_param(request, "startDate"),
+                     query_param(request, "endDate"),
+                     query_param(request, "count"),
+                     query_param(request, "nextKey_id"),
+                     query_param(request, "nextKey_date")};
+  return respond(context, service_.list_attempts(input));
 }
 
 HttpResponse ApiRouter::submissions(Context& context, const std::string& kyc_project_id, size_t first) {
@@ -240,7 +285,38 @@ HttpResponse ApiRouter::admin(Context& context) {
       return fail(context, ApiErrorCode::not_found, "No such KYC project");
     return submissions(context, segments[3], 5);
   }
+  if (segments.size() >= 5 && segments[2] == "kyc-projects" && segments[4] == "webhook") return webhook(context);
   return admin_projects(context);
+}
+
+// /admin/v1/kyc-projects/{id}/webhook[/deliveries]
+HttpResponse ApiRouter::webhook(Context& context) {
+  const auto& s = context.segments;
+  const std::string& method = context.request.method;
+  const std::string& id = s[3];
+  if (s.size() == 5 && method == "GET") return respond(context, service_.get_webhook(id));
+  if (s.size() == 5 && method == "DELETE") return respond(context, service_.delete_webhook(id));
+  if (s.size() == 5 && (method == "PUT" || method == "POST")) {
+    std::optional<nlohmann::json> body = json_body(context.request);
+    if (!body) return fail(context, ApiErrorCode::invalid_data_format, "the body must be a JSON object");
+    return respond(context, service_.set_webhook(id, *body));
+  }
+  if (s.size() == 6 && s[5] == "deliveries" && method == "GET") {
+    std::optional<std::string> after = query_param(context.request, "after");
+    std::optional<std::string> limit = query_param(context.request, "limit");
+    int64_t after_seq = 0;
+    int count = 100;
+    if (after && !parse_whole(*after, 0, INT64_MAX, after_seq)) {
+      return fail(context, ApiErrorCode::invalid_data_format, "after is a delivery seq");
+    }
+    int64_t wanted = count;
+    if (limit && !parse_whole(*limit, 1, 1000, wanted)) {
+      return fail(context, ApiErrorCode::invalid_data_format, "limit is 1-1000");
+    }
+    count = static_cast<int>(wanted);
+    return respond(context, service_.list_webhook_deliveries(id, after_seq, count));
+  }
+  return fail(context, ApiErrorCode::not_found);
 }
 
 HttpResponse ApiRouter::admin_projects(Context& context) {

@@ -3,6 +3,7 @@
 // serialises the outcome. Every response carries x-request-id; every error has the table's
 // body. Routes:
 //   POST /v3/faceauth                                  add-on key (x-api-key)
+//   GET|DELETE /v3/faceauth, GET /v3/faceauth/image    add-on key (x-api-key)
 //   POST|GET /v3/submissions, GET|DELETE /v3/submissions/{id},
 //   POST /v3/submissions/{id}/approve|reject           KYC key (x-api-key)
 //   /admin/v1/...                                      admin token (Authorization: Bearer)
@@ -36,6 +37,8 @@ class ApiRouter {
   struct Context;
   HttpResponse dispatch(Context& context);
   HttpResponse faceauth(Context& context);
+  HttpResponse history(Context& context);
+  HttpResponse webhook(Context& context);
   HttpResponse submissions(Context& context, const std::string& kyc_project_id, size_t first_segment);
   HttpResponse admin(Context& context);
   HttpResponse admin_projects(Context& context);

@@ -193,7 +193,9 @@ Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey
   attempt.created_ms = now_ms();
   attempt.latency_ms = static_cast<double>(attempt.created_ms - started);
   if (project.image_retention_days != 0) attempt.image_sealed = sealer_.seal(as_bytes(input.image));
-  store_.insert_attempt(attempt);
+  std::optional<WebhookEvent> event = webhook_event_for(project.kyc_project_id, attempt);
+  store_.insert_attempt(attempt, event);
+  if (event && config_.on_webhook_event) config_.on_webhook_event();
   nlohmann::ordered_json body = {{"authentication_id", attempt.id},
                                  {"auth_status", decision.approved ? "approved" : "rejected"},
                                  {"create_time", iso_time(attempt.created_ms)},
@@ -206,21 +208,31 @@ Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey
 }
 
 Outcome FaceAuthService::create_kyc_project(const nlohmann::json& request) {
-  KycProject project{random_hex_id(), text_field(request, "name", true), text_field(request, "webhook_url", false),
-                     now_ms(), threshold_field(request, "auto_approve_threshold", 0.0)};
+  KycProject project{random_hex_id(),
+                     text_field(request, "name", true),
+                     "",
+                     now_ms(),
+                     threshold_field(request, "auto_approve_threshold", 0.0),
+                     {}};
+  std::optional<std::string> secret = apply_webhook_url(project, text_field(request, "webhook_url", false));
   NewKey key = generate_key("kyc");
   store_.create_kyc_project(project, make_key_record(KeyKind::kyc, project.id, key));
-  return Outcome::ok({{"project", kyc_project_json(project)}, {"kyc_key", key.key}}, 201);
+  nlohmann::json body = {{"project", kyc_project_json(project)}, {"kyc_key", key.key}};
+  if (secret) body["webhook_secret"] = *secret;
+  return Outcome::ok(body, 201);
 }
 
 Outcome FaceAuthService::update_kyc_project(const std::string& id, const nlohmann::json& request) {
   std::optional<KycProject> project = store_.get_kyc_project(id);
   if (!project) return Outcome::fail(ApiErrorCode::not_found, "No such KYC project");
   if (request.contains("name")) project->name = text_field(request, "name", true);
-  if (request.contains("webhook_url")) project->webhook_url = text_field(request, "webhook_url", false);
+  std::optional<std::string> secret;
+  if (request.contains("webhook_url")) secret = apply_webhook_url(*project, text_field(request, "webhook_url", false));
   project->auto_approve_threshold = threshold_field(request, "auto_approve_threshold", project->auto_approve_threshold);
   if (!store_.update_kyc_project(*project)) return Outcome::fail(ApiErrorCode::not_found, "No such KYC project");
-  return Outcome::ok(kyc_project_json(*project));
+  nlohmann::json body = kyc_project_json(*project);
+  if (secret) body["webhook_secret"] = *secret;
+  return Outcome::ok(body);
 }
 
 Outcome FaceAuthService::list_kyc_projects() {

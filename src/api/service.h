@@ -53,6 +53,13 @@ struct ServiceConfig {
   // Read-only, shared by the request threads; without it a policy with liveness on rejects
   // every attempt with Liveness_fail (a check that is on but unmeasured fails).
   std::shared_ptr<const LivenessModel> liveness;
+  std::function<void()> on_webhook_event;  // an event was written to the outbox
+};
+
+// GET /v3/faceauth: the query parameters as given (nothing = absent).
+struct HistoryInput {
+  std::string api_key;
+  std::optional<std::string> auth_id, start_date, end_date, count, next_id, next_date;
 };
 
 class FaceAuthService {
@@ -80,6 +87,18 @@ class FaceAuthService {
   Outcome set_submission_status(const std::string& kyc_project_id, const std::string& id, SubmissionStatus status);
   Outcome delete_submission(const std::string& kyc_project_id, const std::string& id);
 
+  // Attempt history (src/api/service_history.cpp): GET /v3/faceauth, GET /v3/faceauth/image
+  // and DELETE /v3/faceauth, scoped to the add-on key's project.
+  Outcome list_attempts(const HistoryInput& input);
+  Outcome attempt_image(const std::string& api_key, const std::optional<std::string>& auth_id);
+  Outcome delete_attempt(const std::string& api_key, const std::optional<std::string>& auth_id);
+
+  // Webhooks of a KYC project (src/api/service_webhooks.cpp).
+  Outcome get_webhook(const std::string& kyc_project_id);
+  Outcome set_webhook(const std::string& kyc_project_id, const nlohmann::json& request);
+  Outcome delete_webhook(const std::string& kyc_project_id);
+  Outcome list_webhook_deliveries(const std::string& kyc_project_id, int64_t after_seq, int limit);
+
   Store& store() { return store_; }
 
  private:
@@ -89,6 +108,11 @@ class FaceAuthService {
   // The reference of a submission made by another model, re-made from its stored image by
   // the current one and saved; nullopt when no stored image gives a face.
   std::optional<std::vector<float>> reembed_reference(const Submission& submission);
+  // Sets the project's webhook URL (validated; "" turns it off) and makes a secret when it
+  // has none; returns the new secret, to show once.
+  std::optional<std::string> apply_webhook_url(KycProject& project, const std::string& url);
+  // The event of a decided attempt when its KYC project has a webhook.
+  std::optional<WebhookEvent> webhook_event_for(const std::string& kyc_project_id, const Attempt& attempt);
   Outcome compare_and_record(const AuthInput& input, const ApiKey& key, const FaceAuthProject& project,
                              const Submission& submission);
 

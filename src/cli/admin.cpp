@@ -31,6 +31,9 @@ constexpr const char* kAdminUsage =
   submission import KYC_ID DIR [--approve]
                     one submission per jpg/jpeg/png/webp/bmp file of DIR, userId = the file name
                     without extension; one JSON line per file; exit 1 when any failed
+  webhook set KYC_ID URL [--secret S]   http:// URL; the secret is made and shown once unless given
+  webhook show|delete KYC_ID
+  webhook deliveries KYC_ID [--after SEQ] [--limit N]   the delivery log, oldest first
 --url: default the base_url of --demo-json, else $FACEAUTH_URL, else http://127.0.0.1:8080 (http:// only)
 --token: default the admin_token of --demo-json (faceauthd's DATA_DIR/demo.json), else $FACEAUTH_ADMIN_TOKEN
 )";
@@ -252,6 +255,25 @@ int submission_import(const AdminServer& server, const Args& args) {
   return failed ? 1 : 0;
 }
 
+int webhook_command(const AdminServer& server, const Args& args) {
+  const std::string& action = args.positional[1];
+  if (action == "set") {
+    expect_positional(args, 4);
+    nlohmann::json body = {{"url", args.positional[3]}};
+    if (!args.get("secret").empty()) body["secret"] = args.get("secret");
+    return send_json(server, "PUT", kyc_path(args.positional[2]) + "/webhook", body);
+  }
+  expect_positional(args, 3);
+  std::string path = kyc_path(args.positional[2]) + "/webhook";
+  if (action == "show") return print_reply(admin_call(server, "GET", path));
+  if (action == "delete") return print_reply(admin_call(server, "DELETE", path));
+  if (action == "deliveries") {
+    std::string query = query_string({{"after", args.get("after")}, {"limit", args.get("limit")}});
+    return print_reply(admin_call(server, "GET", path + "/deliveries" + query));
+  }
+  throw std::invalid_argument(kAdminUsage);
+}
+
 int submission_command(const AdminServer& server, const Args& args) {
   const std::string& action = args.positional[1];
   if (action == "create") return submission_create(server, args);
@@ -272,13 +294,14 @@ int cmd_admin(const Args& args) {
   }
   if (args.positional.size() < 2) throw std::invalid_argument(kAdminUsage);
   const std::string& group = args.positional[0];
-  if (group != "kyc" && group != "faceauth" && group != "policy" && group != "submission") {
+  if (group != "kyc" && group != "faceauth" && group != "policy" && group != "submission" && group != "webhook") {
     throw std::invalid_argument(kAdminUsage);
   }
   AdminServer server = admin_server(args);
   if (group == "kyc") return kyc_command(server, args);
   if (group == "faceauth") return faceauth_command(server, args);
   if (group == "policy") return policy_command(server, args);
+  if (group == "webhook") return webhook_command(server, args);
   return submission_command(server, args);
 }
 

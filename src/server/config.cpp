@@ -55,6 +55,28 @@ const std::map<std::string, Setter>& setters() {
        }},
       {"rate-limit-burst",
        [](DaemonConfig& c, const std::string& v) { c.rate_limit_burst = to_int("rate-limit-burst", v, 1, 1000000); }},
+      {"webhook-backoff-ms",
+       [](DaemonConfig& c, const std::string& v) {
+         c.webhook_backoff_ms = to_int("webhook-backoff-ms", v, 1, 86400000);
+       }},
+      {"webhook-backoff-max-ms",
+       [](DaemonConfig& c, const std::string& v) {
+         c.webhook_backoff_max_ms = to_int("webhook-backoff-max-ms", v, 1, 86400000);
+       }},
+      {"webhook-max-attempts",
+       [](DaemonConfig& c, const std::string& v) {
+         c.webhook_max_attempts = to_int("webhook-max-attempts", v, 1, 100);
+       }},
+      {"webhook-timeout-ms",
+       [](DaemonConfig& c, const std::string& v) {
+         c.webhook_timeout_ms = to_int("webhook-timeout-ms", v, 100, 600000);
+       }},
+      {"webhook-poll-ms",
+       [](DaemonConfig& c, const std::string& v) { c.webhook_poll_ms = to_int("webhook-poll-ms", v, 10, 3600000); }},
+      {"retention-sweep-ms",
+       [](DaemonConfig& c, const std::string& v) {
+         c.retention_sweep_ms = to_int("retention-sweep-ms", v, 100, 86400000);
+       }},
       {"models", [](DaemonConfig& c, const std::string& v) { c.models = v; }},
       {"alignment",
        [](DaemonConfig& c, const std::string& v) {
@@ -159,6 +181,12 @@ std::vector<std::string> describe(const DaemonConfig& c) {
           "max-connections = " + std::to_string(c.max_connections),
           "rate-limit-per-minute = " + std::to_string(c.rate_limit_per_minute),
           "rate-limit-burst = " + std::to_string(c.rate_limit_burst),
+          "webhook-backoff-ms = " + std::to_string(c.webhook_backoff_ms),
+          "webhook-backoff-max-ms = " + std::to_string(c.webhook_backoff_max_ms),
+          "webhook-max-attempts = " + std::to_string(c.webhook_max_attempts),
+          "webhook-timeout-ms = " + std::to_string(c.webhook_timeout_ms),
+          "webhook-poll-ms = " + std::to_string(c.webhook_poll_ms),
+          "retention-sweep-ms = " + std::to_string(c.retention_sweep_ms),
           "models = " + (c.models.empty() ? std::string("(set-up cache)") : c.models.string()),
           "alignment = " + c.alignment,
           "embedding-flip = " + std::string(c.embedding_flip ? "true" : "false"),

@@ -13,6 +13,8 @@
 #include <opencv2/core.hpp>
 
 #include "api/routes.h"
+#include "api/webhook.h"
+#include "server/background.h"
 #include "server/config.h"
 #include "server/demo.h"
 
@@ -24,6 +26,8 @@ constexpr const char* kUsage =
     "                 [--engine-wait-ms MS] [--max-body-mb MB] [--read-timeout-ms MS] [--idle-timeout-ms MS]\n"
     "                 [--max-connections N] [--rate-limit-per-minute N] [--rate-limit-burst N] [--models DIR] "
     "[--sealing-key HEX] [--admin-token TOKEN]\n"
+    "                 [--webhook-backoff-ms MS] [--webhook-backoff-max-ms MS] [--webhook-max-attempts N]\n"
+    "                 [--webhook-timeout-ms MS] [--webhook-poll-ms MS] [--retention-sweep-ms MS]\n"
     "                 [--no-demo] [--demo-photo FILE] [--public-url URL]\n"
     "Every flag has an environment twin (FACEAUTH_DATA_DIR, ...) and a config-file line (data-dir = ...).\n";
 
@@ -102,6 +106,21 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
     metrics.observe_stage("align", ms.align / 1000);
     metrics.observe_stage("embed", ms.embed / 1000);
   };
+  WebhookRetry retry{config.webhook_backoff_ms, config.webhook_backoff_max_ms, config.webhook_max_attempts,
+                     config.webhook_timeout_ms};
+  WebhookDeliverer deliverer(*store, sealer, retry);
+  // Events resume after a restart: the outbox is read at start and whenever an event is due.
+  BackgroundLoop webhooks("webhook delivery", [&deliverer, &config] {
+    // One event per step: a stop waits for at most one try (webhook-timeout-ms).
+    deliverer.deliver_due(now_ms(), 1);
+    int64_t wait = deliverer.wait_ms(now_ms());
+    return wait < 0 ? config.webhook_poll_ms : std::min<int64_t>(wait, config.webhook_poll_ms);
+  });
+  BackgroundLoop sweeper("retention sweeper", [&store, &config] {
+    store->purge_expired_images(now_ms());
+    return config.retention_sweep_ms;
+  });
+  service_config.on_webhook_event = [&webhooks] { webhooks.wake(); };
   FaceAuthService service(*store, engines, sealer, service_config);
   ApiRouter router(service, metrics, {admin.hash, 256, [&store] { return store->ping(); }});
   HttpServerConfig http;
@@ -115,6 +134,8 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
       http, [&router](const HttpRequest& r) { return router.handle(r); },
       [&router](HttpProtocolError e) { return router.protocol_error(e); });
   server.start();
+  webhooks.start();
+  sweeper.start();
   std::string base_url =
       config.public_url.empty() ? "http://" + config.bind + ":" + std::to_string(server.port()) : config.public_url;
   std::cout << "faceauthd listening on " << base_url << " with " << workers << " engine workers, liveness head "
@@ -130,6 +151,8 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
   sigwait(&signals, &received);
   std::cout << "faceauthd: signal " << received << ", finishing requests in flight" << std::endl;
   server.stop(10000);
+  webhooks.stop();
+  sweeper.stop();
   std::cout << "faceauthd: stopped" << std::endl;
   return 0;
 }

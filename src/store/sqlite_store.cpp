@@ -115,10 +115,59 @@ CREATE INDEX attempts_project_created ON attempts(faceauth_project_id, created_m
     {2, R"sql(
 ALTER TABLE kyc_projects ADD COLUMN auto_approve_threshold REAL NOT NULL DEFAULT 0;
 )sql"},
+    {3, R"sql(
+ALTER TABLE kyc_projects ADD COLUMN webhook_secret_sealed BLOB NOT NULL DEFAULT x'';
+
+ALTER TABLE attempts ADD COLUMN image_state TEXT NOT NULL DEFAULT 'stored'
+  CHECK (image_state IN ('stored', 'not_stored', 'deleted', 'expired'));
+UPDATE attempts SET image_state = CASE WHEN delete_check = 1 THEN 'deleted'
+                                       WHEN length(image_sealed) = 0 THEN 'not_stored'
+                                       ELSE 'stored' END;
+-- The retention sweeper's range scan per project.
+CREATE INDEX attempts_stored_images ON attempts(faceauth_project_id, created_ms) WHERE image_state = 'stored';
+
+-- The outbox: one row per webhook event, written with its attempt.
+CREATE TABLE webhook_events (
+  id              TEXT PRIMARY KEY NOT NULL,
+  kyc_project_id  TEXT NOT NULL REFERENCES kyc_projects(id),
+  attempt_id      TEXT NOT NULL,
+  payload         TEXT NOT NULL,
+  created_ms      INTEGER NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+  attempts        INTEGER NOT NULL,
+  next_attempt_ms INTEGER NOT NULL
+) STRICT;
+CREATE INDEX webhook_events_due ON webhook_events(next_attempt_ms, created_ms) WHERE state = 'pending';
+CREATE INDEX webhook_events_attempt ON webhook_events(attempt_id);
+
+-- Every try at delivering an event.
+CREATE TABLE webhook_deliveries (
+  seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id       TEXT NOT NULL REFERENCES webhook_events(id),
+  kyc_project_id TEXT NOT NULL,
+  attempt_id     TEXT NOT NULL,
+  url            TEXT NOT NULL,
+  attempt        INTEGER NOT NULL,
+  started_ms     INTEGER NOT NULL,
+  http_status    INTEGER NOT NULL,
+  error          TEXT NOT NULL,
+  duration_ms    REAL NOT NULL,
+  event_state    TEXT NOT NULL
+) STRICT;
+CREATE INDEX webhook_deliveries_project ON webhook_deliveries(kyc_project_id, seq);
+)sql"},
 };
 
 // The columns read_kyc_project() and read_faceauth_project() expect, in their order.
-constexpr const char* kKycProjectColumns = "SELECT id, name, webhook_url, created_ms, auto_approve_threshold";
+constexpr const char* kKycProjectColumns =
+    "SELECT id, name, webhook_url, created_ms, auto_approve_threshold, webhook_secret_sealed";
+constexpr const char* kAttemptColumns =
+    "SELECT id, faceauth_project_id, kyc_submission_id, approved, scores_json, fail_codes_json, comments_json, "
+    "policy_json, user_id, cf1, cf2, cf3, key_id, client_address, latency_ms, created_ms, image_sealed, "
+    "delete_check, image_state FROM attempts";
+constexpr const char* kWebhookEventColumns =
+    "SELECT id, kyc_project_id, attempt_id, payload, created_ms, state, attempts, next_attempt_ms FROM "
+    "webhook_events";
 constexpr const char* kFaceAuthProjectColumns =
     "SELECT id, kyc_project_id, name, policy_json, image_retention_days, created_ms";
 
@@ -204,6 +253,7 @@ class Query {
     return Bytes(bytes, bytes + size);
   }
   int64_t column_int(int column) const { return sqlite3_column_int64(stmt_, column); }
+  bool column_is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
   double column_real(int column) const { return sqlite3_column_double(stmt_, column); }
 
  private:
@@ -298,13 +348,16 @@ class SqliteStore final : public Store {
     }
     std::lock_guard lock(mutex_);
     transaction("create KYC project", [&] {
-      query("INSERT INTO kyc_projects(id, name, webhook_url, created_ms, auto_approve_threshold) VALUES(?, ?, ?, ?, ?)",
-            "create KYC project")
+      query(
+          "INSERT INTO kyc_projects(id, name, webhook_url, created_ms, auto_approve_threshold, webhook_secret_sealed) "
+          "VALUES(?, ?, ?, ?, ?, ?)",
+          "create KYC project")
           .text(project.id)
           .text(project.name)
           .text(project.webhook_url)
           .integer(project.created_ms)
           .real(project.auto_approve_threshold)
+          .blob(project.webhook_secret_sealed)
           .run();
       insert_key(kyc_key);
     });
@@ -385,11 +438,14 @@ class SqliteStore final : public Store {
   bool update_kyc_project(const KycProject& project) override {
     std::lock_guard lock(mutex_);
     return transaction("update KYC project", [&] {
-      return query("UPDATE kyc_projects SET name = ?, webhook_url = ?, auto_approve_threshold = ? WHERE id = ?",
-                   "update KYC project")
+      return query(
+                 "UPDATE kyc_projects SET name = ?, webhook_url = ?, auto_approve_threshold = ?, "
+                 "webhook_secret_sealed = ? WHERE id = ?",
+                 "update KYC project")
                  .text(project.name)
                  .text(project.webhook_url)
                  .real(project.auto_approve_threshold)
+                 .blob(project.webhook_secret_sealed)
                  .text(project.id)
                  .run() > 0;
     });
@@ -532,13 +588,14 @@ class SqliteStore final : public Store {
     });
   }
 
-  void insert_attempt(const Attempt& a) override {
+  void insert_attempt(const Attempt& a, const std::optional<WebhookEvent>& event) override {
+    const char* image_state = a.delete_check ? "deleted" : a.image_sealed.empty() ? "not_stored" : "stored";
     std::lock_guard lock(mutex_);
     transaction("insert attempt", [&] {
       query(
           "INSERT INTO attempts(id, faceauth_project_id, kyc_submission_id, approved, scores_json, fail_codes_json, "
           "comments_json, policy_json, user_id, cf1, cf2, cf3, key_id, client_address, latency_ms, created_ms, "
-          "image_sealed, delete_check) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          "image_sealed, delete_check, image_state) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
           "insert attempt")
           .text(a.id)
           .text(a.faceauth_project_id)
@@ -558,38 +615,150 @@ class SqliteStore final : public Store {
           .integer(a.created_ms)
           .blob(a.image_sealed)
           .integer(a.delete_check ? 1 : 0)
+          .text(image_state)
           .run();
+      if (event) insert_webhook_event(*event);
     });
   }
 
   std::optional<Attempt> get_attempt(const std::string& faceauth_project_id, const std::string& id) override {
     std::lock_guard lock(mutex_);
-    Query q = query(
-        "SELECT id, faceauth_project_id, kyc_submission_id, approved, scores_json, fail_codes_json, comments_json, "
-        "policy_json, user_id, cf1, cf2, cf3, key_id, client_address, latency_ms, created_ms, image_sealed, "
-        "delete_check FROM attempts WHERE faceauth_project_id = ? AND id = ?",
-        "get attempt");
+    Query q = query(std::string(kAttemptColumns) + " WHERE faceauth_project_id = ? AND id = ?", "get attempt");
     if (!q.text(faceauth_project_id).text(id).step()) return std::nullopt;
-    Attempt a;
-    a.id = q.column_text(0);
-    a.faceauth_project_id = q.column_text(1);
-    a.submission_id = q.column_text(2);
-    a.approved = q.column_int(3) != 0;
-    a.scores_json = q.column_text(4);
-    a.fail_codes_json = q.column_text(5);
-    a.comments_json = q.column_text(6);
-    a.policy_json = q.column_text(7);
-    a.user_id = q.column_text(8);
-    a.cf1 = q.column_text(9);
-    a.cf2 = q.column_text(10);
-    a.cf3 = q.column_text(11);
-    a.key_id = q.column_text(12);
-    a.client_address = q.column_text(13);
-    a.latency_ms = q.column_real(14);
-    a.created_ms = q.column_int(15);
-    a.image_sealed = q.column_blob(16);
-    a.delete_check = q.column_int(17) != 0;
-    return a;
+    return read_attempt(q);
+  }
+
+  std::vector<Attempt> list_attempts(const AttemptQuery& aq) override {
+    // Row values keep the keyset condition one index range: (created_ms, id) > after.
+    std::pair<int64_t, std::string> after{aq.from_ms, ""};
+    if (aq.after && *aq.after > after) after = *aq.after;
+    const int64_t limit = std::clamp(aq.limit, 1, 10000);
+    std::lock_guard lock(mutex_);
+    Query q = query(std::string(kAttemptColumns) +
+                        " WHERE faceauth_project_id = ? AND (created_ms, id) > (?, ?) AND created_ms < ? "
+                        "ORDER BY created_ms, id LIMIT ?",
+                    "list attempts");
+    q.text(aq.faceauth_project_id).integer(after.first).text(after.second).integer(aq.to_ms).integer(limit);
+    std::vector<Attempt> out;
+    while (q.step()) out.push_back(read_attempt(q));
+    return out;
+  }
+
+  bool purge_attempt(const std::string& faceauth_project_id, const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    return transaction("purge attempt", [&] {
+      bool purged = query(
+                        "UPDATE attempts SET image_sealed = x'', user_id = '', cf1 = '', cf2 = '', cf3 = '', "
+                        "client_address = '', delete_check = 1, image_state = 'deleted' "
+                        "WHERE faceauth_project_id = ? AND id = ? AND delete_check = 0",
+                        "purge attempt")
+                        .text(faceauth_project_id)
+                        .text(id)
+                        .run() > 0;
+      if (purged) {
+        query(
+            "UPDATE webhook_events SET payload = json_set(payload, '$.data.user_id', '', '$.data.cf1', '', "
+            "'$.data.cf2', '', '$.data.cf3', '') WHERE attempt_id = ?",
+            "purge attempt")
+            .text(id)
+            .run();
+      }
+      return purged;
+    });
+  }
+
+  int64_t purge_expired_images(int64_t now_ms) override {
+    constexpr int64_t kDayMs = 86'400'000;
+    int64_t purged = 0;
+    for (const FaceAuthProject& project : list_faceauth_projects("")) {
+      if (project.image_retention_days < 0) continue;
+      const int64_t cutoff = now_ms - project.image_retention_days * kDayMs;
+      std::lock_guard lock(mutex_);
+      purged += transaction("purge expired images", [&] {
+        return query(
+                   "UPDATE attempts SET image_sealed = x'', image_state = 'expired' "
+                   "WHERE faceauth_project_id = ? AND image_state = 'stored' AND created_ms < ?",
+                   "purge expired images")
+            .text(project.id)
+            .integer(cutoff)
+            .run();
+      });
+    }
+    return purged;
+  }
+
+  std::vector<WebhookEvent> due_webhook_events(int64_t now_ms, int limit) override {
+    std::lock_guard lock(mutex_);
+    Query q = query(std::string(kWebhookEventColumns) +
+                        " WHERE state = 'pending' AND next_attempt_ms <= ? ORDER BY next_attempt_ms, created_ms "
+                        "LIMIT ?",
+                    "due webhook events");
+    q.integer(now_ms).integer(std::max(limit, 1));
+    std::vector<WebhookEvent> out;
+    while (q.step()) out.push_back(read_webhook_event(q));
+    return out;
+  }
+
+  std::optional<int64_t> next_webhook_due_ms() override {
+    std::lock_guard lock(mutex_);
+    Query q = query("SELECT MIN(next_attempt_ms) FROM webhook_events WHERE state = 'pending'", "next webhook due");
+    if (!q.step() || q.column_is_null(0)) return std::nullopt;
+    return q.column_int(0);
+  }
+
+  void record_webhook_delivery(const WebhookDelivery& d, const WebhookEvent& event) override {
+    std::lock_guard lock(mutex_);
+    transaction("record webhook delivery", [&] {
+      query(
+          "INSERT INTO webhook_deliveries(event_id, kyc_project_id, attempt_id, url, attempt, started_ms, "
+          "http_status, error, duration_ms, event_state) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          "record webhook delivery")
+          .text(d.event_id)
+          .text(d.kyc_project_id)
+          .text(d.attempt_id)
+          .text(d.url)
+          .integer(d.attempt)
+          .integer(d.started_ms)
+          .integer(d.http_status)
+          .text(d.error)
+          .real(d.duration_ms)
+          .text(webhook_state_name(event.state))
+          .run();
+      query("UPDATE webhook_events SET state = ?, attempts = ?, next_attempt_ms = ? WHERE id = ?",
+            "record webhook delivery")
+          .text(webhook_state_name(event.state))
+          .integer(event.attempts)
+          .integer(event.next_attempt_ms)
+          .text(event.id)
+          .run();
+    });
+  }
+
+  std::vector<WebhookDelivery> list_webhook_deliveries(const std::string& kyc_project_id, int64_t after_seq,
+                                                       int limit) override {
+    std::lock_guard lock(mutex_);
+    Query q = query(
+        "SELECT seq, event_id, kyc_project_id, attempt_id, url, attempt, started_ms, http_status, error, "
+        "duration_ms, event_state FROM webhook_deliveries WHERE kyc_project_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        "list webhook deliveries");
+    q.text(kyc_project_id).integer(after_seq).integer(std::clamp(limit, 1, 1000));
+    std::vector<WebhookDelivery> out;
+    while (q.step()) {
+      WebhookDelivery d;
+      d.seq = q.column_int(0);
+      d.event_id = q.column_text(1);
+      d.kyc_project_id = q.column_text(2);
+      d.attempt_id = q.column_text(3);
+      d.url = q.column_text(4);
+      d.attempt = static_cast<int>(q.column_int(5));
+      d.started_ms = q.column_int(6);
+      d.http_status = static_cast<int>(q.column_int(7));
+      d.error = q.column_text(8);
+      d.duration_ms = q.column_real(9);
+      d.event_state = parse_webhook_state(q.column_text(10));
+      out.push_back(std::move(d));
+    }
+    return out;
   }
 
   int64_t count_attempts(const std::string& faceauth_project_id) override {
@@ -691,7 +860,68 @@ class SqliteStore final : public Store {
   }
 
   static KycProject read_kyc_project(const Query& q) {
-    return {q.column_text(0), q.column_text(1), q.column_text(2), q.column_int(3), q.column_real(4)};
+    return {q.column_text(0), q.column_text(1), q.column_text(2), q.column_int(3), q.column_real(4), q.column_blob(5)};
+  }
+
+  static Attempt read_attempt(const Query& q) {
+    Attempt a;
+    a.id = q.column_text(0);
+    a.faceauth_project_id = q.column_text(1);
+    a.submission_id = q.column_text(2);
+    a.approved = q.column_int(3) != 0;
+    a.scores_json = q.column_text(4);
+    a.fail_codes_json = q.column_text(5);
+    a.comments_json = q.column_text(6);
+    a.policy_json = q.column_text(7);
+    a.user_id = q.column_text(8);
+    a.cf1 = q.column_text(9);
+    a.cf2 = q.column_text(10);
+    a.cf3 = q.column_text(11);
+    a.key_id = q.column_text(12);
+    a.client_address = q.column_text(13);
+    a.latency_ms = q.column_real(14);
+    a.created_ms = q.column_int(15);
+    a.image_sealed = q.column_blob(16);
+    a.delete_check = q.column_int(17) != 0;
+    a.image_state = q.column_text(18);
+    return a;
+  }
+
+  static WebhookState parse_webhook_state(const std::string& text) {
+    if (text == "pending") return WebhookState::pending;
+    if (text == "delivered") return WebhookState::delivered;
+    if (text == "failed") return WebhookState::failed;
+    throw StoreError("read webhook event: stored state is not valid");
+  }
+
+  static WebhookEvent read_webhook_event(const Query& q) {
+    WebhookEvent e;
+    e.id = q.column_text(0);
+    e.kyc_project_id = q.column_text(1);
+    e.attempt_id = q.column_text(2);
+    e.payload = q.column_text(3);
+    e.created_ms = q.column_int(4);
+    e.state = parse_webhook_state(q.column_text(5));
+    e.attempts = static_cast<int>(q.column_int(6));
+    e.next_attempt_ms = q.column_int(7);
+    return e;
+  }
+
+  // Callers hold mutex_ inside a transaction.
+  void insert_webhook_event(const WebhookEvent& e) {
+    query(
+        "INSERT INTO webhook_events(id, kyc_project_id, attempt_id, payload, created_ms, state, attempts, "
+        "next_attempt_ms) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert webhook event")
+        .text(e.id)
+        .text(e.kyc_project_id)
+        .text(e.attempt_id)
+        .text(e.payload)
+        .integer(e.created_ms)
+        .text(webhook_state_name(e.state))
+        .integer(e.attempts)
+        .integer(e.next_attempt_ms)
+        .run();
   }
 
   static FaceAuthProject read_faceauth_project(const Query& q) {

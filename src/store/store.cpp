@@ -21,4 +21,16 @@ std::optional<SubmissionStatus> parse_submission_status(const std::string& text)
   return std::nullopt;
 }
 
+const char* webhook_state_name(WebhookState state) {
+  switch (state) {
+    case WebhookState::pending:
+      return "pending";
+    case WebhookState::delivered:
+      return "delivered";
+    case WebhookState::failed:
+      return "failed";
+  }
+  return "unknown";
+}
+
 }  // namespace faceauth

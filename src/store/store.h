@@ -31,6 +31,7 @@ struct KycProject {
   // A new submission with both a selfie and an ID photo whose faces score at least this
   // (0-100 similarity score) is approved at once; 0 = off, submissions start pending.
   double auto_approve_threshold = 0;
+  Bytes webhook_secret_sealed{};  // sealed HMAC secret of the webhook; empty when none
 };
 
 struct FaceAuthProject {
@@ -94,6 +95,50 @@ struct Attempt {
   int64_t created_ms = 0;
   Bytes image_sealed;  // encrypted face image, empty when retention keeps none
   bool delete_check = false;
+  // What became of the face image: "stored", "not_stored" (retention 0), "deleted" (DELETE
+  // /v3/faceauth), "expired" (the retention sweeper). Set by the store.
+  std::string image_state;
+};
+
+// One page of a project's attempts, oldest first, ordered by (created_ms, id).
+struct AttemptQuery {
+  std::string faceauth_project_id;
+  int64_t from_ms = 0;  // created_ms >= from_ms
+  int64_t to_ms = 0;    // created_ms < to_ms
+  // Keyset pagination: the (created_ms, id) of the last attempt already seen, or none.
+  std::optional<std::pair<int64_t, std::string>> after;
+  int limit = 2000;
+};
+
+// A webhook event in the outbox: written in the same transaction as its attempt, POSTed by
+// the delivery worker until delivered or out of attempts.
+enum class WebhookState { pending, delivered, failed };
+const char* webhook_state_name(WebhookState state);
+
+struct WebhookEvent {
+  std::string id;
+  std::string kyc_project_id;
+  std::string attempt_id;
+  std::string payload;  // the JSON body
+  int64_t created_ms = 0;
+  WebhookState state = WebhookState::pending;
+  int attempts = 0;  // deliveries tried so far
+  int64_t next_attempt_ms = 0;
+};
+
+// One try at delivering an event (the delivery log).
+struct WebhookDelivery {
+  int64_t seq = 0;  // assigned by the store, increasing
+  std::string event_id;
+  std::string kyc_project_id;
+  std::string attempt_id;
+  std::string url;
+  int attempt = 0;  // 1 for the first try
+  int64_t started_ms = 0;
+  int http_status = 0;  // 0 when no HTTP answer came
+  std::string error;    // "" on a 2xx answer
+  double duration_ms = 0;
+  WebhookState event_state = WebhookState::pending;  // the event's state after this try
 };
 
 class Store {
@@ -134,9 +179,29 @@ class Store {
   // Deletes the submission with its images and template; false when absent.
   virtual bool delete_submission(const std::string& kyc_project_id, const std::string& id) = 0;
 
-  virtual void insert_attempt(const Attempt& attempt) = 0;
+  // The attempt and, when given, its webhook event, in one transaction.
+  virtual void insert_attempt(const Attempt& attempt, const std::optional<WebhookEvent>& event) = 0;
+  void insert_attempt(const Attempt& attempt) { insert_attempt(attempt, std::nullopt); }
   virtual std::optional<Attempt> get_attempt(const std::string& faceauth_project_id, const std::string& id) = 0;
   virtual int64_t count_attempts(const std::string& faceauth_project_id) = 0;
+  // Up to query.limit attempts after query.after within [from_ms, to_ms).
+  virtual std::vector<Attempt> list_attempts(const AttemptQuery& query) = 0;
+  // Erases the image, userId and cf1-cf3 of one attempt (and of its webhook events), sets
+  // delete_check; keeps id, status, scores and time. False when absent or already deleted.
+  virtual bool purge_attempt(const std::string& faceauth_project_id, const std::string& id) = 0;
+  // Erases the images older than each project's retention (all of them for retention 0);
+  // returns how many.
+  virtual int64_t purge_expired_images(int64_t now_ms) = 0;
+
+  // Events due for a try (pending, next_attempt_ms <= now_ms), oldest first.
+  virtual std::vector<WebhookEvent> due_webhook_events(int64_t now_ms, int limit) = 0;
+  // The earliest next_attempt_ms of a pending event, or nothing.
+  virtual std::optional<int64_t> next_webhook_due_ms() = 0;
+  // Logs a try and updates its event (state, attempts, next_attempt_ms) in one transaction.
+  virtual void record_webhook_delivery(const WebhookDelivery& delivery, const WebhookEvent& event) = 0;
+  // The delivery log of a KYC project, oldest first, after `after_seq`.
+  virtual std::vector<WebhookDelivery> list_webhook_deliveries(const std::string& kyc_project_id, int64_t after_seq,
+                                                               int limit) = 0;
 };
 
 // Opens (creating when needed) an SQLite database file in WAL mode and migrates it.

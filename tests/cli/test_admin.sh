@@ -59,6 +59,23 @@ admin kyc rotate-key "$kyc" >"$work/kyc-key.json"
 check "d = json.load(open('$work/kyc-key.json')); old = json.load(open('$work/kyc.json'))['kyc_key']
 assert d['kyc_key'] and d['kyc_key'] != old, d" "kyc rotate-key"
 
+# Webhooks (deliveries themselves: tests/api/test_history.py)
+check "d = json.load(open('$work/kyc.json')); assert d['webhook_secret'].startswith('whsec_'), d" "kyc create shows the webhook secret once"
+admin webhook set "$kyc" http://127.0.0.1:9/other >"$work/wh.json"
+check "d = json.load(open('$work/wh.json'))
+assert d == {'kyc_project_id': '$kyc', 'url': 'http://127.0.0.1:9/other', 'has_secret': True}, d" "webhook set keeps the secret"
+admin webhook set "$kyc" http://127.0.0.1:9/other --secret my-own-secret-0123456789 >"$work/wh2.json"
+check "d = json.load(open('$work/wh2.json')); assert 'secret' not in d and d['has_secret'], d" "webhook set --secret"
+admin webhook show "$kyc" >"$work/wh3.json"
+check "d = json.load(open('$work/wh3.json')); assert d['url'] == 'http://127.0.0.1:9/other', d" "webhook show"
+admin webhook deliveries "$kyc" --limit 5 >"$work/whd.json"
+check "d = json.load(open('$work/whd.json')); assert d == {'deliveries': []}, d" "webhook deliveries"
+if admin webhook set "$kyc" https://127.0.0.1/x 2>"$work/wh-err.txt"; then fail "webhook set accepted https"; fi
+grep -q invalid_data_format "$work/wh-err.txt" || fail "webhook set https: $(cat "$work/wh-err.txt")"
+admin webhook delete "$kyc" >/dev/null
+admin webhook show "$kyc" >"$work/wh4.json"
+check "d = json.load(open('$work/wh4.json')); assert d['url'] == '' and not d['has_secret'], d" "webhook delete"
+
 # FaceAuth projects and policies
 admin faceauth create "$kyc" "Door" --retention-days 7 --policy '{"faceSimilarity_threshold": 60}' >"$work/fa.json"
 check "d = json.load(open('$work/fa.json')); p = d['project']
