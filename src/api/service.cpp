@@ -85,13 +85,19 @@ Outcome engine_failure(const Error& error) {
   return Outcome::fail(code, code == ApiErrorCode::detection_server_error ? error.message : "");
 }
 
-// Occlusion, PPE and liveness scores are not built yet: a policy that turns them on is
-// refused rather than silently rejecting every attempt.
+// Liveness is not built yet: a policy that turns it on is refused rather than silently
+// rejecting every attempt.
 std::optional<Outcome> refuse_unbuilt_checks(const Policy& policy) {
-  RequiredScores on = required_scores(policy);
-  if (!(on.occluded || on.face_cover || on.head_cover || on.liveness)) return std::nullopt;
+  if (!required_scores(policy).liveness) return std::nullopt;
   return Outcome::fail(ApiErrorCode::invalid_data_format,
-                       "Occlusion, PPE and liveness checks are not available in this version; keep them off");
+                       "The liveness check is not available in this version; keep liveness_threshold at 0");
+}
+
+// The attribute scores a policy needs. A required mask covers the lower face, so occlusion
+// then judges only the eyes and brows (docs/attributes.md).
+AttributeNeeds attribute_needs(const Policy& policy) {
+  RequiredScores on = required_scores(policy);
+  return {on.occluded, on.face_cover, on.head_cover, on.face_cover};
 }
 
 }  // namespace
@@ -152,7 +158,7 @@ Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey
   std::optional<Bytes> plain = sealer_.open(submission.template_sealed);
   if (!plain) return Outcome::fail(ApiErrorCode::data_processing_error, "The reference template cannot be read");
   std::vector<float> reference = bytes_to_floats(*plain);
-  Result<FaceAnalysis> analysis = analyze(input.image);
+  Result<FaceAnalysis> analysis = analyze(input.image, attribute_needs(project.policy));
   if (!analysis) return engine_failure(analysis.error());
   if (config_.on_stage_times) config_.on_stage_times(analysis->ms);
   if (analysis->model_version != submission.template_model) {
@@ -161,6 +167,9 @@ Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey
   }
   Scores scores;
   scores.face_similarity = similarity_score(cosine_similarity(analysis->embedding, reference));
+  scores.occluded = analysis->attributes.occluded;
+  scores.face_cover = analysis->attributes.face_cover;
+  scores.head_cover = analysis->attributes.head_cover;
   Decision decision = decide(scores, project.policy);
   Attempt attempt;
   attempt.id = random_uuid();
@@ -265,10 +274,10 @@ Outcome FaceAuthService::rotate_key(KeyKind kind, const std::string& project_id)
   return Outcome::ok({{kind == KeyKind::kyc ? "kyc_key" : "addon_key", key.key}});
 }
 
-Result<FaceAnalysis> FaceAuthService::analyze(std::string_view image) {
+Result<FaceAnalysis> FaceAuthService::analyze(std::string_view image, const AttributeNeeds& needs) {
   EnginePool::Lease engine = engines_.acquire(config_.engine_wait);
   if (!engine) return make_error(ErrorCode::detection_server_error, "The face engine is saturated; retry");
-  return engine->analyze(as_bytes(image));
+  return engine->analyze(as_bytes(image), Stages::all, needs);
 }
 
 Outcome FaceAuthService::create_submission(const std::string& kyc_project_id, const SubmissionInput& input) {

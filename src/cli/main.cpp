@@ -1,4 +1,4 @@
-// faceauth: the command-line tool (verify, embed, compare, detect, bench, eval, admin).
+// faceauth: the command-line tool (verify, embed, compare, detect, bench, eval, analyze, admin).
 #include <exception>
 #include <iostream>
 #include <string>
@@ -23,6 +23,17 @@ constexpr const char* kUsage = R"(usage: faceauth COMMAND [options]
                                    accuracy, ROC AUC, EER and TAR at FAR 1e-2..1e-4 as JSON, on
                                    a TSV with same (1/0), image_a, image_b columns; the
                                    threshold from --train or N folds; ROC curve as a PNG
+  analyze IMAGE... | --list FILE [--threads N] [--lower-face-covered]
+                                   one JSON line per image: face count, the largest face's box
+                                   and its attribute scores (occluded_score, face_cover_score,
+                                   head_cover_score; 0-100, higher = more of the good thing)
+  features IMAGE... | --list FILE [--threads N]
+                                   one JSON line per image: landmarks and the attribute heads'
+                                   input features (tools/train/train_attributes.py reads them)
+  eval-attributes --labels FILE --attribute occluded|face_cover|head_cover [--images DIR]
+       [--lower-face-covered] [--threads N]
+                                   accuracy, balanced accuracy, ROC AUC and the confusion matrix
+                                   at score 50 on a TSV with image, label (1 = the good thing)
   admin GROUP ACTION ... [--url URL] [--token TOKEN | --demo-json FILE]
                                    the management API of a running faceauthd: kyc, faceauth,
                                    policy and submission commands (faceauth admin --help)
@@ -50,6 +61,9 @@ int main(int argc, char** argv) {
     if (command == "bench") return faceauth::cmd_bench(args);
     if (command == "eval") return faceauth::cmd_eval(args);
     if (command == "admin") return faceauth::cmd_admin(args);
+    if (command == "analyze") return faceauth::cmd_analyze(args);
+    if (command == "features") return faceauth::cmd_features(args);
+    if (command == "eval-attributes") return faceauth::cmd_eval_attributes(args);
   } catch (const std::invalid_argument& e) {
     std::cerr << e.what() << "\n";
     return 64;

@@ -958,12 +958,56 @@ class A2_Management(ServerTest):
         fa_id, addon_key = self.new_faceauth_project(self.demo["kyc_project_id"])
         path = "/admin/v1/faceauth-projects/%s/policy" % fa_id
         before = self.admin("GET", path).json()["policy"]
-        for change in ({"occluded_threshold": {"enabled": True, "threshold": 50}}, {"occluded_threshold": True},
-                       {"faceCover_threshold": 50}, {"headCover_threshold": 50}, {"liveness_threshold": 50}):
-            r = self.admin("PUT", path, change)
-            self.assertError(r, "invalid_data_format", 400)
+        r = self.admin("PUT", path, {"liveness_threshold": 50})
+        self.assertError(r, "invalid_data_format", 400)
         self.assertEqual(self.admin("GET", path).json()["policy"], before)
         self.assertApproved(faceauth(self.port, addon_key, self.demo["submission_id"], self.selfie))
+
+    def test_face_cover_required_rejects_a_bare_face(self):
+        fa_id, addon_key = self.new_faceauth_project(self.demo["kyc_project_id"])
+        path = "/admin/v1/faceauth-projects/%s/policy" % fa_id
+        r = self.admin("PUT", path, {"faceCover_threshold": 50})
+        self.assertEqual(r.status, 200, r)
+        resp = faceauth(self.port, addon_key, self.demo["submission_id"], self.selfie)
+        self.assertEqual(resp.status, 200, resp)
+        body = resp.json()
+        self.assertEqual(body["auth_status"], "rejected", body)
+        self.assertEqual(body["fail_code"], ["Face_cover_fail"], body)
+        self.assertEqual(body["rejected_comment"], ["Protection equipment is not found on Face"], body)
+        self.assertEqual(set(body["score"]), {"face_similarity_score", "face_cover_score"}, body)
+        self.assertLess(body["score"]["face_cover_score"], 50, body)
+        # The attempt is stored with the score and the failure.
+        import sqlite3
+        conn = sqlite3.connect(os.path.join(self.server.data_dir, "faceauth.db"), timeout=10)
+        try:
+            scores, fails = conn.execute("SELECT scores_json, fail_codes_json FROM attempts WHERE id = ?",
+                                         (body["authentication_id"],)).fetchone()
+        finally:
+            conn.close()
+        self.assertEqual(json.loads(scores), body["score"])
+        self.assertEqual(json.loads(fails), ["Face_cover_fail"])
+
+    def test_all_attribute_checks_fail_in_the_vendor_order(self):
+        fa_id, addon_key = self.new_faceauth_project(self.demo["kyc_project_id"])
+        path = "/admin/v1/faceauth-projects/%s/policy" % fa_id
+        # An unreachable occlusion threshold, a mask and a hard hat required: three failures.
+        r = self.admin("PUT", path, {"faceSimilarity_threshold": 99.9,
+                                     "occluded_threshold": {"enabled": True, "threshold": 100},
+                                     "faceCover_threshold": 50, "headCover_threshold": 50})
+        self.assertEqual(r.status, 200, r)
+        body = faceauth(self.port, addon_key, self.demo["submission_id"], self.selfie).json()
+        self.assertEqual(body["fail_code"], ["face_compare_underscore", "Face_Occluded_fail", "Face_cover_fail",
+                                             "Head_cover_fail"], body)
+        self.assertEqual(set(body["score"]), {"face_similarity_score", "occluded_score", "face_cover_score",
+                                              "head_cover_score"}, body)
+        # The plain face is not occluded: a normal occlusion threshold passes it.
+        r = self.admin("PUT", path, {"faceSimilarity_threshold": 50,
+                                     "occluded_threshold": {"enabled": True, "threshold": 50},
+                                     "faceCover_threshold": 0, "headCover_threshold": 0})
+        self.assertEqual(r.status, 200, r)
+        body = faceauth(self.port, addon_key, self.demo["submission_id"], self.selfie).json()
+        self.assertEqual(body["auth_status"], "approved", body)
+        self.assertGreaterEqual(body["score"]["occluded_score"], 50, body)
 
     def test_policy_bad_values(self):
         fa_id, _ = self.new_faceauth_project(self.demo["kyc_project_id"])
@@ -981,8 +1025,7 @@ class A2_Management(ServerTest):
         # The policy given at creation must be held to the same rule as PUT .../policy:
         # otherwise every attempt of that project is rejected for a check that cannot run.
         problems = []
-        for policy in ({"liveness_threshold": 50}, {"faceCover_threshold": 50},
-                       {"occluded_threshold": {"enabled": True, "threshold": 50}}):
+        for policy in ({"liveness_threshold": 50}, {"liveness_threshold": 1, "faceCover_threshold": 50}):
             r = self.admin("POST", "/admin/v1/faceauth-projects",
                            {"kyc_project_id": self.demo["kyc_project_id"], "name": "ppe", "policy": policy})
             if r.status == 201:
