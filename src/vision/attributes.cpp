@@ -27,7 +27,7 @@ constexpr Region kUpperFace{-0.1, -0.25, 1.1, 0.5};
 // Nose, mouth and chin, the part a mask covers.
 constexpr Region kLowerFace{-0.1, 0.45, 1.1, 1.2};
 // The whole head: the template's face, a hard hat above it and some margin.
-constexpr Region kHead{-0.7, -1.3, 1.7, 1.1};
+constexpr Region kHead{-0.5, -0.8, 1.5, 1.2};
 
 cv::Mat region_crop(const cv::Mat& bgr, const Landmarks68& landmarks, const Region& region) {
   constexpr int kUnits = 1000;  // the template at 1000 px per face unit
