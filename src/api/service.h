@@ -102,7 +102,8 @@ class FaceAuthService {
   Store& store() { return store_; }
 
  private:
-  Result<FaceAnalysis> analyze(std::string_view image);  // with a pooled engine
+  // With a pooled engine; `needs` = the attribute scores to compute.
+  Result<FaceAnalysis> analyze(std::string_view image, const AttributeNeeds& needs = {});
   Submission new_submission(const std::string& kyc_project_id, const SubmissionInput& input,
                             const FaceAnalysis& reference, bool from_selfie);
   // The reference of a submission made by another model, re-made from its stored image by

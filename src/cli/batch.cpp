@@ -77,17 +77,6 @@ std::vector<Pair> read_pairs(const std::string& path) {
   return pairs;
 }
 
-std::vector<std::string> read_list(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) lines.push_back(line);
-  }
-  return lines;
-}
-
 nlohmann::json pair_json(const Pair& pair, const Embedding& a, const Embedding& b) {
   nlohmann::json out = {
       {"image_a", pair.a}, {"image_b", pair.b}, {"similarity", nullptr}, {"score", nullptr}, {"error", nullptr}};
@@ -109,6 +98,17 @@ double percentile(std::vector<double> values, double p) {
 }
 
 }  // namespace
+
+std::vector<std::string> read_list(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
 
 int cmd_compare(const Args& args) {
   if (args.get("pairs").empty() || args.get("images").empty()) {

@@ -37,6 +37,9 @@ void parallel_for(size_t count, const EngineConfig& config, int threads, Work wo
   for (std::thread& thread : pool) thread.join();
 }
 
+// The non-empty lines of a file; throws std::runtime_error when it cannot be read.
+std::vector<std::string> read_list(const std::string& path);
+
 // --threads, default the hardware concurrency.
 int thread_count(const Args& args);
 

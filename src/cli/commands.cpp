@@ -34,9 +34,10 @@ double peak_rss_mb() {
 
 }  // namespace
 
-Result<FaceAnalysis> analyze_path(FaceEngine& engine, const std::string& path, Stages stages) {
+Result<FaceAnalysis> analyze_path(FaceEngine& engine, const std::string& path, Stages stages,
+                                  const AttributeNeeds& needs) {
   try {
-    return engine.analyze(read_bytes(path), stages);
+    return engine.analyze(read_bytes(path), stages, needs);
   } catch (const std::runtime_error& e) {
     return make_error(ErrorCode::image_converting_error, e.what());
   }

@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "vision/face_engine.h"
+#include "vision/liveness.h"
 
 namespace faceauth {
 
@@ -21,7 +24,11 @@ Args parse_args(int argc, char** argv, int first);
 EngineConfig engine_config(const Args& args);              // --models, --detector, --embedder
 std::vector<uint8_t> read_bytes(const std::string& path);  // throws std::runtime_error
 // The file's analysis; an unreadable file is an image_converting_error.
-Result<FaceAnalysis> analyze_path(FaceEngine& engine, const std::string& path, Stages stages = Stages::all);
+Result<FaceAnalysis> analyze_path(FaceEngine& engine, const std::string& path, Stages stages = Stages::all,
+                                  const AttributeNeeds& needs = {});
+// Adds the subject's attribute scores that were computed (occluded_score, face_cover_score,
+// head_cover_score), liveness_score and the quality measurements to a per-image JSON line.
+void add_attribute_fields(nlohmann::json& out, const FaceAnalysis& analysis, const LivenessModel& liveness);
 
 int cmd_verify(const Args& args);
 int cmd_embed(const Args& args);
@@ -33,6 +40,10 @@ int cmd_eval(const Args& args);
 // Liveness training features and the liveness evaluation (src/cli/eval_liveness.cpp).
 int cmd_liveness_features(const Args& args);
 int cmd_eval_liveness(const Args& args);
+// Attribute scores per image, the heads' training features, their accuracy (attributes_cmd.cpp).
+int cmd_analyze(const Args& args);
+int cmd_features(const Args& args);
+int cmd_eval_attributes(const Args& args);
 // The management API of a running faceauthd (src/cli/admin.cpp).
 int cmd_admin(const Args& args);
 

@@ -26,7 +26,8 @@ nlohmann::json landmarks_json(const Landmarks68& landmarks) {
 nlohmann::json times_json(const StageTimes& ms) {
   return {{"decode", round_to(ms.decode, 2)},       {"detect", round_to(ms.detect, 2)},
           {"landmarks", round_to(ms.landmarks, 2)}, {"align", round_to(ms.align, 2)},
-          {"embed", round_to(ms.embed, 2)},         {"total", round_to(ms.total(), 2)}};
+          {"embed", round_to(ms.embed, 2)},         {"attributes", round_to(ms.attributes, 2)},
+          {"total", round_to(ms.total(), 2)}};
 }
 
 nlohmann::json analysis_json(const FaceAnalysis& analysis) {

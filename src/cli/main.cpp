@@ -1,4 +1,4 @@
-// faceauth: the command-line tool (verify, embed, compare, detect, bench, eval, admin).
+// faceauth: the command-line tool (verify, embed, compare, detect, bench, eval, analyze, admin).
 #include <exception>
 #include <iostream>
 #include <string>
@@ -31,6 +31,17 @@ constexpr const char* kUsage = R"(usage: faceauth COMMAND [options]
   liveness-features --labels FILE --images DIR [--subjects A,B,..] [--threads N]
                                    the liveness features of each image as TSV (for
                                    tools/train/train_liveness.py)
+  analyze IMAGE... | --list FILE [--threads N] [--lower-face-covered]
+                                   one JSON line per image: face count, the largest face's box
+                                   and its attribute scores (occluded_score, face_cover_score,
+                                   head_cover_score; 0-100, higher = more of the good thing)
+  features IMAGE... | --list FILE [--threads N]
+                                   one JSON line per image: landmarks and the attribute heads'
+                                   input features (tools/train/train_attributes.py reads them)
+  eval-attributes --labels FILE --attribute occluded|face_cover|head_cover [--images DIR]
+       [--lower-face-covered] [--threads N]
+                                   accuracy, balanced accuracy, ROC AUC and the confusion matrix
+                                   at score 50 on a TSV with image, label (1 = the good thing)
   admin GROUP ACTION ... [--url URL] [--token TOKEN | --demo-json FILE]
                                    the management API of a running faceauthd: kyc, faceauth,
                                    policy and submission commands (faceauth admin --help)
@@ -61,6 +72,9 @@ int main(int argc, char** argv) {
     if (command == "eval-liveness") return faceauth::cmd_eval_liveness(args);
     if (command == "liveness-features") return faceauth::cmd_liveness_features(args);
     if (command == "admin") return faceauth::cmd_admin(args);
+    if (command == "analyze") return faceauth::cmd_analyze(args);
+    if (command == "features") return faceauth::cmd_features(args);
+    if (command == "eval-attributes") return faceauth::cmd_eval_attributes(args);
   } catch (const std::invalid_argument& e) {
     std::cerr << e.what() << "\n";
     return 64;

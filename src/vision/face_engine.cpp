@@ -36,14 +36,15 @@ FaceEngine::FaceEngine(const EngineConfig& config)
     : config_(config),
       detector_(make_face_detector(config.model_dir, config.detector)),
       landmarker_(config.model_dir, config.landmark_model),
-      embedder_(config.model_dir, config.embedding_model, config.embedding) {}
+      embedder_(config.model_dir, config.embedding_model, config.embedding),
+      attributes_(config.model_dir, config.heads_dir) {}
 
-Result<FaceAnalysis> FaceEngine::analyze(std::span<const uint8_t> bytes, Stages stages) {
+Result<FaceAnalysis> FaceEngine::analyze(std::span<const uint8_t> bytes, Stages stages, const AttributeNeeds& needs) {
   Stopwatch watch;
   Result<DecodedImage> image = decode_image(bytes, config_.limits);
   if (!image) return image.error();
   double decode_ms = watch.lap();
-  Result<FaceAnalysis> analysis = analyze_pixels(image->bgr, stages);
+  Result<FaceAnalysis> analysis = analyze_pixels(image->bgr, stages, needs);
   if (analysis) {
     analysis->ms.decode = decode_ms;
     analysis->format = image->format;
@@ -57,7 +58,7 @@ Result<FaceAnalysis> FaceEngine::analyze(std::span<const uint8_t> bytes, Stages 
   return analysis;
 }
 
-Result<FaceAnalysis> FaceEngine::analyze_pixels(const cv::Mat& bgr, Stages stages) {
+Result<FaceAnalysis> FaceEngine::analyze_pixels(const cv::Mat& bgr, Stages stages, const AttributeNeeds& needs) {
   FaceAnalysis analysis;
   analysis.image_width = bgr.cols;
   analysis.image_height = bgr.rows;
@@ -77,6 +78,11 @@ Result<FaceAnalysis> FaceEngine::analyze_pixels(const cv::Mat& bgr, Stages stage
   analysis.ms.align = watch.lap();
   analysis.embedding = embedder_.embed(chip);
   analysis.ms.embed = watch.lap();
+  // The heads read this model's descriptor; with another embedder they compute their own.
+  bool same_descriptor = config_.embedding_model == AttributeModel::kDescriptorModel;
+  analysis.attributes =
+      attributes_.analyze(bgr, analysis.landmarks, same_descriptor ? analysis.embedding : std::vector<float>{}, needs);
+  analysis.ms.attributes = watch.lap();
   return analysis;
 }
 

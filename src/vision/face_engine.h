@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "vision/aligner.h"
+#include "vision/attributes.h"
 #include "vision/embedder.h"
 #include "vision/error.h"
 #include "vision/face_detector.h"
@@ -24,13 +25,14 @@ struct EngineConfig {
   DetectorConfig detector;
   std::string landmark_model = "faceapi_landmark68";
   std::string embedding_model = "faceapi_recognition";
-  EmbedderOptions embedding;  // alignment and flip averaging
+  EmbedderOptions embedding;                              // alignment and flip averaging
+  std::filesystem::path heads_dir = default_heads_dir();  // empty: no attribute heads
   DecodeLimits limits;
 };
 
 struct StageTimes {  // milliseconds
-  double decode = 0, detect = 0, landmarks = 0, align = 0, embed = 0;
-  double total() const { return decode + detect + landmarks + align + embed; }
+  double decode = 0, detect = 0, landmarks = 0, align = 0, embed = 0, attributes = 0;
+  double total() const { return decode + detect + landmarks + align + embed + attributes; }
 };
 
 // From analyze(bytes), coordinates are pixels of the upright image at its full resolution
@@ -42,6 +44,7 @@ struct FaceAnalysis {
   std::vector<FaceBox> faces;  // every face found, largest first
   Landmarks68 landmarks{};     // of faces[0], the subject
   std::vector<float> embedding;
+  AttributeScores attributes;    // of faces[0]: the ones asked for
   std::string model_version;     // the embedding pipeline (Embedder::model_version)
   ScoreCalibration calibration;  // raw similarity -> 0-100 for that pipeline
   StageTimes ms;
@@ -58,20 +61,25 @@ class FaceEngine {
  public:
   explicit FaceEngine(const EngineConfig& config);
 
-  Result<FaceAnalysis> analyze(std::span<const uint8_t> bytes, Stages stages = Stages::all);
+  // `needs`: the attribute scores to compute (Stages::all only).
+  Result<FaceAnalysis> analyze(std::span<const uint8_t> bytes, Stages stages = Stages::all,
+                               const AttributeNeeds& needs = {});
   // For pixels already decoded (BGR, upright).
-  Result<FaceAnalysis> analyze_pixels(const cv::Mat& bgr, Stages stages = Stages::all);
+  Result<FaceAnalysis> analyze_pixels(const cv::Mat& bgr, Stages stages = Stages::all,
+                                      const AttributeNeeds& needs = {});
 
   const EngineConfig& config() const { return config_; }
   const std::string& model_version() const { return embedder_.model_version(); }
   // Empty when the embedding model's manifest has none for this pipeline.
   const ScoreCalibration& calibration() const { return embedder_.calibration(); }
+  AttributeModel& attributes() { return attributes_; }
 
  private:
   EngineConfig config_;
   std::unique_ptr<FaceDetector> detector_;
   Landmarker landmarker_;
   Embedder embedder_;
+  AttributeModel attributes_;
 };
 
 }  // namespace faceauth

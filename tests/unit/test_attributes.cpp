@@ -1,0 +1,132 @@
+// Attribute heads on fixtures made in code from the face-api demo photos: a mask polygon drawn
+// from the landmarks scores as face cover and occlusion, the untouched face as neither;
+// sunglasses are an occlusion even when a mask is required; the head arithmetic and loading.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "test_support.h"
+#include "vision/attributes.h"
+#include "vision/face_engine.h"
+
+namespace faceauth {
+namespace {
+
+class Attributes : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    EngineConfig config;
+    config.model_dir = test::model_dir();
+    engine_ = std::make_unique<FaceEngine>(config);
+    face_ = portrait();
+  }
+  static void TearDownTestSuite() { engine_.reset(); }
+
+  // The largest face of a demo group photo with a margin of 1.5 faces, 400 px high.
+  static cv::Mat portrait() {
+    cv::Mat photo = cv::imread(test::demo_photo("sample1.jpg").string(), cv::IMREAD_COLOR);
+    auto found = engine_->analyze_pixels(photo, Stages::detect);
+    EXPECT_TRUE(found.ok());
+    if (!found.ok()) return photo;
+    cv::Rect2f box = found->faces.front().box;
+    cv::Rect crop(cv::Point(static_cast<int>(box.x - 1.5f * box.width), static_cast<int>(box.y - 1.5f * box.height)),
+                  cv::Size(static_cast<int>(4 * box.width), static_cast<int>(4 * box.height)));
+    crop &= cv::Rect(0, 0, photo.cols, photo.rows);
+    cv::Mat out;
+    cv::resize(photo(crop), out, cv::Size(), 400.0 / crop.height, 400.0 / crop.height, cv::INTER_CUBIC);
+    return out;
+  }
+
+  static FaceAnalysis analyze(const cv::Mat& image, AttributeNeeds needs = AttributeNeeds::all()) {
+    auto result = engine_->analyze_pixels(image, Stages::all, needs);
+    EXPECT_TRUE(result.ok());
+    return result.ok() ? *result : FaceAnalysis{};
+  }
+
+  static std::vector<cv::Point> points(const Landmarks68& landmarks, int from, int to) {
+    std::vector<cv::Point> out;
+    for (int i = from; i <= to; ++i) out.emplace_back(landmarks[i]);
+    return out;
+  }
+
+  // A light-blue mask from the nose bridge over the jaw line, as landmarks place it.
+  static cv::Mat with_mask(const cv::Mat& image) {
+    Landmarks68 landmarks = analyze(image).landmarks;
+    std::vector<cv::Point> polygon = points(landmarks, 1, 15);
+    polygon.emplace_back(landmarks[28]);
+    cv::Mat out = image.clone();
+    cv::fillPoly(out, std::vector<std::vector<cv::Point>>{polygon}, cv::Scalar(230, 200, 150), cv::LINE_AA);
+    return out;
+  }
+
+  // Two dark lenses over the eyes and a bridge.
+  static cv::Mat with_sunglasses(const cv::Mat& image) {
+    Landmarks68 landmarks = analyze(image).landmarks;
+    cv::Mat out = image.clone();
+    cv::Point2f left = (landmarks[36] + landmarks[39]) / 2, right = (landmarks[42] + landmarks[45]) / 2;
+    int rx = static_cast<int>(cv::norm(right - left) * 0.45), ry = static_cast<int>(cv::norm(right - left) * 0.3);
+    for (cv::Point2f eye : {left, right}) {
+      cv::ellipse(out, cv::Point(eye), cv::Size(rx, ry), 0, 0, 360, cv::Scalar(20, 20, 20), cv::FILLED, cv::LINE_AA);
+    }
+    cv::line(out, cv::Point(left), cv::Point(right), cv::Scalar(20, 20, 20), 3);
+    return out;
+  }
+
+  static inline std::unique_ptr<FaceEngine> engine_;
+  static inline cv::Mat face_;
+};
+
+TEST_F(Attributes, MaskDrawnFromLandmarksIsCoveredAndOccluded) {
+  FaceAnalysis masked = analyze(with_mask(face_));
+  ASSERT_TRUE(masked.attributes.occluded && masked.attributes.face_cover);
+  EXPECT_GE(*masked.attributes.face_cover, 50.0);
+  EXPECT_LT(*masked.attributes.occluded, 50.0);
+}
+
+TEST_F(Attributes, OnlyTheScoresAskedForAreComputed) {
+  FaceAnalysis none = analyze(face_, AttributeNeeds{});
+  EXPECT_FALSE(none.attributes.occluded || none.attributes.face_cover || none.attributes.head_cover);
+  FaceAnalysis head = analyze(face_, AttributeNeeds{false, false, true, false});
+  EXPECT_FALSE(head.attributes.occluded || head.attributes.face_cover);
+  EXPECT_TRUE(head.attributes.head_cover);
+}
+
+TEST_F(Attributes, ScoresHaveOneDecimalInRange) {
+  FaceAnalysis plain = analyze(face_);
+  for (const auto& score : {plain.attributes.occluded, plain.attributes.face_cover, plain.attributes.head_cover}) {
+    ASSERT_TRUE(score);
+    EXPECT_GE(*score, 0.0);
+    EXPECT_LE(*score, 100.0);
+    EXPECT_NEAR(*score * 10, std::round(*score * 10), 1e-6);
+  }
+}
+
+TEST(LinearHead, StandardisesWeighsAndSquashes) {
+  nlohmann::json doc = {{"version", "t-1"},    {"inputs", {"upper"}},    {"mean", {1.0, 2.0}},
+                        {"scale", {2.0, 0.5}}, {"weights", {1.0, -1.0}}, {"bias", 0.25}};
+  LinearHead head(doc);
+  AttributeFeatures features;
+  features.upper = {2.0f, 6.0f};  // standardised: (1 * 2, 4 * 0.5) = (2, 2) -> 2 - 2 + 0.25
+  EXPECT_NEAR(head.probability(features), 1.0 / (1.0 + std::exp(-0.25)), 1e-9);
+  features.upper = {2.0f};
+  EXPECT_THROW(head.probability(features), std::runtime_error);
+}
+
+TEST(LinearHead, RejectsMalformedDocuments) {
+  nlohmann::json doc = {{"version", "t-1"},    {"inputs", {"upper"}},    {"mean", {1.0}},
+                        {"scale", {2.0, 0.5}}, {"weights", {1.0, -1.0}}, {"bias", 0.25}};
+  EXPECT_THROW(LinearHead{doc}, std::runtime_error);
+  doc["mean"] = {1.0, 2.0};
+  doc["inputs"] = {"ears"};
+  EXPECT_THROW(LinearHead{doc}, std::runtime_error);
+}
+
+TEST(AttributeModel, MissingHeadsFailAtStart) {
+  EXPECT_THROW(AttributeModel(test::model_dir(), "/nonexistent/heads"), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace faceauth

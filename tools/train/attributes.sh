@@ -1,0 +1,20 @@
+#!/bin/sh
+# Trains the attribute heads (models/heads/*.json) from the development datasets.
+# usage: tools/train/attributes.sh DATASETS_DIR WORK_DIR [FACEAUTH_BINARY]
+# WORK_DIR (outside the repository) receives head crops, synthetic occlusions, features and
+# held-out label lists; see docs/attributes.md. Takes about 10 minutes on 2 cores.
+set -eu
+datasets=$1
+work=$2
+bin=${3:-build/release/faceauth}
+here=$(dirname "$0")
+mkdir -p "$work"
+/usr/bin/python3 "$here/make_attribute_sets.py" "$datasets" "$work" --lfw 600
+{ tail -n +2 "$work/masks.tsv" | cut -f1; tail -n +2 "$work/clear.tsv" | cut -f1; } | sort -u > "$work/faces.list"
+"$bin" features --list "$work/faces.list" > "$work/faces.features.jsonl"
+/usr/bin/python3 "$here/synth_occlusions.py" "$work" --seed 5
+tail -n +2 "$work/synth.tsv" | cut -f1 > "$work/synth.list"
+"$bin" features --list "$work/synth.list" > "$work/synth.features.jsonl"
+tail -n +2 "$work/helmets.tsv" | cut -f1 > "$work/heads.list"
+"$bin" features --list "$work/heads.list" > "$work/heads.features.jsonl"
+/usr/bin/python3 "$here/train_attributes.py" "$work" "$here/../../models/heads" --seed 5

@@ -1,0 +1,220 @@
+#!/usr/bin/python3
+"""Trains the attribute heads (models/heads/*.json) from `faceauth features` output.
+
+usage: train_attributes.py WORK_DIR OUT_DIR [--seed S]
+
+WORK_DIR is what tools/train/attributes.sh builds: masks.tsv, clear.tsv, helmets.tsv,
+synth.tsv and the features of their images (faces.features.jsonl, synth.features.jsonl,
+heads.features.jsonl). Each head is an L2-regularised logistic regression (numpy, full-batch
+gradient descent, class-balanced), its regularisation picked by 4-fold cross-validation on the
+training part. Label 1 is the good thing (not occluded, face cover present, head cover present).
+Reports accuracy, balanced accuracy, ROC AUC and the confusion matrix on the held-out part and
+writes them into each head's JSON, with held-out label lists WORK_DIR/heldout_<head>.tsv for
+`faceauth eval-attributes`.
+"""
+import hashlib
+import json
+import os
+import sys
+
+import numpy as np
+
+
+def read_tsv(path):
+    lines = open(path).read().splitlines()
+    header = lines[0].split("\t")
+    return [dict(zip(header, line.split("\t"))) for line in lines[1:]]
+
+
+def read_features(*paths):
+    features = {}
+    for path in paths:
+        for line in open(path):
+            row = json.loads(line)
+            if row.get("faces", 0) > 0:
+                features[row["image"]] = row
+    return features
+
+
+def centred(row):
+    """A head crop is 3x the labelled head box: the face found must be the labelled one, in
+    the middle third, not a neighbour's."""
+    import cv2
+    height, width = cv2.imread(row["image"]).shape[:2]
+    x, y = np.mean(np.array(row["landmarks"]), axis=0)
+    return width / 3 <= x <= 2 * width / 3 and height / 3 <= y <= 2 * height / 3
+
+
+def fit(x, y, l2, seed, steps=300):
+    rng = np.random.default_rng(seed)
+    mean, std = x.mean(0), x.std(0) + 1e-6
+    z = (x - mean) / std
+    w = rng.normal(0, 0.01, z.shape[1])
+    b = 0.0
+    weight = np.where(y == 1, 0.5 / max(1, y.sum()), 0.5 / max(1, (1 - y).sum()))  # class-balanced
+    m, v, mb, vb = np.zeros_like(w), np.zeros_like(w), 0.0, 0.0
+    for step in range(1, steps + 1):  # Adam
+        p = 1 / (1 + np.exp(-(z @ w + b)))
+        g = z.T @ ((p - y) * weight) + l2 * w
+        gb = float(((p - y) * weight).sum())
+        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
+        mb, vb = 0.9 * mb + 0.1 * gb, 0.999 * vb + 0.001 * gb * gb
+        lr = 0.05 * np.sqrt(1 - 0.999 ** step) / (1 - 0.9 ** step)
+        w -= lr * m / (np.sqrt(v) + 1e-8)
+        b -= lr * mb / (np.sqrt(vb) + 1e-8)
+    return {"mean": mean, "scale": 1 / std, "weights": w, "bias": b}
+
+
+def predict(head, x):
+    return 1 / (1 + np.exp(-(((x - head["mean"]) * head["scale"]) @ head["weights"] + head["bias"])))
+
+
+def roc_auc(p, y):
+    order = np.argsort(p, kind="mergesort")
+    ranks = np.empty(len(p))
+    ranks[order] = np.arange(1, len(p) + 1)
+    for value in np.unique(p):  # average ranks of ties
+        tie = p == value
+        ranks[tie] = ranks[tie].mean()
+    pos, neg = y.sum(), (1 - y).sum()
+    return float((ranks[y == 1].sum() - pos * (pos + 1) / 2) / (pos * neg)) if pos and neg else float("nan")
+
+
+def metrics(p, y):
+    predicted = (np.round(p * 1000) / 10) >= 50
+    tp, fn = int((predicted & (y == 1)).sum()), int((~predicted & (y == 1)).sum())
+    fp, tn = int((predicted & (y == 0)).sum()), int((~predicted & (y == 0)).sum())
+    tpr, tnr = tp / max(1, tp + fn), tn / max(1, tn + fp)
+    return {"n": int(len(y)), "accuracy": round((tp + tn) / max(1, len(y)), 4),
+            "balanced_accuracy": round((tpr + tnr) / 2, 4), "roc_auc": round(roc_auc(p, y), 4),
+            "confusion": {"tp": tp, "fn": fn, "fp": fp, "tn": tn}}
+
+
+def choose_l2(x, y, groups, seed):
+    best = None
+    for l2 in (1e-3, 1e-2):
+        scores = []
+        for fold in range(4):
+            test = groups % 4 == fold
+            head = fit(x[~test], y[~test], l2, seed)
+            scores.append(metrics(predict(head, x[test]), y[test])["balanced_accuracy"])
+        if best is None or np.mean(scores) > best[1]:
+            best = (l2, float(np.mean(scores)))
+    return best
+
+
+def group_ids(sources):
+    return np.array([int(hashlib.sha256(s.encode()).hexdigest()[:8], 16) for s in sources])
+
+
+class Set:
+    """Rows (image, label, split, source) of one head's data."""
+
+    def __init__(self):
+        self.rows = []
+
+    def add(self, image, label, split, source=None):
+        self.rows.append((image, int(label), split, source or image))
+
+    def arrays(self, features, inputs, split):
+        rows = [r for r in self.rows if r[2] == split and r[0] in features]
+        x = np.array([np.concatenate([features[r[0]][k] for k in inputs]) for r in rows], dtype=np.float32)
+        y = np.array([r[1] for r in rows])
+        return x, y, [r[3] for r in rows], rows
+
+
+def build_sets(work):
+    masks, clear = read_tsv(os.path.join(work, "masks.tsv")), read_tsv(os.path.join(work, "clear.tsv"))
+    synth, helmets = read_tsv(os.path.join(work, "synth.tsv")), read_tsv(os.path.join(work, "helmets.tsv"))
+    sets = {name: Set() for name in ("face_cover", "occluded", "occluded_upper", "head_cover")}
+    for r in masks:
+        sets["face_cover"].add(r["image"], r["mask"], r["split"])
+        if r["mask"] == "1":
+            sets["occluded"].add(r["image"], 0, r["split"])
+            sets["occluded_upper"].add(r["image"], 1, r["split"])  # a mask leaves the eyes clear
+    for r in clear:
+        sets["occluded"].add(r["image"], 1, r["split"])
+        sets["occluded_upper"].add(r["image"], 1, r["split"])
+    for r in synth:
+        if r["kind"] == "mask":  # painted masks: training only, the held-out part is real masks
+            if r["split"] == "train":
+                sets["face_cover"].add(r["image"], 1, "train", r["source"])
+                sets["occluded"].add(r["image"], 0, "train", r["source"])
+                sets["occluded_upper"].add(r["image"], 1, "train", r["source"])
+            continue
+        sets["occluded"].add(r["image"], 0, r["split"], r["source"])
+        sets["occluded_upper"].add(r["image"], 0 if r["region"] == "eyes" else 1, r["split"], r["source"])
+    for r in helmets:
+        sets["head_cover"].add(r["image"], r["helmet"], r["split"], r["photo"])
+    return sets, synth
+
+
+INPUTS = {"face_cover": ["descriptor"], "occluded": ["descriptor", "upper"],
+          "occluded_upper": ["upper"], "head_cover": ["head"]}
+DATA = {
+    "face_cover": "masks/ with_mask (1) vs without_mask (0); training adds masks painted from landmarks "
+                  "on clear faces (tools/train/synth_occlusions.py kind mask); held out: real photos only",
+    "occluded": "clear faces (masks/without_mask + LFW, 1) vs real masks and synthetic occlusions "
+                "(sunglasses, eye band, hand over eyes or mouth, scarf, object; 0)",
+    "occluded_upper": "used when face cover is required: eyes and brows only; clear faces, real and painted "
+                      "masks and lower-face occlusions (1) vs occlusions of the eyes (0)",
+    "head_cover": "head crops of helmets/ labels (helmet 1, no_helmet 0) where the labelled person's face is "
+                  "found (the face in the middle third of the crop)",
+}
+
+
+def main():
+    work, out_dir = sys.argv[1], sys.argv[2]
+    seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 5
+    features = read_features(*(os.path.join(work, f) for f in
+                               ("faces.features.jsonl", "synth.features.jsonl", "heads.features.jsonl")))
+    heads = {r["image"] for r in read_tsv(os.path.join(work, "helmets.tsv"))}
+    for image in [i for i in features if i in heads and not centred(features[i])]:
+        del features[image]  # another person's face: counted as not found
+    sets, synth = build_sets(work)
+    os.makedirs(out_dir, exist_ok=True)
+    report = {}
+    for name, data in sets.items():
+        inputs = INPUTS[name]
+        x, y, sources, _ = data.arrays(features, inputs, "train")
+        l2, cv = choose_l2(x, y, group_ids(sources), seed)
+        head = fit(x, y, l2, seed)
+        hx, hy, _, held_rows = data.arrays(features, inputs, "heldout")
+        held = metrics(predict(head, hx), hy)
+        total = {split: sum(1 for r in data.rows if r[2] == split) for split in ("train", "heldout")}
+        found = {split: sum(1 for r in data.rows if r[2] == split and r[0] in features) for split in total}
+        detail = {}
+        if name in ("occluded", "occluded_upper"):  # per kind of occlusion, on the held-out part
+            kinds = {r["image"]: r["kind"] for r in synth}
+            p = predict(head, hx)
+            for kind in sorted(set(kinds.values())):
+                sel = np.array([kinds.get(r[0]) == kind for r in held_rows])
+                if sel.any():
+                    detail[kind] = round(float(((p[sel] >= 0.5) == (hy[sel] == 1)).mean()), 4)
+            sel = np.array([r[0] not in kinds and r[1] == 0 for r in held_rows])
+            if sel.any():
+                detail["real_masks"] = round(float(((p[sel] >= 0.5) == (hy[sel] == 1)).mean()), 4)
+        doc = {"name": name, "inputs": inputs, "kind": "logistic",
+               "mean": [round(float(v), 6) for v in head["mean"]],
+               "scale": [round(float(v), 6) for v in head["scale"]],
+               "weights": [round(float(v), 6) for v in head["weights"]], "bias": round(float(head["bias"]), 6)}
+        digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
+        doc["version"] = f"{name}-1-{digest}"
+        doc["training"] = {"command": "tools/train/attributes.sh DATASETS_DIR WORK_DIR", "seed": seed, "data": DATA[name],
+                           "l2": l2, "cv_balanced_accuracy": round(cv, 4), "train": int(len(y)),
+                           "images": total, "faces_found": found, "heldout": held, "heldout_accuracy_by_kind": detail}
+        with open(os.path.join(out_dir, name + ".json"), "w") as out:
+            json.dump(doc, out, indent=1)
+            out.write("\n")
+        with open(os.path.join(work, f"heldout_{name}.tsv"), "w") as out:
+            out.write("image\tlabel\n")
+            out.writelines(f"{r[0]}\t{r[1]}\n" for r in data.rows if r[2] == "heldout")
+        report[name] = doc["training"]
+        print(name, json.dumps({k: doc["training"][k] for k in ("l2", "cv_balanced_accuracy", "faces_found", "heldout",
+                                                                  "heldout_accuracy_by_kind")}), flush=True)
+    with open(os.path.join(work, "report.json"), "w") as out:
+        json.dump(report, out, indent=1)
+
+
+if __name__ == "__main__":
+    main()
