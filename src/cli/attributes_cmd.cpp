@@ -15,13 +15,6 @@
 namespace faceauth {
 namespace {
 
-std::vector<std::string> images_of(const Args& args, const char* usage) {
-  std::vector<std::string> images = args.positional;
-  if (!args.get("list").empty()) images = read_list(args.get("list"));
-  if (images.empty()) throw std::invalid_argument(usage);
-  return images;
-}
-
 void print_lines(const std::vector<nlohmann::json>& lines) {
   for (const nlohmann::json& line : lines) std::cout << line.dump() << "\n";
 }

@@ -110,6 +110,13 @@ std::vector<std::string> read_list(const std::string& path) {
   return lines;
 }
 
+std::vector<std::string> images_of(const Args& args, const char* usage) {
+  std::vector<std::string> images = args.positional;
+  if (!args.get("list").empty()) images = read_list(args.get("list"));
+  if (images.empty()) throw std::invalid_argument(usage);
+  return images;
+}
+
 int cmd_compare(const Args& args) {
   if (args.get("pairs").empty() || args.get("images").empty()) {
     throw std::invalid_argument("usage: faceauth compare --pairs FILE --images DIR [--threads N]");
@@ -130,9 +137,7 @@ int cmd_compare(const Args& args) {
 }
 
 int cmd_embed(const Args& args) {
-  std::vector<std::string> images = args.positional;
-  if (!args.get("list").empty()) images = read_list(args.get("list"));
-  if (images.empty()) throw std::invalid_argument("usage: faceauth embed IMAGE... | --list FILE [--threads N]");
+  std::vector<std::string> images = images_of(args, "usage: faceauth embed IMAGE... | --list FILE [--threads N]");
   std::vector<nlohmann::json> lines(images.size());
   parallel_for(images.size(), engine_config(args), thread_count(args), [&](FaceEngine& engine, size_t i) {
     auto result = analyze_path(engine, images[i]);
@@ -153,9 +158,7 @@ int cmd_embed(const Args& args) {
 }
 
 int cmd_detect(const Args& args) {
-  std::vector<std::string> images = args.positional;
-  if (!args.get("list").empty()) images = read_list(args.get("list"));
-  if (images.empty()) throw std::invalid_argument("usage: faceauth detect IMAGE... | --list FILE [--threads N]");
+  std::vector<std::string> images = images_of(args, "usage: faceauth detect IMAGE... | --list FILE [--threads N]");
   std::vector<nlohmann::json> lines(images.size());
   parallel_for(images.size(), engine_config(args), thread_count(args), [&](FaceEngine& engine, size_t i) {
     auto result = analyze_path(engine, images[i], Stages::detect);

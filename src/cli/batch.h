@@ -39,6 +39,8 @@ void parallel_for(size_t count, const EngineConfig& config, int threads, Work wo
 
 // The non-empty lines of a file; throws std::runtime_error when it cannot be read.
 std::vector<std::string> read_list(const std::string& path);
+// The images named on the command line, or those of --list FILE; throws `usage` when none.
+std::vector<std::string> images_of(const Args& args, const char* usage);
 
 // --threads, default the hardware concurrency.
 int thread_count(const Args& args);
