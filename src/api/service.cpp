@@ -160,7 +160,7 @@ Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey
   std::optional<Bytes> plain = sealer_.open(submission.template_sealed);
   if (!plain) return Outcome::fail(ApiErrorCode::data_processing_error, "The reference template cannot be read");
   std::vector<float> reference = bytes_to_floats(*plain);
-  Result<FaceAnalysis> analysis = analyze(input.image, attribute_needs(project.policy));
+  Result<FaceAnalysis> analysis = analyze(as_bytes(input.image), attribute_needs(project.policy));
   if (!analysis) return engine_failure(analysis.error());
   if (config_.on_stage_times) config_.on_stage_times(analysis->ms);
   if (analysis->model_version != submission.template_model) {
@@ -300,10 +300,10 @@ Outcome FaceAuthService::rotate_key(KeyKind kind, const std::string& project_id)
   return Outcome::ok({{kind == KeyKind::kyc ? "kyc_key" : "addon_key", key.key}});
 }
 
-Result<FaceAnalysis> FaceAuthService::analyze(std::string_view image, const AttributeNeeds& needs) {
+Result<FaceAnalysis> FaceAuthService::analyze(std::span<const uint8_t> image, const AttributeNeeds& needs) {
   EnginePool::Lease engine = engines_.acquire(config_.engine_wait);
   if (!engine) return make_error(ErrorCode::detection_server_error, "The face engine is saturated; retry");
-  return engine->analyze(as_bytes(image), Stages::all, needs);
+  return engine->analyze(image, Stages::all, needs);
 }
 
 Outcome FaceAuthService::create_submission(const std::string& kyc_project_id, const SubmissionInput& input) {
@@ -314,12 +314,12 @@ Outcome FaceAuthService::create_submission(const std::string& kyc_project_id, co
   if (!project) return Outcome::fail(ApiErrorCode::not_found, "No such KYC project");
   // The reference face is the selfie when there is one, else the face on the ID (vendor rule).
   bool from_selfie = !input.selfie.empty();
-  Result<FaceAnalysis> analysis = analyze(from_selfie ? input.selfie : input.id_image);
+  Result<FaceAnalysis> analysis = analyze(as_bytes(from_selfie ? input.selfie : input.id_image));
   if (!analysis) return engine_failure(analysis.error());
   Submission submission = new_submission(kyc_project_id, input, *analysis, from_selfie);
   nlohmann::ordered_json auto_approval = nullptr;
   if (project->auto_approve_threshold > 0 && from_selfie && !input.id_image.empty()) {
-    Result<FaceAnalysis> id_face = analyze(input.id_image);
+    Result<FaceAnalysis> id_face = analyze(as_bytes(input.id_image));
     double score =
         id_face ? analysis->calibration.score(cosine_similarity(analysis->embedding, id_face->embedding)) : 0.0;
     bool approved = score >= project->auto_approve_threshold;
@@ -339,8 +339,7 @@ std::optional<std::vector<float>> FaceAuthService::reembed_reference(const Submi
   if (sealed.empty()) return std::nullopt;
   std::optional<Bytes> image = sealer_.open(sealed);
   if (!image) return std::nullopt;
-  Result<FaceAnalysis> analysis =
-      analyze(std::string_view(reinterpret_cast<const char*>(image->data()), image->size()));
+  Result<FaceAnalysis> analysis = analyze(*image);
   if (!analysis) return std::nullopt;
   Submission updated = submission;
   updated.template_sealed = sealer_.seal(floats_to_bytes(analysis->embedding));

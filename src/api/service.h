@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -103,7 +104,7 @@ class FaceAuthService {
 
  private:
   // With a pooled engine; `needs` = the attribute scores to compute.
-  Result<FaceAnalysis> analyze(std::string_view image, const AttributeNeeds& needs = {});
+  Result<FaceAnalysis> analyze(std::span<const uint8_t> image, const AttributeNeeds& needs = {});
   Submission new_submission(const std::string& kyc_project_id, const SubmissionInput& input,
                             const FaceAnalysis& reference, bool from_selfie);
   // The reference of a submission made by another model, re-made from its stored image by

@@ -1449,26 +1449,13 @@ class A4_MalformedCorpus(ServerTest):
         try:
             sock.sendall(req + req + b"GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             deadline = time.monotonic() + 10
-
-            class Buffered:
-                def __init__(self, s):
-                    self.s, self.d = s, b""
-
-                def recv(self, n):
-                    if self.d:
-                        d, self.d = self.d, b""
-                        return d
-                    return self.s.recv(n)
-
-                def settimeout(self, t):
-                    self.s.settimeout(t)
-            b = Buffered(sock)
+            b = PrefixedSocket(sock, b"")
             for expected in (b"ok\n", b"ok\n", b"ready\n"):
                 r = read_response(b, deadline)
                 self.assertIsNotNone(r)
                 self.assertEqual((r.status, r.body), (200, expected))
                 self.assertTrue(r.headers.get("x-request-id"))
-                b.d = r.leftover
+                b.prefix = r.leftover
         finally:
             sock.close()
 
