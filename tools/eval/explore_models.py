@@ -22,6 +22,8 @@ import json
 import cv2
 import numpy as np
 
+from calibrate import pair_scores  # genuine / impostor similarities of every pair of images
+
 cv2.setNumThreads(1)
 
 DLIB5 = np.array([[0.8595674595992, 0.2134981538014], [0.6460604764104, 0.2289674387677],
@@ -144,12 +146,7 @@ def auc(s, y):
     return (ranks[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
 
 def matrix_stats(names, emb):
-    ids = np.array([n.split('/')[0] for n in names])
-    S = emb @ emb.T
-    iu = np.triu_indices(len(names), 1)
-    same = ids[iu[0]] == ids[iu[1]]
-    sc = S[iu]
-    gen, imp = sc[same], sc[~same]
+    gen, imp = pair_scores(names, emb)
     imp_sorted = np.sort(imp)[::-1]
     out = {'genuine': int(len(gen)), 'impostor': int(len(imp))}
     for far in (1e-2, 1e-3, 1e-4):
