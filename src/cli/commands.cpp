@@ -58,6 +58,9 @@ EngineConfig engine_config(const Args& args) {
   const std::string flip = args.get("flip", "off");
   if (flip != "on" && flip != "off") throw std::invalid_argument("--flip takes on or off");
   config.embedding.flip = flip == "on";
+  const std::string subject = args.get("subject", "largest");
+  if (subject != "largest" && subject != "centre") throw std::invalid_argument("--subject takes largest or centre");
+  config.subject = subject == "centre" ? Subject::centre : Subject::largest;
   if (!args.get("min-score").empty()) config.detector.score_threshold = std::stof(args.get("min-score"));
   return config;
 }

@@ -48,6 +48,8 @@ constexpr const char* kUsage = R"(usage: faceauth COMMAND [options]
 engine options: --models DIR (converted models; default $FACEAUTH_MODELS or the set-up cache)
                 --detector NAME  --embedder NAME (model manifest names)
                 --align dlib68|dlib5  --flip on|off (embedding pipeline)
+                --subject largest|centre (the face judged; centre for LFW, whose photos
+                are cropped around the named person)
                 --min-score S (detector score threshold, default from the model manifest)
 )";
 

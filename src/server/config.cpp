@@ -78,6 +78,13 @@ const std::map<std::string, Setter>& setters() {
          c.retention_sweep_ms = to_int("retention-sweep-ms", v, 100, 86400000);
        }},
       {"models", [](DaemonConfig& c, const std::string& v) { c.models = v; }},
+      {"embedder",
+       [](DaemonConfig& c, const std::string& v) {
+         if (v != "dlib_recognition" && v != "faceapi_recognition") {
+           throw std::invalid_argument("embedder must be dlib_recognition or faceapi_recognition");
+         }
+         c.embedder = v;
+       }},
       {"alignment",
        [](DaemonConfig& c, const std::string& v) {
          parse_alignment(v);  // refuses an unknown name now rather than at engine start
@@ -188,6 +195,7 @@ std::vector<std::string> describe(const DaemonConfig& c) {
           "webhook-poll-ms = " + std::to_string(c.webhook_poll_ms),
           "retention-sweep-ms = " + std::to_string(c.retention_sweep_ms),
           "models = " + (c.models.empty() ? std::string("(set-up cache)") : c.models.string()),
+          "embedder = " + c.embedder,
           "alignment = " + c.alignment,
           "embedding-flip = " + std::string(c.embedding_flip ? "true" : "false"),
           "sealing-key = " + secret(c.sealing_key),

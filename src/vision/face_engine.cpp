@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 namespace faceauth {
 namespace {
@@ -28,6 +29,21 @@ void to_source_pixels(FaceAnalysis& analysis, double scale) {
     face.box = cv::Rect2f(face.box.x * factor, face.box.y * factor, face.box.width * factor, face.box.height * factor);
   }
   for (cv::Point2f& point : analysis.landmarks) point *= factor;
+}
+
+double centre_distance(const FaceBox& box, cv::Size image) {
+  return std::hypot(box.box.x + box.box.width / 2 - image.width / 2.0,
+                    box.box.y + box.box.height / 2 - image.height / 2.0);
+}
+
+// Subject first; the rest largest first.
+void order_faces(std::vector<FaceBox>& faces, cv::Size image, Subject subject) {
+  std::stable_sort(faces.begin(), faces.end(), [](const FaceBox& a, const FaceBox& b) { return area(a) > area(b); });
+  if (subject == Subject::largest) return;
+  auto nearest = std::min_element(faces.begin(), faces.end(), [&](const FaceBox& a, const FaceBox& b) {
+    return centre_distance(a, image) < centre_distance(b, image);
+  });
+  std::rotate(faces.begin(), nearest, nearest + 1);
 }
 
 }  // namespace
@@ -69,8 +85,7 @@ Result<FaceAnalysis> FaceEngine::analyze_pixels(const cv::Mat& bgr, Stages stage
   analysis.faces = detector_->detect(bgr);
   analysis.ms.detect = watch.lap();
   if (analysis.faces.empty()) return make_error(ErrorCode::no_face, "no face was found in the image");
-  std::stable_sort(analysis.faces.begin(), analysis.faces.end(),
-                   [](const FaceBox& a, const FaceBox& b) { return area(a) > area(b); });
+  order_faces(analysis.faces, bgr.size(), config_.subject);
   if (stages == Stages::detect) return analysis;
   analysis.landmarks = landmarker_.locate(bgr, analysis.faces.front());
   analysis.ms.landmarks = watch.lap();

@@ -20,14 +20,19 @@
 
 namespace faceauth {
 
+// Which face is the subject: the largest (a selfie, the service) or the one nearest the
+// image centre (LFW's protocol: its photos are cropped around the named person).
+enum class Subject { largest, centre };
+
 struct EngineConfig {
   std::filesystem::path model_dir = default_model_dir();
   DetectorConfig detector;
   std::string landmark_model = "faceapi_landmark68";
-  std::string embedding_model = "faceapi_recognition";
+  std::string embedding_model = "dlib_recognition";
   EmbedderOptions embedding;                              // alignment and flip averaging
   std::filesystem::path heads_dir = default_heads_dir();  // empty: no attribute heads
   DecodeLimits limits;
+  Subject subject = Subject::largest;
 };
 
 struct StageTimes {  // milliseconds
@@ -41,7 +46,7 @@ struct FaceAnalysis {
   int image_width = 0, image_height = 0;
   ImageFormat format = ImageFormat::unknown;
   int orientation = 1;
-  std::vector<FaceBox> faces;  // every face found, largest first
+  std::vector<FaceBox> faces;  // every face found, the subject first (EngineConfig::subject)
   Landmarks68 landmarks{};     // of faces[0], the subject
   std::vector<float> embedding;
   AttributeScores attributes;    // of faces[0]: the ones asked for

@@ -3,6 +3,7 @@
 // people score low, EXIF orientation equals rotated pixels, bad input gives typed errors.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <memory>
 
 #include <opencv2/imgcodecs.hpp>
@@ -79,6 +80,43 @@ TEST_F(Engine, FindsEveryFaceOfAGroupPhotoLargestFirst) {
   EXPECT_TRUE(box.contains(group.landmarks[36]));
   EXPECT_TRUE(box.contains(group.landmarks[45]));
   EXPECT_LT(group.landmarks[36].x, group.landmarks[45].x);
+}
+
+TEST_F(Engine, SubjectCentreTakesTheFaceNearestTheMiddle) {
+  EngineConfig config;
+  config.model_dir = test::model_dir();
+  config.subject = Subject::centre;
+  cv::Mat image = photo("sample4.jpg");
+  auto result = FaceEngine(config).analyze(test::encode(image, ".jpg"));
+  ASSERT_TRUE(result.ok());
+  ASSERT_GE(result->faces.size(), 2u);
+  auto distance = [&](const FaceBox& face) {
+    cv::Point2f centre = (face.box.tl() + face.box.br()) * 0.5f;
+    return std::hypot(centre.x - static_cast<float>(image.cols) / 2, centre.y - static_cast<float>(image.rows) / 2);
+  };
+  for (size_t i = 1; i < result->faces.size(); ++i) {
+    EXPECT_LE(distance(result->faces[0]), distance(result->faces[i])) << i;
+  }
+  // The default, largest first, judges another face of this photo.
+  FaceAnalysis largest = analyze(image);
+  ASSERT_FALSE(largest.faces.empty());
+  EXPECT_NE(largest.faces[0].box, result->faces[0].box);
+  EXPECT_TRUE(result->faces[0].box.contains(result->landmarks[30]));
+}
+
+// dlib's float32 weights and face-api's 8-bit copy of them are one network: the same chip
+// gives nearly the same descriptor. A wrong filter layout, channel order or input scale in
+// the dlib converter gives unrelated descriptors.
+TEST_F(Engine, DlibWeightsMatchTheirQuantisedFaceApiCopy) {
+  EngineConfig config;
+  config.model_dir = test::model_dir();
+  config.embedding_model = "faceapi_recognition";
+  cv::Mat image = photo("sample1.jpg");
+  auto faceapi = FaceEngine(config).analyze(test::encode(image, ".jpg"));
+  ASSERT_TRUE(faceapi.ok());
+  FaceAnalysis dlib = analyze(image);
+  EXPECT_NE(dlib.model_version, faceapi->model_version);
+  EXPECT_GT(similarity(dlib, *faceapi), 0.99);
 }
 
 TEST_F(Engine, SameFaceUnderCropsScalesRotationsAndQualitiesScoresHigh) {

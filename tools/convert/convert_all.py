@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Converts every model described in models/manifests/*.json from its TF.js form in the
-unpacked npm packages to ONNX, and checks each result against the sha256 pinned in its
+"""Converts every model described in models/manifests/*.json from its TF.js (or dlib) form in
+the unpacked npm packages to ONNX, and checks each result against the sha256 pinned in its
 manifest. Run with Debian's python3 (python3-onnx, python3-numpy).
 
   convert_all.py --npm-dir CACHE/npm --out CACHE/models [--manifests models/manifests]
@@ -10,6 +10,7 @@ A model whose converted file already has the pinned sha256 is not converted agai
 
 The manifest's "converter" field picks the converter:
   "faceapi:<net>"  -> faceapi_nets.convert(net, package_dir, manifest)
+  "dlib:<net>"     -> dlib_nets.convert(net, package_dir, manifest)
   "graph"          -> graph_model.convert(package_dir, manifest)
 Each returns an onnx.ModelProto; the bytes written must be deterministic.
 """
@@ -38,6 +39,10 @@ def build(manifest, npm_dir):
         import faceapi_nets
 
         return faceapi_nets.convert(kind.split(":", 1)[1], pkg, manifest)
+    if kind.startswith("dlib:"):
+        import dlib_nets
+
+        return dlib_nets.convert(kind.split(":", 1)[1], pkg, manifest)
     if kind == "graph":
         import graph_model
 

@@ -177,7 +177,7 @@ def _sep_conv(g, x, W, prefix, stride, same=True, pads=None):
 
 
 # --- face recognition (dlib ResNet-34-like, 150x150 -> 128) ----------------------------------
-def _build_recognition(W):
+def build_recognition(W):
     g = Graph([1, 3, 150, 150])
 
     def conv_layer(x, prefix, stride, relu, valid=False):
@@ -354,7 +354,7 @@ def load_weights(net, package_dir):
 def convert(net, package_dir, manifest):
     W = load_weights(net, package_dir)
     if net == "recognition":
-        return _build_recognition(W)
+        return build_recognition(W)
     if net == "landmark68":
         return _build_landmark68(W)
     if net == "tinyface":
