@@ -95,6 +95,8 @@ TEST_F(Attributes, MaskDrawnFromLandmarksIsCoveredAndOccluded) {
   ASSERT_TRUE(masked.attributes.occluded && masked.attributes.face_cover);
   EXPECT_GE(*masked.attributes.face_cover, 50.0);
   EXPECT_LT(*masked.attributes.occluded, 50.0);
+  // Not asserted: head_cover < 50. The head-cover head is below its target and this masked
+  // fixture scores 62.4 (docs/attributes.md, head cover).
 }
 
 TEST_F(Attributes, WithMaskRequiredOnlyTheEyesCount) {

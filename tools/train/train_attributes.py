@@ -163,7 +163,7 @@ def build_sets(work):
 
 
 INPUTS = {"face_cover": ["upper", "lower"], "occluded": ["upper", "lower"],
-          "occluded_upper": ["upper"], "head_cover": ["top", "upper"]}
+          "occluded_upper": ["upper"], "head_cover": ["top"]}
 DATA = {
     "face_cover": "masks/ with_mask (1) vs without_mask (0); training adds masks painted from landmarks "
                   "on clear faces (tools/train/synth_occlusions.py kind mask, 1), LFW faces, degraded clear "
