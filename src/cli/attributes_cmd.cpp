@@ -54,17 +54,13 @@ nlohmann::json features_line(FaceEngine& engine, const std::string& path) {
     if (!image) return out.update(error_json(image.error())), out;
     Result<FaceAnalysis> analysis = engine.analyze_pixels(image->bgr);
     if (!analysis) return out.update(error_json(analysis.error())), out;
-    const bool same = engine.config().embedding_model == AttributeModel::kDescriptorModel;
-    AttributeFeatures features = engine.attributes().features(
-        image->bgr, analysis->landmarks, same ? analysis->embedding : std::vector<float>{}, nullptr);
+    AttributeFeatures features = engine.attributes().features(image->bgr, analysis->landmarks);
     Landmarks68 landmarks = analysis->landmarks;
     for (cv::Point2f& point : landmarks) point *= static_cast<float>(1.0 / image->scale);
     out["faces"] = analysis->faces.size();
     out["landmarks"] = landmarks_json(landmarks);
-    out["descriptor"] = rounded(features.descriptor);
-    out["upper"] = rounded(features.upper);
-    out["lower"] = rounded(features.lower);
-    out["head"] = rounded(features.head);
+    out["pipeline"] = engine.attributes().pipeline();
+    for (const auto& [name, values] : features.regions) out[name] = rounded(values);
   } catch (const std::runtime_error& e) {
     out.update(error_json(Error{ErrorCode::image_converting_error, e.what()}));
   }

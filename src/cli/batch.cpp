@@ -179,13 +179,17 @@ int cmd_detect(const Args& args) {
 }
 
 int cmd_bench(const Args& args) {
-  if (args.positional.size() != 1) throw std::invalid_argument("usage: faceauth bench IMAGE [--repeat N] [--warmup N]");
+  if (args.positional.size() != 1) {
+    throw std::invalid_argument("usage: faceauth bench IMAGE [--repeat N] [--warmup N] [--attributes]");
+  }
+  // With --attributes, the three attribute scores are computed too (their stage: "attributes").
+  const AttributeNeeds needs = args.get("attributes").empty() ? AttributeNeeds{} : AttributeNeeds::all();
   std::vector<uint8_t> bytes = read_bytes(args.positional[0]);
   FaceEngine engine(engine_config(args));
   int warmup = args.get_int("warmup", 5), repeat = args.get_int("repeat", 50);
   std::map<std::string, std::vector<double>> samples;
   for (int i = 0; i < warmup + repeat; ++i) {
-    auto result = engine.analyze(bytes);
+    auto result = engine.analyze(bytes, Stages::all, needs);
     if (!result) throw std::runtime_error(std::string("bench image failed: ") + error_code_name(result.error().code));
     if (i < warmup) continue;
     nlohmann::json ms = times_json(result->ms);

@@ -2,8 +2,10 @@
 // Batch helpers shared by `faceauth compare` (batch.cpp) and `faceauth eval` (eval.cpp):
 // TSV reading and embedding many images once, on several threads.
 
+#include <algorithm>
 #include <atomic>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -25,15 +27,19 @@ struct Embedding {
 };
 
 // Runs `work(engine, i)` for i in [0, count) on `threads` threads, each with its own engine.
+// The engines are built on the calling thread, so a model or head that fails to load is an
+// exception of the command (its message printed), not a crash of a worker thread.
 template <typename Work>
 void parallel_for(size_t count, const EngineConfig& config, int threads, Work work) {
+  std::vector<std::unique_ptr<FaceEngine>> engines;
+  for (int t = 0; t < std::max(1, threads); ++t) engines.push_back(std::make_unique<FaceEngine>(config));
   std::atomic<size_t> next{0};
-  auto run = [&] {
-    FaceEngine engine(config);
-    for (size_t i = next++; i < count; i = next++) work(engine, i);
-  };
   std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) pool.emplace_back(run);
+  for (auto& engine : engines) {
+    pool.emplace_back([&, e = engine.get()] {
+      for (size_t i = next++; i < count; i = next++) work(*e, i);
+    });
+  }
   for (std::thread& thread : pool) thread.join();
 }
 

@@ -16,8 +16,9 @@ constexpr const char* kUsage = R"(usage: faceauth COMMAND [options]
                                    one JSON line per pair of a TSV with image_a, image_b columns
   detect IMAGE... | --list FILE [--threads N]
                                    one JSON line per image: face count, boxes, milliseconds
-  bench IMAGE [--repeat N] [--warmup N]
-                                   per-stage median and p90 milliseconds, one thread
+  bench IMAGE [--repeat N] [--warmup N] [--attributes]
+                                   per-stage median and p90 milliseconds, one thread; with
+                                   --attributes also the three attribute heads ("attributes")
   eval --pairs FILE --images DIR [--train FILE] [--folds N] [--roc OUT.png] [--threads N]
        [--impostors N] [--seed S]
                                    accuracy, ROC AUC, EER and TAR at FAR 1e-2..1e-4 as JSON, on

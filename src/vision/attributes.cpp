@@ -1,10 +1,11 @@
 #include "vision/attributes.h"
 
-#include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <fstream>
 #include <stdexcept>
+#include <vector>
+
+#include <opencv2/imgproc.hpp>
 
 #include "vision/aligner.h"
 #include "vision/model_manifest.h"
@@ -14,32 +15,48 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kCropSize = 64;
-// The last conv block of hm_antispoof (before its spoof classifier): 16 x 6 x 6 at 64x64.
-constexpr const char* kBackboneModel = "hm_antispoof";
-constexpr const char* kBackboneLayer = "onnx_node!relu_15";
+constexpr int kCropSize = 96;
+// hm_faceres (MobileNet v1) after its 7th depthwise-separable block: 512 x 6 x 6 at 96x96.
+// Deeper blocks cost 2-3x more; the 64 px antispoof block of the first round was near chance
+// for head cover, and a finer block (clip_76, 12x12) over the crown added nothing.
+constexpr const char* kBackboneModel = "hm_faceres";
+constexpr const char* kBackboneLayer = "onnx_node!clip_110";
+constexpr const char* kCropName = "head96-dlib68template-x-0.5..1.5-y-0.8..1.2";
+constexpr const char* kRetrain = "retrain the heads with tools/train/attributes.sh DATASETS_DIR WORK_DIR";
 
 struct Region {  // in dlib face-template units: x 0..1 ear to ear, y 0 brows .. 1 chin
   double x0, y0, x1, y1;
 };
-// Eyes and brows, the part of the face a mask leaves visible.
-constexpr Region kUpperFace{-0.1, -0.25, 1.1, 0.5};
-// Nose, mouth and chin, the part a mask covers.
-constexpr Region kLowerFace{-0.1, 0.45, 1.1, 1.2};
 // The whole head: the template's face, a hard hat above it and some margin.
 constexpr Region kHead{-0.5, -0.8, 1.5, 1.2};
 
-cv::Mat region_crop(const cv::Mat& bgr, const Landmarks68& landmarks, const Region& region) {
-  constexpr int kUnits = 1000;  // the template at 1000 px per face unit
-  cv::Mat to_template = chip_transform(landmarks, ChipTemplate{kUnits, 0.0});
-  double sx = kCropSize / ((region.x1 - region.x0) * kUnits);
-  double sy = kCropSize / ((region.y1 - region.y0) * kUnits);
-  cv::Mat to_crop = to_template.clone();
-  to_crop.row(0) *= sx;
-  to_crop.row(1) *= sy;
-  to_crop.at<double>(0, 2) -= region.x0 * kUnits * sx;
-  to_crop.at<double>(1, 2) -= region.y0 * kUnits * sy;
-  return warp_crop(bgr, to_crop, kCropSize);
+struct Cells {  // rows and columns [from, to) of the backbone's 6x6 map
+  int row0, row1, col0, col1;
+};
+const std::map<std::string, Cells>& regions() {
+  static const std::map<std::string, Cells> table = {
+      {"top", {0, 2, 0, 6}},    // template y -0.8..-0.13: above the brows
+      {"upper", {2, 4, 1, 5}},  // y -0.13..0.53, x -0.17..1.17: brows, eyes, nose bridge
+      {"lower", {4, 6, 1, 5}},  // y 0.53..1.2: nose tip, mouth, chin
+  };
+  return table;
+}
+
+std::vector<float> mean_pool(const cv::Mat& map, const Cells& cells) {
+  const int channels = map.size[1], height = map.size[2], width = map.size[3];
+  if (height != 6 || width != 6) throw std::runtime_error("attribute backbone: unexpected feature map size");
+  std::vector<float> out(static_cast<size_t>(channels), 0.0f);
+  const float* data = map.ptr<float>();
+  const float count = static_cast<float>((cells.row1 - cells.row0) * (cells.col1 - cells.col0));
+  for (int c = 0; c < channels; ++c) {
+    const float* plane = data + static_cast<ptrdiff_t>(c) * height * width;
+    float sum = 0;
+    for (int y = cells.row0; y < cells.row1; ++y) {
+      for (int x = cells.col0; x < cells.col1; ++x) sum += plane[y * width + x];
+    }
+    out[static_cast<size_t>(c)] = sum / count;
+  }
+  return out;
 }
 
 std::vector<float> floats(const nlohmann::json& doc, const char* name) {
@@ -69,15 +86,14 @@ double to_score(double probability) { return std::round(probability * 1000.0) / 
 }  // namespace
 
 const std::vector<float>& AttributeFeatures::get(const std::string& name) const {
-  if (name == "descriptor") return descriptor;
-  if (name == "upper") return upper;
-  if (name == "lower") return lower;
-  if (name == "head") return head;
-  throw std::runtime_error("unknown attribute feature " + name);
+  auto it = regions.find(name);
+  if (it == regions.end()) throw std::runtime_error("attribute feature " + name + " was not computed");
+  return it->second;
 }
 
 LinearHead::LinearHead(const nlohmann::json& doc)
     : version_(doc.at("version").get<std::string>()),
+      pipeline_(doc.value("pipeline", std::string("(not recorded)"))),
       inputs_(doc.at("inputs").get<std::vector<std::string>>()),
       mean_(floats(doc, "mean")),
       scale_(floats(doc, "scale")),
@@ -86,7 +102,9 @@ LinearHead::LinearHead(const nlohmann::json& doc)
   if (mean_.size() != weights_.size() || scale_.size() != weights_.size() || weights_.empty()) {
     throw std::runtime_error("attribute head " + version_ + ": mean, scale and weights differ in length");
   }
-  for (const std::string& input : inputs_) AttributeFeatures{}.get(input);  // throws on an unknown name
+  for (const std::string& input : inputs_) {
+    if (!regions().count(input)) throw std::runtime_error("attribute head " + version_ + ": unknown input " + input);
+  }
 }
 
 double LinearHead::probability(const AttributeFeatures& features) const {
@@ -103,21 +121,43 @@ double LinearHead::probability(const AttributeFeatures& features) const {
   return 1.0 / (1.0 + std::exp(-sum));
 }
 
-cv::Mat upper_face_crop(const cv::Mat& bgr, const Landmarks68& landmarks) {
-  return region_crop(bgr, landmarks, kUpperFace);
+cv::Mat head_crop(const cv::Mat& bgr, const Landmarks68& landmarks) {
+  constexpr int kUnits = 1000;  // the template at 1000 px per face unit
+  cv::Mat to_crop = chip_transform(landmarks, ChipTemplate{kUnits, 0.0});
+  const double sx = kCropSize / ((kHead.x1 - kHead.x0) * kUnits);
+  const double sy = kCropSize / ((kHead.y1 - kHead.y0) * kUnits);
+  to_crop.row(0) *= sx;
+  to_crop.row(1) *= sy;
+  to_crop.at<double>(0, 2) -= kHead.x0 * kUnits * sx;
+  to_crop.at<double>(1, 2) -= kHead.y0 * kUnits * sy;
+  // Only the part of the image the crop covers goes through warp_crop's pyrDown (a large
+  // face does not alias), not the whole photo.
+  cv::Mat to_image;
+  cv::invertAffineTransform(to_crop, to_image);
+  std::vector<cv::Point2d> corners = {{0, 0}, {kCropSize, 0}, {0, kCropSize}, {kCropSize, kCropSize}}, mapped;
+  cv::transform(corners, mapped, to_image);
+  cv::Rect roi = cv::boundingRect(std::vector<cv::Point2f>(mapped.begin(), mapped.end()));
+  roi = cv::Rect(roi.x - 4, roi.y - 4, roi.width + 8, roi.height + 8) & cv::Rect(0, 0, bgr.cols, bgr.rows);
+  if (roi.empty()) return cv::Mat::zeros(kCropSize, kCropSize, bgr.type());
+  to_crop.at<double>(0, 2) += to_crop.at<double>(0, 0) * roi.x + to_crop.at<double>(0, 1) * roi.y;
+  to_crop.at<double>(1, 2) += to_crop.at<double>(1, 0) * roi.x + to_crop.at<double>(1, 1) * roi.y;
+  return warp_crop(bgr(roi), to_crop, kCropSize);
 }
 
-cv::Mat lower_face_crop(const cv::Mat& bgr, const Landmarks68& landmarks) {
-  return region_crop(bgr, landmarks, kLowerFace);
-}
-
-cv::Mat head_crop(const cv::Mat& bgr, const Landmarks68& landmarks) { return region_crop(bgr, landmarks, kHead); }
-
-AttributeModel::AttributeModel(const fs::path& model_dir, const fs::path& heads_dir)
-    : model_dir_(model_dir), backbone_(load_net(model_dir, load_manifest(model_dir, kBackboneModel))) {
+AttributeModel::AttributeModel(const fs::path& model_dir, const std::string& landmark_model,
+                               const fs::path& heads_dir) {
+  ModelManifest backbone = load_manifest(model_dir, kBackboneModel);
+  backbone_ = load_net(model_dir, backbone);
+  pipeline_ = backbone.version + "/" + kBackboneLayer + "; crop " + kCropName + "; landmarks " +
+              load_manifest(model_dir, landmark_model).version;
   if (heads_dir.empty()) return;
   for (const char* name : {"occluded", "occluded_upper", "face_cover", "head_cover"}) {
-    heads_.emplace(name, load_head(heads_dir, name));
+    LinearHead loaded = load_head(heads_dir, name);
+    if (loaded.pipeline() != pipeline_) {
+      throw std::runtime_error("attribute head " + (heads_dir / name).string() + ".json was trained on features '" +
+                               loaded.pipeline() + "' but this engine computes '" + pipeline_ + "': " + kRetrain);
+    }
+    heads_.emplace(name, std::move(loaded));
   }
 }
 
@@ -127,41 +167,13 @@ const LinearHead& AttributeModel::head(const std::string& name) const {
   return it->second;
 }
 
-std::vector<std::string> AttributeModel::inputs(const AttributeNeeds& needs) const {
-  std::vector<std::string> names;
-  auto add = [&](const std::string& head_name) {
-    for (const std::string& input : head(head_name).inputs()) names.push_back(input);
-  };
-  if (needs.occluded) add(needs.lower_face_covered ? "occluded_upper" : "occluded");
-  if (needs.face_cover) add("face_cover");
-  if (needs.head_cover) add("head_cover");
-  return names;
-}
-
-std::vector<float> AttributeModel::conv_features(const cv::Mat& crop) {
-  // hm_antispoof's input: RGB / 255, no mean (models/manifests/hm_antispoof.json).
-  backbone_.setInput(cv::dnn::blobFromImage(crop, 1.0 / 255.0, cv::Size(), cv::Scalar(), true, false, CV_32F));
-  cv::Mat out = backbone_.forward(kBackboneLayer);
-  return std::vector<float>(out.ptr<float>(), out.ptr<float>() + out.total());
-}
-
-AttributeFeatures AttributeModel::features(const cv::Mat& bgr, const Landmarks68& landmarks,
-                                           const std::vector<float>& descriptor, const AttributeNeeds* needs) {
-  std::vector<std::string> names =
-      needs ? inputs(*needs) : std::vector<std::string>{"descriptor", "upper", "lower", "head"};
-  auto wanted = [&](const char* name) { return std::find(names.begin(), names.end(), name) != names.end(); };
+AttributeFeatures AttributeModel::features(const cv::Mat& bgr, const Landmarks68& landmarks) {
+  // hm_faceres' input: 8-bit RGB values 0..255, no mean (models/manifests/hm_faceres.json).
+  backbone_.setInput(
+      cv::dnn::blobFromImage(head_crop(bgr, landmarks), 1.0, cv::Size(), cv::Scalar(), true, false, CV_32F));
+  cv::Mat map = backbone_.forward(kBackboneLayer);
   AttributeFeatures out;
-  if (wanted("descriptor")) {
-    if (descriptor.empty()) {
-      if (!embedder_) embedder_ = std::make_unique<Embedder>(model_dir_, kDescriptorModel);
-      out.descriptor = embedder_->embed(extract_chip(bgr, landmarks, embedder_->chip_template()));
-    } else {
-      out.descriptor = descriptor;
-    }
-  }
-  if (wanted("upper")) out.upper = conv_features(upper_face_crop(bgr, landmarks));
-  if (wanted("lower")) out.lower = conv_features(lower_face_crop(bgr, landmarks));
-  if (wanted("head")) out.head = conv_features(head_crop(bgr, landmarks));
+  for (const auto& [name, cells] : regions()) out.regions[name] = mean_pool(map, cells);
   return out;
 }
 
@@ -175,10 +187,9 @@ AttributeScores AttributeModel::score(const AttributeFeatures& features, const A
   return scores;
 }
 
-AttributeScores AttributeModel::analyze(const cv::Mat& bgr, const Landmarks68& landmarks,
-                                        const std::vector<float>& descriptor, const AttributeNeeds& needs) {
+AttributeScores AttributeModel::analyze(const cv::Mat& bgr, const Landmarks68& landmarks, const AttributeNeeds& needs) {
   if (!needs.any()) return {};
-  return score(features(bgr, landmarks, descriptor, &needs), needs);
+  return score(features(bgr, landmarks), needs);
 }
 
 std::string AttributeModel::version() const {

@@ -1,18 +1,21 @@
 #pragma once
 // Occlusion, face cover and head cover: small trained heads (models/heads/*.json, made by
-// tools/train/train_attributes.py) on features of shipped networks. Not thread-safe: one
-// instance per engine (it owns cv::dnn nets).
+// tools/train/attributes.sh) on features of a shipped network. Not thread-safe: one instance
+// per engine (it owns a cv::dnn net).
 //
-// Features (see docs/attributes.md):
-//   descriptor: the faceapi_recognition 128-d descriptor of the face chip (the engine's own
-//               embedding when the engine runs that model, else computed here);
-//   upper:      hm_antispoof's last conv block (16x6x6) on a 64x64 crop of the eyes and brows;
-//   lower:      the same on a 64x64 crop of the nose, mouth and chin;
-//   head:       the same on a 64x64 crop of the whole head, top of the head included.
+// Features (see docs/attributes.md): one pass of hm_faceres (human-models' MobileNet face
+// attribute net) cut at an intermediate block, on a 96x96 crop of the whole head placed by
+// the landmarks (face template x -0.5..1.5, y -0.8..1.2). The 6x6 map of 512 channels is
+// mean-pooled over three regions:
+//   top:   the two top rows, all columns: above the brows, where a hard hat sits;
+//   upper: the two middle rows, the four middle columns: brows and eyes;
+//   lower: the two bottom rows, the four middle columns: nose tip, mouth, chin.
+// The recognition descriptor is not used, so a change of the recognition model leaves the
+// heads valid; each head records the pipeline it was trained on and is refused at load when
+// this engine's pipeline differs.
 
 #include <filesystem>
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,7 +24,6 @@
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
 
-#include "vision/embedder.h"
 #include "vision/face_types.h"
 #include "vision/liveness.h"  // default_heads_dir()
 
@@ -43,9 +45,9 @@ struct AttributeNeeds {
   static AttributeNeeds all() { return {true, true, true, false}; }
 };
 
-// The feature vectors of one face, by name ("descriptor", "upper", "lower", "head").
+// The feature vectors of one face by region name ("top", "upper", "lower").
 struct AttributeFeatures {
-  std::vector<float> descriptor, upper, lower, head;
+  std::map<std::string, std::vector<float>> regions;
   const std::vector<float>& get(const std::string& name) const;
 };
 
@@ -56,46 +58,42 @@ class LinearHead {
   double probability(const AttributeFeatures& features) const;
   const std::vector<std::string>& inputs() const { return inputs_; }
   const std::string& version() const { return version_; }
+  const std::string& pipeline() const { return pipeline_; }
 
  private:
-  std::string version_;
+  std::string version_, pipeline_;
   std::vector<std::string> inputs_;
   std::vector<float> mean_, scale_, weights_;
   double bias_ = 0;
 };
 
-// Crops (BGR, 64x64) the features are taken from; exposed for tests and the trainer.
-cv::Mat upper_face_crop(const cv::Mat& bgr, const Landmarks68& landmarks);
-cv::Mat lower_face_crop(const cv::Mat& bgr, const Landmarks68& landmarks);
+// The crop (BGR, 96x96) the features are taken from; exposed for tests and the trainer.
 cv::Mat head_crop(const cv::Mat& bgr, const Landmarks68& landmarks);
 
 class AttributeModel {
  public:
   // Loads the backbone and the heads occluded, occluded_upper, face_cover and head_cover from
-  // `heads_dir` (none when it is empty: features() only, for the trainer). Throws
-  // std::runtime_error on a missing or malformed file.
-  AttributeModel(const std::filesystem::path& model_dir, const std::filesystem::path& heads_dir);
+  // `heads_dir` (none when it is empty: features() only, for the trainer). `landmark_model`
+  // is the engine's landmark net, which places the crop. Throws std::runtime_error on a
+  // missing or malformed file, or a head trained on another pipeline than this one.
+  AttributeModel(const std::filesystem::path& model_dir, const std::string& landmark_model,
+                 const std::filesystem::path& heads_dir);
 
-  // The features the heads of `needs` read; every feature when `needs` is nullptr.
-  // `descriptor` is the engine's faceapi_recognition embedding of this face, or empty.
-  AttributeFeatures features(const cv::Mat& bgr, const Landmarks68& landmarks, const std::vector<float>& descriptor,
-                             const AttributeNeeds* needs);
+  // Every region's features (one backbone pass).
+  AttributeFeatures features(const cv::Mat& bgr, const Landmarks68& landmarks);
   AttributeScores score(const AttributeFeatures& features, const AttributeNeeds& needs) const;
-  // features() then score().
-  AttributeScores analyze(const cv::Mat& bgr, const Landmarks68& landmarks, const std::vector<float>& descriptor,
-                          const AttributeNeeds& needs);
-  // The model whose descriptor the heads read (the engine passes its own when it matches).
-  static constexpr const char* kDescriptorModel = "faceapi_recognition";
+  // features() then score(); no pass when nothing is needed.
+  AttributeScores analyze(const cv::Mat& bgr, const Landmarks68& landmarks, const AttributeNeeds& needs);
+  // What the features depend on: backbone version and layer, crop, landmark model. A head is
+  // valid only for the pipeline it was trained on.
+  const std::string& pipeline() const { return pipeline_; }
   std::string version() const;
 
  private:
-  std::vector<float> conv_features(const cv::Mat& crop);
   const LinearHead& head(const std::string& name) const;
-  std::vector<std::string> inputs(const AttributeNeeds& needs) const;
 
-  std::filesystem::path model_dir_;
   cv::dnn::Net backbone_;
-  std::unique_ptr<Embedder> embedder_;  // only when the engine's descriptor is another model
+  std::string pipeline_;
   std::map<std::string, LinearHead> heads_;
 };
 

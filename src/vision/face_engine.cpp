@@ -53,7 +53,7 @@ FaceEngine::FaceEngine(const EngineConfig& config)
       detector_(make_face_detector(config.model_dir, config.detector)),
       landmarker_(config.model_dir, config.landmark_model),
       embedder_(config.model_dir, config.embedding_model, config.embedding),
-      attributes_(config.model_dir, config.heads_dir) {}
+      attributes_(config.model_dir, config.landmark_model, config.heads_dir) {}
 
 Result<FaceAnalysis> FaceEngine::analyze(std::span<const uint8_t> bytes, Stages stages, const AttributeNeeds& needs) {
   Stopwatch watch;
@@ -93,10 +93,7 @@ Result<FaceAnalysis> FaceEngine::analyze_pixels(const cv::Mat& bgr, Stages stage
   analysis.ms.align = watch.lap();
   analysis.embedding = embedder_.embed(chip);
   analysis.ms.embed = watch.lap();
-  // The heads read this model's descriptor; with another embedder they compute their own.
-  bool same_descriptor = config_.embedding_model == AttributeModel::kDescriptorModel;
-  analysis.attributes =
-      attributes_.analyze(bgr, analysis.landmarks, same_descriptor ? analysis.embedding : std::vector<float>{}, needs);
+  analysis.attributes = attributes_.analyze(bgr, analysis.landmarks, needs);
   analysis.ms.attributes = watch.lap();
   return analysis;
 }

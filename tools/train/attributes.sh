@@ -1,8 +1,11 @@
 #!/bin/sh
-# Trains the attribute heads (models/heads/*.json) from the development datasets.
+# Trains the attribute heads (models/heads/{occluded,occluded_upper,face_cover,head_cover}.json)
+# from the development datasets, from scratch, in one command.
 # usage: tools/train/attributes.sh DATASETS_DIR WORK_DIR [FACEAUTH_BINARY]
 # WORK_DIR (outside the repository) receives head crops, synthetic occlusions, features and
-# held-out label lists; see docs/attributes.md. Takes about 10 minutes on 2 cores.
+# held-out label lists; see docs/attributes.md. Run it again after any change of the feature
+# pipeline (backbone, crop, landmark model): the engine refuses heads of another pipeline.
+# Took 15 minutes on the 2 shared cores of the development machine (docs/attributes.md).
 set -eu
 datasets=$1
 work=$2

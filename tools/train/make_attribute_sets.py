@@ -6,7 +6,8 @@ usage: make_attribute_sets.py DATASETS_DIR WORK_DIR [--lfw N]
 Writes into WORK_DIR (outside the repository: crops are derivatives of the datasets):
   masks.tsv        image, mask (1/0), split         from masks/with_mask, masks/without_mask
   clear.tsv        image, split                     clear faces: masks/without_mask + N LFW images
-  helmet_crops/    one crop per labelled head of helmets/ (the head box x3 around it, >= 256 px)
+  helmet_crops/    one crop per labelled head of helmets/ (the head box x3 around it, >= 256 px),
+                   and its mirror image for the training part
   helmets.tsv      image, helmet (1/0), split, photo
 The split (train / heldout) is a fixed hash of the source photo, so a photo's crops and its
 synthetic occlusions stay on one side; about 25% is held out.
@@ -57,7 +58,12 @@ def head_crops(datasets, work):
                 crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
             path = os.path.join(out_dir, f"{stem}_{index}.jpg")
             cv2.imwrite(path, crop, [cv2.IMWRITE_JPEG_QUALITY, 95])
-            rows.append((path, 1 if cells[0] == "helmet" else 0, split_of(stem), stem))
+            label, split = 1 if cells[0] == "helmet" else 0, split_of(stem)
+            rows.append((path, label, split, stem))
+            if split == "train":  # twice the (few) training heads: the mirror image too
+                path = os.path.join(out_dir, f"{stem}_{index}_flip.jpg")
+                cv2.imwrite(path, cv2.flip(crop, 1), [cv2.IMWRITE_JPEG_QUALITY, 95])
+                rows.append((path, label, split, stem))
     return rows
 
 

@@ -6,7 +6,7 @@ usage: synth_occlusions.py WORK_DIR [--seed S]
 Reads WORK_DIR/clear.tsv (image, split) and WORK_DIR/faces.features.jsonl (`faceauth features`
 output with the 68 landmarks of each image), writes WORK_DIR/synth/*.jpg and WORK_DIR/synth.tsv
 (image, kind, region, split, source). One image per clear face and kind; `region` says what is
-covered: "eyes" (the part a mask leaves visible), "lower" (nose, mouth, chin) or "mask".
+covered: "eyes" (the part a mask leaves visible), "lower" (nose, mouth, chin), "mask" or "none".
 Kinds (docs/attributes.md):
   sunglasses  two dark lenses over the eyes and a bridge
   eye_band    a flat or noisy band over both eyes and brows
@@ -14,7 +14,10 @@ Kinds (docs/attributes.md):
   hand_mouth  a skin-coloured hand over the mouth and nose
   scarf       a patterned cloth from below the nose to under the chin
   object      a random textured rectangle over the nose and one eye
-  mask        a surgical-mask polygon over the lower face (face cover positive, training only)
+  clear       nothing drawn: the clear face degraded like the others (so degradation is no cue)
+  mask        a mask over the lower face, surgical, respirator or cloth, with shading and ear loops
+              (face cover positive, training only)
+Each image is then sometimes shrunk or blurred and written at a random JPEG quality (60-95).
 """
 import json
 import os
@@ -24,7 +27,7 @@ import cv2
 import numpy as np
 
 KINDS = {"sunglasses": "eyes", "eye_band": "eyes", "hand_eyes": "eyes", "hand_mouth": "lower",
-         "scarf": "lower", "object": "eyes", "mask": "mask"}
+         "scarf": "lower", "object": "eyes", "mask": "mask", "clear": "none"}
 
 
 def pts(landmarks, ids):
@@ -83,6 +86,8 @@ def draw(kind, image, landmarks, rng):
     roll = float(np.degrees(np.arctan2(eye_r[1] - eye_l[1], eye_r[0] - eye_l[0])))
     shape = image.shape
     flat = np.ones(shape, np.float32)
+    if kind == "clear":
+        return image
     if kind == "sunglasses":
         axes = (eye_dist * rng.uniform(0.38, 0.5), eye_dist * rng.uniform(0.25, 0.35))
         mask = ellipse_mask(shape, [(eye_l, axes, roll), (eye_r, axes, roll)])
@@ -110,16 +115,59 @@ def draw(kind, image, landmarks, rng):
         w, h = eye_dist * rng.uniform(0.9, 1.4), eye_dist * rng.uniform(0.7, 1.2)
         box = cv2.boxPoints(((float(centre[0]), float(centre[1])), (w, h), rng.uniform(-30, 30)))
         return paint(image, poly_mask(shape, [box]), texture(rng, shape))
-    # mask: from the nose bridge over the cheeks to under the chin
-    polygon = np.concatenate([pts(lm, [1]), pts(lm, range(2, 15)) + [0, eye_dist * 0.1], pts(lm, [15]), pts(lm, [28])])
-    colours = [(230, 200, 150), (245, 245, 245), (40, 40, 40), (200, 170, 120), (90, 130, 60)]
-    fill = flat * np.array(colours[rng.integers(len(colours))]) * rng.uniform(0.8, 1.05)
+    return draw_mask(image, lm, eye_dist, rng)
+
+
+MASK_COLOURS = [(230, 200, 150), (245, 245, 245), (40, 40, 40), (200, 170, 120), (90, 130, 60), (180, 180, 190),
+                (60, 60, 160), (150, 110, 200), (210, 225, 235)]
+
+
+def draw_mask(image, lm, eye_dist, rng):
+    """A mask over the lower face in one of three styles: surgical (pleats, straight top over
+    the nose bridge), respirator (a cup from the bridge to under the chin, a seam down the
+    middle) or cloth (a textured fabric); random colour, shading and ear loops."""
+    style = rng.choice(["surgical", "respirator", "cloth"])
+    shape = image.shape
+    flat = np.ones(shape, np.float32)
+    bridge = pts(lm, [28 if style != "respirator" else 27]).reshape(2)
+    below = eye_dist * rng.uniform(0.05, 0.25)
+    polygon = np.concatenate([pts(lm, [1]), pts(lm, range(2, 15)) + [0, below], pts(lm, [15]), [bridge]])
     mask = poly_mask(shape, [polygon])
+    if style == "cloth":
+        fill = texture(rng, shape).astype(np.float32)
+    else:
+        colour = np.array(MASK_COLOURS[rng.integers(len(MASK_COLOURS))], np.float32)
+        fill = flat * colour * rng.uniform(0.75, 1.05)
+    # Shading: darker towards the jaw line, as a curved surface lit from the front.
+    centre = pts(lm, [33]).reshape(2)
+    ys, xs = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float32)
+    dist = np.sqrt(((xs - centre[0]) / (eye_dist * 1.6)) ** 2 + ((ys - centre[1]) / (eye_dist * 1.6)) ** 2)
+    fill = fill * np.clip(1.05 - rng.uniform(0.1, 0.35) * dist, 0.4, 1.1)[..., None]
     out = paint(image, mask, np.clip(fill, 0, 255))
-    for k in range(3):  # pleats
-        y = lm[30][1] + (k + 1) * (lm[8][1] - lm[30][1]) / 4
-        cv2.line(out, (int(lm[2][0]), int(y)), (int(lm[14][0]), int(y)), tuple(int(c * 0.85) for c in fill[0, 0]), 1)
+    line_colour = tuple(int(c) for c in np.clip(fill[int(centre[1]) % shape[0], int(centre[0]) % shape[1]] * 0.8, 0, 255))
+    if style == "surgical":
+        for k in range(3):  # pleats
+            y = lm[30][1] + (k + 1) * (lm[8][1] - lm[30][1]) / 4
+            cv2.line(out, (int(lm[2][0]), int(y)), (int(lm[14][0]), int(y)), line_colour, max(1, int(eye_dist * 0.03)))
+    elif style == "respirator":
+        cv2.line(out, (int(bridge[0]), int(bridge[1])), (int(lm[8][0]), int(lm[8][1] + below)), line_colour,
+                 max(1, int(eye_dist * 0.03)))
+    if rng.random() < 0.7:  # ear loops
+        for a, b in ((1, 0), (15, 16)):
+            cv2.line(out, (int(lm[a][0]), int(lm[a][1])), (int(lm[b][0]), int(lm[b][1] - eye_dist * 0.3)),
+                     tuple(int(c) for c in MASK_COLOURS[1]), max(1, int(eye_dist * 0.04)))
     return out
+
+
+def degrade(image, rng):
+    """Photos differ from the training sets in size and sharpness: sometimes shrink the image
+    (a smaller, softer face) or blur it; JPEG quality varies at write time."""
+    if rng.random() < 0.3:
+        scale = rng.uniform(0.4, 0.8)
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    if rng.random() < 0.2:
+        image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.5, 1.5))
+    return image
 
 
 def main():
@@ -142,9 +190,9 @@ def main():
         if image is None:
             continue
         for kind, region in KINDS.items():
-            out = draw(kind, image.copy(), landmarks[path], rng)
+            out = degrade(draw(kind, image.copy(), landmarks[path], rng), rng)
             name = os.path.join(out_dir, f"{index:05d}_{kind}.jpg")
-            cv2.imwrite(name, out, [cv2.IMWRITE_JPEG_QUALITY, 92])
+            cv2.imwrite(name, out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(60, 96))])
             rows.append((name, kind, region, split, path))
     with open(os.path.join(work, "synth.tsv"), "w") as out:
         out.write("image\tkind\tregion\tsplit\tsource\n")
