@@ -2,7 +2,7 @@
 # Trains the attribute heads (models/heads/{occluded,occluded_upper,face_cover,head_cover}.json)
 # from the development datasets, from scratch, in one command.
 # usage: tools/train/attributes.sh DATASETS_DIR WORK_DIR [FACEAUTH_BINARY]
-# WORK_DIR (outside the repository) receives head crops, synthetic occlusions, features and
+# WORK_DIR (outside the repository) receives head crops, synthetic occlusions and hard hats, features and
 # held-out label lists; see docs/attributes.md. Run it again after any change of the feature
 # pipeline (backbone, crop, landmark model): the engine refuses heads of another pipeline.
 # Took 15 minutes on the 2 shared cores of the development machine (docs/attributes.md).
@@ -18,6 +18,9 @@ mkdir -p "$work"
 /usr/bin/python3 "$here/synth_occlusions.py" "$work" --seed 5
 tail -n +2 "$work/synth.tsv" | cut -f1 > "$work/synth.list"
 "$bin" features --list "$work/synth.list" > "$work/synth.features.jsonl"
+/usr/bin/python3 "$here/synth_hats.py" "$work" --seed 5
+tail -n +2 "$work/hats.tsv" | cut -f1 > "$work/hats.list"
+"$bin" features --list "$work/hats.list" > "$work/hats.features.jsonl"
 tail -n +2 "$work/helmets.tsv" | cut -f1 > "$work/heads.list"
 "$bin" features --list "$work/heads.list" > "$work/heads.features.jsonl"
 /usr/bin/python3 "$here/train_attributes.py" "$work" "$here/../../models/heads" --seed 5

@@ -159,6 +159,10 @@ def build_sets(work):
             sets["face_cover"].add(r["image"], 0, "train", r["source"])
     for r in helmets:
         sets["head_cover"].add(r["image"], r["helmet"], r["split"], r["photo"])
+    hats = os.path.join(work, "hats.tsv")
+    for r in read_tsv(hats) if os.path.exists(hats) else []:  # synth_hats.py: held out apart from the real crops
+        split = "train" if r["split"] == "train" else "heldout_synthetic"
+        sets["head_cover"].add(r["image"], r["kind"] == "hat", split, r["source"])
     return sets, synth
 
 
@@ -173,15 +177,17 @@ DATA = {
     "occluded_upper": "used when face cover is required: eyes and brows only; clear faces, real and painted "
                       "masks and lower-face occlusions (1) vs occlusions of the eyes (0)",
     "head_cover": "head crops of helmets/ labels (helmet 1, no_helmet 0; training adds their mirror images) "
-                  "where the labelled person's face is found (the face in the middle third of the crop)",
+                  "where the labelled person's face is found (the face in the middle third of the crop); training "
+                  "adds hard hats drawn from landmarks on clear faces (tools/train/synth_hats.py kind hat, 1) and the "
+                  "same faces bare (0); held out: real helmets/ crops (heldout) and synthetic (heldout_synthetic)",
 }
 
 
 def main():
     work, out_dir = sys.argv[1], sys.argv[2]
     seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 5
-    features = read_features(*(os.path.join(work, f) for f in
-                               ("faces.features.jsonl", "synth.features.jsonl", "heads.features.jsonl")))
+    names = ["faces.features.jsonl", "synth.features.jsonl", "heads.features.jsonl", "hats.features.jsonl"]
+    features = read_features(*(os.path.join(work, f) for f in names if os.path.exists(os.path.join(work, f))))
     pipelines = {row["pipeline"] for row in features.values()}
     if len(pipelines) != 1:
         sys.exit(f"features from {len(pipelines)} pipelines: {sorted(pipelines)}; rerun tools/train/attributes.sh")
@@ -206,6 +212,8 @@ def main():
         head = fit(x, y, l2, seed)
         hx, hy, _, held_rows = data.arrays(features, inputs, "heldout")
         held = metrics(predict(head, hx), hy)
+        sx, sy, _, _ = data.arrays(features, inputs, "heldout_synthetic")
+        synthetic = metrics(predict(head, sx), sy) if len(sy) else None
         total = {split: sum(1 for r in data.rows if r[2] == split) for split in ("train", "heldout")}
         found = {split: sum(1 for r in data.rows if r[2] == split and r[0] in features) for split in total}
         detail = {}
@@ -228,6 +236,8 @@ def main():
         doc["training"] = {"command": "tools/train/attributes.sh DATASETS_DIR WORK_DIR", "seed": seed, "data": DATA[name],
                            "l2": l2, "validation_balanced_accuracy": round(cv, 4), "train": int(len(y)),
                            "images": total, "faces_found": found, "heldout": held, "heldout_accuracy_by_kind": detail}
+        if synthetic:
+            doc["training"]["heldout_synthetic"] = synthetic
         with open(os.path.join(out_dir, name + ".json"), "w") as out:
             json.dump(doc, out, indent=1)
             out.write("\n")
@@ -236,7 +246,8 @@ def main():
             out.writelines(f"{r[0]}\t{r[1]}\n" for r in data.rows if r[2] == "heldout")
         report[name] = doc["training"]
         print(name, json.dumps({k: doc["training"][k] for k in ("l2", "validation_balanced_accuracy", "faces_found", "heldout",
-                                                                  "heldout_accuracy_by_kind")}), flush=True)
+                                                                  "heldout_accuracy_by_kind", "heldout_synthetic")
+                                 if k in doc["training"]}), flush=True)
     with open(os.path.join(work, "report.json"), "w") as out:
         json.dump(report, out, indent=1)
 
