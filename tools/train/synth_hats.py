@@ -11,12 +11,13 @@ colour with shading and a highlight, sometimes a ridge and a chin strap) and `ba
 face, nothing drawn). Both are then degraded alike (sometimes shrunk or blurred, JPEG quality
 60-95), so size and sharpness are no cue.
 """
-import json
 import os
 import sys
 
 import cv2
 import numpy as np
+
+from synth_occlusions import clear_face_landmarks, degrade  # the occluders' degradations
 
 HAT_COLOURS = [(20, 210, 250), (245, 245, 245), (20, 130, 250), (40, 40, 210), (200, 110, 30), (40, 160, 40),
                (0, 230, 230), (230, 230, 225)]  # BGR: yellow, white, orange, red, blue, green, lime, grey-white
@@ -91,24 +92,11 @@ def draw_hat(image, lm, rng):
     return out
 
 
-def degrade(image, rng):
-    if rng.random() < 0.3:
-        scale = rng.uniform(0.4, 0.8)
-        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    if rng.random() < 0.2:
-        image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.5, 1.5))
-    return image
-
-
 def main():
     work = sys.argv[1]
     seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 5
     rng = np.random.default_rng(seed)
-    landmarks = {}
-    for line in open(os.path.join(work, "faces.features.jsonl")):
-        row = json.loads(line)
-        if row.get("faces", 0) > 0:
-            landmarks[row["image"]] = row["landmarks"]
+    landmarks = clear_face_landmarks(work)
     out_dir = os.path.join(work, "hats")
     os.makedirs(out_dir, exist_ok=True)
     rows = []

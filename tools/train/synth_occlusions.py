@@ -170,15 +170,21 @@ def degrade(image, rng):
     return image
 
 
-def main():
-    work = sys.argv[1]
-    seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 5
-    rng = np.random.default_rng(seed)
+def clear_face_landmarks(work):
+    """The 68 landmarks of every clear face with a face found, by image path."""
     landmarks = {}
     for line in open(os.path.join(work, "faces.features.jsonl")):
         row = json.loads(line)
         if row.get("faces", 0) > 0:
-            landmarks[row["image"]] = [tuple(p) for p in row["landmarks"]]
+            landmarks[row["image"]] = row["landmarks"]
+    return landmarks
+
+
+def main():
+    work = sys.argv[1]
+    seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 5
+    rng = np.random.default_rng(seed)
+    landmarks = {image: [tuple(p) for p in points] for image, points in clear_face_landmarks(work).items()}
     out_dir = os.path.join(work, "synth")
     os.makedirs(out_dir, exist_ok=True)
     rows = []
