@@ -35,14 +35,19 @@ def read_matrix(r):
     return np.array([r.float() for _ in range(rows * cols)], np.float32)
 
 
-def read_level(r, anchors, deltas):
+def read_forest(r):
+    """One cascade level's trees: their splits (idx1, idx2, threshold) and leaf offsets."""
     splits, leaves = [], []
     for _ in range(r.int()):
         splits.append([(r.int(), r.int(), r.float()) for _ in range(r.int())])
         leaves.append([read_matrix(r) for _ in range(r.int())])
-    s = np.array(splits)
+    return splits, leaves
+
+
+def level(forest, anchors, deltas):
+    s = np.array(forest[0])
     return dict(idx1=s[:, :, 0].astype(int), idx2=s[:, :, 1].astype(int), thr=s[:, :, 2].astype(np.float32),
-                leaves=np.array(leaves, np.float32), anchor=anchors, delta=deltas)
+                leaves=np.array(forest[1], np.float32), anchor=anchors, delta=deltas)
 
 
 def load(path):
@@ -51,22 +56,10 @@ def load(path):
     if r.int() != 1:
         raise ValueError("unexpected shape_predictor version")
     mean = read_matrix(r).reshape(-1, 2)
-    forests = []
-    for _ in range(r.int()):  # the forests come before the anchors and deltas they use
-        start = r.pos
-        forests.append(start)
-        for _ in range(r.int()):
-            for _ in range(r.int()):
-                r.int(), r.int(), r.float()
-            for _ in range(r.int()):
-                read_matrix(r)
+    forests = [read_forest(r) for _ in range(r.int())]  # before the anchors and deltas they use
     anchors = [np.array([r.int() for _ in range(r.int())]) for _ in range(r.int())]
     deltas = [np.array([(r.float(), r.float()) for _ in range(r.int())], np.float32) for _ in range(r.int())]
-    levels = []
-    for start, a, d in zip(forests, anchors, deltas):
-        r.pos = start
-        levels.append(read_level(r, a, d))
-    return mean, levels
+    return mean, [level(f, a, d) for f, a, d in zip(forests, anchors, deltas)]
 
 
 def similarity_2x2(src, dst):
