@@ -48,7 +48,8 @@ constexpr const char* kUsage = R"(usage: faceauth COMMAND [options]
                                    policy and submission commands (faceauth admin --help)
 engine options: --models DIR (converted models; default $FACEAUTH_MODELS or the set-up cache)
                 --detector NAME  --embedder NAME (model manifest names)
-                --align dlib68|dlib5  --flip on|off (embedding pipeline)
+                --align dlib68|dlib5|arcface5  --flip on|off (embedding pipeline;
+                default: each model's own alignment)
                 --subject largest|centre (the face judged; centre for LFW, whose photos
                 are cropped around the named person)
                 --min-score S (detector score threshold, default from the model manifest)

@@ -80,14 +80,16 @@ const std::map<std::string, Setter>& setters() {
       {"models", [](DaemonConfig& c, const std::string& v) { c.models = v; }},
       {"embedder",
        [](DaemonConfig& c, const std::string& v) {
-         if (v != "dlib_recognition" && v != "faceapi_recognition") {
-           throw std::invalid_argument("embedder must be dlib_recognition or faceapi_recognition");
+         if (v != "fused_recognition" && v != "faceplugin_recognition" && v != "dlib_recognition" &&
+             v != "faceapi_recognition") {
+           throw std::invalid_argument(
+               "embedder must be fused_recognition, faceplugin_recognition, dlib_recognition or faceapi_recognition");
          }
          c.embedder = v;
        }},
       {"alignment",
        [](DaemonConfig& c, const std::string& v) {
-         parse_alignment(v);  // refuses an unknown name now rather than at engine start
+         if (v != "auto") parse_alignment(v);  // refuses an unknown name now rather than at engine start
          c.alignment = v;
        }},
       {"embedding-flip",

@@ -21,21 +21,21 @@ struct DaemonConfig {
   int max_connections = 256;
   int rate_limit_per_minute = 6000;  // POST /v3/faceauth per add-on key; 0 = off
   int rate_limit_burst = 200;
-  int webhook_backoff_ms = 1000;              // wait after a failed webhook try; doubles per try
-  int webhook_backoff_max_ms = 300000;        // cap of that wait
-  int webhook_max_attempts = 8;               // tries before an event is marked failed
-  int webhook_timeout_ms = 5000;              // per try
-  int webhook_poll_ms = 1000;                 // the outbox is also read this often
-  int retention_sweep_ms = 3600000;           // how often expired face images are purged
-  std::filesystem::path models;               // "" = the set-up cache
-  std::string embedder = "dlib_recognition";  // the face descriptor model (a manifest name)
-  std::string alignment = "dlib68";           // face chip alignment: dlib68 or dlib5
-  bool embedding_flip = false;                // average the descriptors of the chip and its mirror
-  std::string sealing_key;                    // 64 hex chars; "" = DATA_DIR/sealing.key, made at first start
-  std::string admin_token;                    // "" = made at first start, its hash kept in DATA_DIR
-  bool demo = true;                           // first start on an empty store creates a demo project
-  std::filesystem::path demo_photo;           // "" = face-api's demo/sample1.jpg from the set-up cache
-  std::string public_url;                     // base_url written to demo.json; "" = http://bind:port
+  int webhook_backoff_ms = 1000;               // wait after a failed webhook try; doubles per try
+  int webhook_backoff_max_ms = 300000;         // cap of that wait
+  int webhook_max_attempts = 8;                // tries before an event is marked failed
+  int webhook_timeout_ms = 5000;               // per try
+  int webhook_poll_ms = 1000;                  // the outbox is also read this often
+  int retention_sweep_ms = 3600000;            // how often expired face images are purged
+  std::filesystem::path models;                // "" = the set-up cache
+  std::string embedder = "fused_recognition";  // the face descriptor model (a manifest name)
+  std::string alignment = "auto";              // face chip alignment: auto (the model's own), dlib68, dlib5 or arcface5
+  bool embedding_flip = false;                 // average the descriptors of the chip and its mirror
+  std::string sealing_key;                     // 64 hex chars; "" = DATA_DIR/sealing.key, made at first start
+  std::string admin_token;                     // "" = made at first start, its hash kept in DATA_DIR
+  bool demo = true;                            // first start on an empty store creates a demo project
+  std::filesystem::path demo_photo;            // "" = face-api's demo/sample1.jpg from the set-up cache
+  std::string public_url;                      // base_url written to demo.json; "" = http://bind:port
 };
 
 // Parses flags (argv) over environment over the file named by --config / FACEAUTH_CONFIG.

@@ -72,7 +72,7 @@ EngineConfig engine_config(const DaemonConfig& config) {
   EngineConfig engine;
   if (!config.models.empty()) engine.model_dir = config.models;
   engine.embedding_model = config.embedder;
-  engine.embedding.alignment = parse_alignment(config.alignment);
+  if (config.alignment != "auto") engine.embedding.alignment = parse_alignment(config.alignment);
   engine.embedding.flip = config.embedding_flip;
   return engine;
 }

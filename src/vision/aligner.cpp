@@ -58,12 +58,23 @@ cv::Point2d in_chip(cv::Point2d unit, const ChipTemplate& chip) {
 
 }  // namespace
 
-const char* alignment_name(Alignment alignment) { return alignment == Alignment::dlib5 ? "dlib5" : "dlib68"; }
+const char* alignment_name(Alignment alignment) {
+  switch (alignment) {
+    case Alignment::dlib5:
+      return "dlib5";
+    case Alignment::arcface5:
+      return "arcface5";
+    case Alignment::dlib68:
+      break;
+  }
+  return "dlib68";
+}
 
 Alignment parse_alignment(const std::string& name) {
   if (name == "dlib68") return Alignment::dlib68;
   if (name == "dlib5") return Alignment::dlib5;
-  throw std::invalid_argument("unknown alignment '" + name + "' (dlib68 or dlib5)");
+  if (name == "arcface5") return Alignment::arcface5;
+  throw std::invalid_argument("unknown alignment '" + name + "' (dlib68, dlib5 or arcface5)");
 }
 
 std::vector<cv::Point2d> dlib68_chip_points(const ChipTemplate& chip) {
@@ -100,7 +111,28 @@ std::vector<cv::Point2d> dlib5_from_landmarks(const Landmarks68& landmarks) {
   return points;
 }
 
+std::vector<cv::Point2d> arcface5_chip_points(const ChipTemplate& chip) {
+  static const cv::Point2d kTemplate[5] = {
+      {38.2946, 51.6963}, {73.5318, 51.5014}, {56.0252, 71.7366}, {41.5493, 92.3655}, {70.7299, 92.2041}};
+  std::vector<cv::Point2d> points;
+  for (const cv::Point2d& p : kTemplate) points.push_back(p * (chip.size / 112.0));
+  return points;
+}
+
+std::vector<cv::Point2d> arcface5_from_landmarks(const Landmarks68& landmarks) {
+  auto mean = [&](std::initializer_list<size_t> indices) {
+    cv::Point2d sum;
+    for (size_t i : indices) sum += cv::Point2d(landmarks[i]);
+    return sum * (1.0 / static_cast<double>(indices.size()));
+  };
+  return {mean({36, 37, 38, 39, 40, 41}), mean({42, 43, 44, 45, 46, 47}), cv::Point2d(landmarks[30]), mean({48, 60}),
+          mean({54, 64})};
+}
+
 cv::Mat chip_transform(const Landmarks68& landmarks, const ChipTemplate& chip) {
+  if (chip.alignment == Alignment::arcface5) {
+    return similarity_transform(arcface5_from_landmarks(landmarks), arcface5_chip_points(chip));
+  }
   if (chip.alignment == Alignment::dlib5) {
     return similarity_transform(dlib5_from_landmarks(landmarks), dlib5_chip_points(chip));
   }

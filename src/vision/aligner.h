@@ -14,8 +14,9 @@ namespace faceauth {
 
 // Which landmarks the similarity transform is fitted to.
 enum class Alignment {
-  dlib68,  // dlib's mean face for points 27-54 and 60-64 (nose, eyes, mouth but the lower lip)
-  dlib5,   // dlib's 5-point template (eye corners, base of the nose)
+  dlib68,    // dlib's mean face for points 27-54 and 60-64 (nose, eyes, mouth but the lower lip)
+  dlib5,     // dlib's 5-point template (eye corners, base of the nose)
+  arcface5,  // the ArcFace 112x112 template: eye centres, nose tip, mouth corners
 };
 
 struct ChipTemplate {
@@ -24,7 +25,7 @@ struct ChipTemplate {
   Alignment alignment = Alignment::dlib68;
 };
 
-// "dlib68" / "dlib5"; parse throws std::invalid_argument on another name.
+// "dlib68" / "dlib5" / "arcface5"; parse throws std::invalid_argument on another name.
 const char* alignment_name(Alignment alignment);
 Alignment parse_alignment(const std::string& name);
 
@@ -35,6 +36,13 @@ cv::Mat similarity_transform(const std::vector<cv::Point2d>& from, const std::ve
 // taken from the matching points of the 68-point markup: 45, 42, 36, 39, 33.
 std::vector<cv::Point2d> dlib5_chip_points(const ChipTemplate& chip);
 std::vector<cv::Point2d> dlib5_from_landmarks(const Landmarks68& landmarks);
+
+// The five points of the ArcFace template (insightface's 112x112 reference: eye centres, nose
+// tip, mouth corners) scaled to the chip, and the same points from the 68-point markup (eye
+// centres as the mean of each eye's six points, nose tip 30, mouth corners as the mean of
+// the outer and inner corner points 48/60 and 54/64).
+std::vector<cv::Point2d> arcface5_chip_points(const ChipTemplate& chip);
+std::vector<cv::Point2d> arcface5_from_landmarks(const Landmarks68& landmarks);
 
 // dlib's get_face_chip_details for a 68-point shape: the mean face of the 33 points it fits
 // (27-54, 60-64), placed in a chip, and those points of the markup.

@@ -1,6 +1,8 @@
 #include "vision/embedder.h"
 
 #include <cmath>
+#include <sstream>
+#include <stdexcept>
 
 namespace faceauth {
 namespace {
@@ -14,47 +16,112 @@ void normalise(std::vector<float>& values) {
   }
 }
 
-// "dlib68" or "dlib68+flip": the key of the manifest's calibration table.
-std::string pipeline_key(const EmbedderOptions& options) {
-  return std::string(alignment_name(options.alignment)) + (options.flip ? "+flip" : "");
+// The alignments a single model's chip may be cut with, its default first.
+std::vector<std::string> allowed_alignments(const ModelManifest& manifest) {
+  return manifest.raw.value("alignments", std::vector<std::string>{"dlib68", "dlib5"});
 }
 
-ScoreCalibration load_calibration(const ModelManifest& manifest, const std::string& key) {
-  const nlohmann::json& table = manifest.raw.value("calibration", nlohmann::json::object());
+Alignment pick_alignment(const ModelManifest& manifest, std::optional<Alignment> asked) {
+  std::vector<std::string> allowed = allowed_alignments(manifest);
+  if (!asked) return parse_alignment(allowed.at(0));
+  for (const std::string& name : allowed) {
+    if (name == alignment_name(*asked)) return *asked;
+  }
+  throw std::invalid_argument(manifest.name + " does not take alignment " + alignment_name(*asked));
+}
+
+// "dlib68", "dlib68+flip", "arcface5": a single model's key of its calibration table and
+// the suffix of its version.
+std::string pipeline_key(const ChipTemplate& chip, bool flip) {
+  return std::string(alignment_name(chip.alignment)) + (flip ? "+flip" : "");
+}
+
+ScoreCalibration load_calibration(const nlohmann::json& manifest, const std::string& key) {
+  const nlohmann::json& table = manifest.value("calibration", nlohmann::json::object());
   if (!table.contains(key) || !table.at(key).contains("knots")) return {};
   return ScoreCalibration(table.at(key).at("knots"));
 }
 
-}  // namespace
-
-Embedder::Embedder(const std::filesystem::path& model_dir, const std::string& model_name, EmbedderOptions options)
-    : manifest_(load_manifest(model_dir, model_name)),
-      net_(load_net(model_dir, manifest_)),
-      flip_(options.flip),
-      version_(manifest_.version + "+" + pipeline_key(options)),
-      calibration_(load_calibration(manifest_, pipeline_key(options))) {
-  chip_.size = manifest_.input.width;
-  chip_.padding = manifest_.raw.value("chip_padding", 0.25);
-  chip_.alignment = options.alignment;
+std::string weight_text(double weight) {
+  std::ostringstream out;
+  out << weight;
+  return out.str();
 }
 
-std::vector<float> Embedder::run(const cv::Mat& chip) {
-  net_.setInput(make_blob(chip, manifest_), manifest_.input.name);
-  cv::Mat out = net_.forward(manifest_.outputs.at(0));
+}  // namespace
+
+Embedder::Part Embedder::load_part(const std::filesystem::path& model_dir, const std::string& name,
+                                   std::optional<Alignment> alignment, double weight) {
+  Part part;
+  part.manifest = load_manifest(model_dir, name);
+  part.net = load_net(model_dir, part.manifest);
+  part.chip.size = part.manifest.input.width;
+  part.chip.padding = part.manifest.raw.value("chip_padding", 0.25);
+  part.chip.alignment = pick_alignment(part.manifest, alignment);
+  part.weight = weight;
+  return part;
+}
+
+Embedder::Embedder(const std::filesystem::path& model_dir, const std::string& model_name, EmbedderOptions options)
+    : flip_(options.flip) {
+  nlohmann::json document = read_manifest(model_dir, model_name);
+  if (!document.contains("parts")) {
+    parts_.push_back(load_part(model_dir, model_name, options.alignment, 1.0));
+    std::string key = pipeline_key(parts_[0].chip, flip_);
+    version_ = parts_[0].manifest.version + "+" + key;
+    calibration_ = load_calibration(document, key);
+    return;
+  }
+  if (options.alignment) {
+    throw std::invalid_argument(model_name + " fuses several models; each cuts its own chip, so no alignment is set");
+  }
+  std::string versions;
+  for (const nlohmann::json& entry : document.at("parts")) {
+    parts_.push_back(load_part(model_dir, entry.at("model"), std::nullopt, entry.at("weight").get<double>()));
+    const Part& part = parts_.back();
+    versions += (versions.empty() ? "" : ",") + part.manifest.version + "+" + pipeline_key(part.chip, flip_) + "*" +
+                weight_text(part.weight);
+  }
+  version_ = document.value("version", model_name) + "[" + versions + "]";
+  calibration_ = load_calibration(document, flip_ ? "fused+flip" : "fused");
+}
+
+std::vector<float> Embedder::run(Part& part, const cv::Mat& chip) {
+  part.net.setInput(make_blob(chip, part.manifest), part.manifest.input.name);
+  cv::Mat out = part.net.forward(part.manifest.outputs.at(0));
   std::vector<float> descriptor(out.ptr<float>(), out.ptr<float>() + out.total());
   normalise(descriptor);
   return descriptor;
 }
 
-std::vector<float> Embedder::embed(const cv::Mat& chip) {
-  std::vector<float> descriptor = run(chip);
+std::vector<float> Embedder::embed_part(Part& part, const cv::Mat& chip) {
+  std::vector<float> descriptor = run(part, chip);
   if (flip_) {
     cv::Mat mirrored;
     cv::flip(chip, mirrored, 1);
-    std::vector<float> other = run(mirrored);
+    std::vector<float> other = run(part, mirrored);
     for (size_t i = 0; i < descriptor.size() && i < other.size(); ++i) descriptor[i] += other[i];
     normalise(descriptor);
   }
+  return descriptor;
+}
+
+std::vector<cv::Mat> Embedder::cut_chips(const cv::Mat& image, const Landmarks68& landmarks) const {
+  std::vector<cv::Mat> chips;
+  for (const Part& part : parts_) chips.push_back(extract_chip(image, landmarks, part.chip));
+  return chips;
+}
+
+std::vector<float> Embedder::embed(const std::vector<cv::Mat>& chips) {
+  CV_Assert(chips.size() == parts_.size());
+  std::vector<float> descriptor;
+  for (size_t i = 0; i < parts_.size(); ++i) {
+    Part& part = parts_[i];
+    std::vector<float> piece = embed_part(part, chips[i]);
+    const float factor = static_cast<float>(std::sqrt(part.weight));
+    for (float v : piece) descriptor.push_back(v * factor);
+  }
+  normalise(descriptor);
   return descriptor;
 }
 

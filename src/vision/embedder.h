@@ -1,32 +1,41 @@
 #pragma once
-// Face recognition net: an aligned chip in, an L2-normalised descriptor out.
+// Face recognition: a face's landmarks in, an L2-normalised descriptor out. The model is one
+// net (its manifest names the chip it was trained on) or a fusion of several: the manifest
+// lists "parts" (other manifests) with weights, and the descriptor is the concatenation of
+// sqrt(weight) * each part's descriptor, so the cosine of two fused descriptors is the
+// weighted sum of the parts' cosines.
 // Not thread-safe (cv::dnn::Net keeps state): one instance per worker.
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <opencv2/dnn.hpp>
 
 #include "vision/aligner.h"
+#include "vision/face_types.h"
 #include "vision/model_manifest.h"
 #include "vision/similarity.h"
 
 namespace faceauth {
 
 struct EmbedderOptions {
-  Alignment alignment = Alignment::dlib68;
-  bool flip = false;  // also embed the mirrored chip and average (about twice the time)
+  std::optional<Alignment> alignment;  // empty: the model's own (its manifest's first "alignments")
+  bool flip = false;                   // also embed the mirrored chip and average (about twice the time)
 };
 
 class Embedder {
  public:
+  // Throws std::runtime_error on a bad manifest or model file, std::invalid_argument on an
+  // alignment the model does not take.
   Embedder(const std::filesystem::path& model_dir, const std::string& model_name, EmbedderOptions options = {});
 
-  // `chip` is BGR 8-bit of the model's input size (see chip_template()).
-  std::vector<float> embed(const cv::Mat& chip);
-  const ChipTemplate& chip_template() const { return chip_; }
-  // The pipeline that makes comparable descriptors: model version, alignment, flip. Two
+  // The chips of a face, one per part, cut from `image` (BGR 8-bit) by its landmarks.
+  std::vector<cv::Mat> cut_chips(const cv::Mat& image, const Landmarks68& landmarks) const;
+  // The descriptor of the chips cut_chips() made.
+  std::vector<float> embed(const std::vector<cv::Mat>& chips);
+  // The pipeline that makes comparable descriptors: model version(s), alignment, flip. Two
   // descriptors are comparable only when their versions are equal.
   const std::string& model_version() const { return version_; }
   // Raw similarity -> 0-100 for this pipeline, from the manifest's "calibration"; empty
@@ -34,11 +43,19 @@ class Embedder {
   const ScoreCalibration& calibration() const { return calibration_; }
 
  private:
-  std::vector<float> run(const cv::Mat& chip);
+  struct Part {
+    ModelManifest manifest;
+    cv::dnn::Net net;
+    ChipTemplate chip;
+    double weight = 1.0;
+  };
 
-  ModelManifest manifest_;
-  cv::dnn::Net net_;
-  ChipTemplate chip_;
+  static Part load_part(const std::filesystem::path& model_dir, const std::string& name,
+                        std::optional<Alignment> alignment, double weight);
+  std::vector<float> run(Part& part, const cv::Mat& chip);
+  std::vector<float> embed_part(Part& part, const cv::Mat& chip);
+
+  std::vector<Part> parts_;
   bool flip_ = false;
   std::string version_;
   ScoreCalibration calibration_;

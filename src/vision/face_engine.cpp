@@ -89,9 +89,9 @@ Result<FaceAnalysis> FaceEngine::analyze_pixels(const cv::Mat& bgr, Stages stage
   if (stages == Stages::detect) return analysis;
   analysis.landmarks = landmarker_.locate(bgr, analysis.faces.front());
   analysis.ms.landmarks = watch.lap();
-  cv::Mat chip = extract_chip(bgr, analysis.landmarks, embedder_.chip_template());
+  std::vector<cv::Mat> chips = embedder_.cut_chips(bgr, analysis.landmarks);
   analysis.ms.align = watch.lap();
-  analysis.embedding = embedder_.embed(chip);
+  analysis.embedding = embedder_.embed(chips);
   analysis.ms.embed = watch.lap();
   analysis.attributes = attributes_.analyze(bgr, analysis.landmarks, needs);
   analysis.ms.attributes = watch.lap();

@@ -28,7 +28,7 @@ struct EngineConfig {
   std::filesystem::path model_dir = default_model_dir();
   DetectorConfig detector;
   std::string landmark_model = "faceapi_landmark68";
-  std::string embedding_model = "dlib_recognition";
+  std::string embedding_model = "fused_recognition";
   EmbedderOptions embedding;                              // alignment and flip averaging
   std::filesystem::path heads_dir = default_heads_dir();  // empty: no attribute heads
   DecodeLimits limits;

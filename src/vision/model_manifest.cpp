@@ -31,11 +31,20 @@ std::string read_file(const fs::path& path) {
 
 }  // namespace
 
+nlohmann::json read_manifest(const fs::path& dir, const std::string& name) {
+  fs::path path = dir / (name + ".json");
+  try {
+    return nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error("bad model manifest " + path.string() + ": " + e.what());
+  }
+}
+
 ModelManifest load_manifest(const fs::path& dir, const std::string& name) {
   fs::path path = dir / (name + ".json");
   ModelManifest manifest;
+  manifest.raw = read_manifest(dir, name);
   try {
-    manifest.raw = nlohmann::json::parse(read_file(path));
     manifest.name = manifest.raw.at("name").get<std::string>();
     manifest.version = manifest.raw.value("version", manifest.name);
     manifest.file = manifest.raw.at("file").get<std::string>();

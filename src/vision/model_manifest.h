@@ -31,6 +31,9 @@ struct ModelManifest {
   nlohmann::json raw;  // the whole document, for model-specific fields
 };
 
+// The parsed `<dir>/<name>.json`; throws std::runtime_error when it cannot be read or parsed.
+nlohmann::json read_manifest(const std::filesystem::path& dir, const std::string& name);
+
 // Reads `<dir>/<name>.json`; throws std::runtime_error with a plain message on any problem.
 ModelManifest load_manifest(const std::filesystem::path& dir, const std::string& name);
 

@@ -1169,7 +1169,7 @@ class A3d_ModelChange(ServerTest):
         sid = self.create_submission(kyc_key, approve=True)
         gone = self.create_submission(kyc_key, approve=True)
         before = self.submission(kyc_key, sid)["model_version"]
-        self.assertTrue(before.endswith("+dlib68"), before)
+        self.assertTrue(before.startswith("fused-1["), before)
         self.assertEqual(self.server.stop(), 0)
         import sqlite3
         conn = sqlite3.connect(os.path.join(self.server.data_dir, "faceauth.db"), timeout=10)
@@ -1178,12 +1178,12 @@ class A3d_ModelChange(ServerTest):
                 conn.execute("UPDATE submissions SET selfie_sealed = X'' WHERE id = ?", (gone,))
         finally:
             conn.close()
-        self.server.extra = ["--embedding-flip", "true"]
+        self.server.extra = ["--embedder", "dlib_recognition"]
         self.server.start()
         type(self).port = self.server.port
         self.assertApproved(faceauth(self.port, addon_key, sid, self.selfie))
         after = self.submission(kyc_key, sid)["model_version"]
-        self.assertEqual(after, before + "+flip")
+        self.assertEqual(after, "dlib-resnet-v1+dlib68")
         self.assertApproved(faceauth(self.port, addon_key, sid, self.selfie))
         body = self.assertError(faceauth(self.port, addon_key, gone, self.selfie), "detection_server_error", 503)
         self.assertIn("re-create the submission", body["message"])

@@ -65,6 +65,37 @@ TEST(Aligner, LandmarksOnTheTemplateGiveTheIdentity) {
   EXPECT_EQ(out.size(), cv::Size(150, 150));
 }
 
+// The ArcFace template is fitted to eye centres (the mean of each eye's six points), the nose
+// tip and the mouth corners (the mean of outer and inner corner points).
+TEST(Aligner, ArcfaceFivePointsComeFromEyeCentresNoseTipAndMouthCorners) {
+  ChipTemplate chip;
+  chip.size = 112;
+  chip.alignment = Alignment::arcface5;
+  std::vector<cv::Point2d> target = arcface5_chip_points(chip);
+  ASSERT_EQ(target.size(), 5u);
+  EXPECT_NEAR(target[0].x, 38.2946, 1e-4);
+  EXPECT_NEAR(target[4].y, 92.2041, 1e-4);
+  auto placed = [&](size_t k, double dx, double dy) {
+    return cv::Point2f(static_cast<float>(target[k].x * 2 + 30 + dx), static_cast<float>(target[k].y * 2 + 40 + dy));
+  };
+  Landmarks68 landmarks{};
+  for (auto& p : landmarks) p = cv::Point2f(1000, -1000);  // points the fit must ignore
+  for (size_t i = 36; i < 42; ++i) landmarks[i] = placed(0, i % 2 ? 3 : -3, i < 39 ? 2 : -2);
+  for (size_t i = 42; i < 48; ++i) landmarks[i] = placed(1, i % 2 ? -3 : 3, i < 45 ? 2 : -2);
+  landmarks[30] = placed(2, 0, 0);
+  landmarks[48] = placed(3, -2, 0);
+  landmarks[60] = placed(3, 2, 0);
+  landmarks[54] = placed(4, 2, 0);
+  landmarks[64] = placed(4, -2, 0);
+  cv::Mat m = chip_transform(landmarks, chip);
+  EXPECT_NEAR(m.at<double>(0, 0), 0.5, 1e-6);
+  EXPECT_NEAR(m.at<double>(1, 0), 0.0, 1e-6);
+  EXPECT_NEAR(m.at<double>(0, 2), -15, 1e-4);
+  EXPECT_NEAR(m.at<double>(1, 2), -20, 1e-4);
+  EXPECT_EQ(parse_alignment("arcface5"), Alignment::arcface5);
+  EXPECT_STREQ(alignment_name(Alignment::arcface5), "arcface5");
+}
+
 TEST(Detector, NonMaxSuppressionKeepsTheBestOfOverlaps) {
   std::vector<FaceBox> boxes = {{{0, 0, 10, 10}, 0.6f, {}}, {{1, 1, 10, 10}, 0.9f, {}}, {{50, 50, 10, 10}, 0.7f, {}}};
   auto kept = non_max_suppression(boxes, 0.3f);

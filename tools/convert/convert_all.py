@@ -12,6 +12,9 @@ The manifest's "converter" field picks the converter:
   "faceapi:<net>"  -> faceapi_nets.convert(net, package_dir, manifest)
   "dlib:<net>"     -> dlib_nets.convert(net, package_dir, manifest)
   "graph"          -> graph_model.convert(package_dir, manifest)
+  "onnx"           -> onnx_file.convert(package_dir, manifest): a shipped ONNX file as it is
+A manifest without "converter" (a fusion of other models' "parts") has no file: it is only
+copied beside the others.
 Each returns an onnx.ModelProto; the bytes written must be deterministic.
 """
 
@@ -47,6 +50,10 @@ def build(manifest, npm_dir):
         import graph_model
 
         return graph_model.convert(pkg, manifest)
+    if kind == "onnx":
+        import onnx_file
+
+        return onnx_file.convert(pkg, manifest)
     raise SystemExit(f"unknown converter {kind}")
 
 
@@ -59,6 +66,10 @@ def convert_one(path, args):
     with open(path) as f:
         manifest = json.load(f)
     name = manifest["name"]
+    if "converter" not in manifest:
+        shutil.copyfile(path, os.path.join(args.out, os.path.basename(path)))
+        print(f"{name}: fusion of {', '.join(p['model'] for p in manifest['parts'])}")
+        return
     out_path = os.path.join(args.out, manifest["file"])
     if not args.update_hashes and os.path.exists(out_path) and file_sha256(out_path) == manifest.get("sha256"):
         shutil.copyfile(path, os.path.join(args.out, os.path.basename(path)))

@@ -10,7 +10,8 @@ score = 10 + 20 * log10(1 / FAR) at FAR 0.5, 1e-1, 1e-2, 1e-3 and 1e-4 (so 30, 5
 stand for FAR 1e-1, 1e-2, 1e-3 and 1e-4), plus [-1, 0] and [1, 100]; the score is linear in
 the raw similarity between knots. Prints the knots and the measured FAR and FRR at a few
 thresholds as JSON; with --update, writes them into the manifest's "calibration" table under
-the pipeline of the embeddings (the part of model_version after the first '+').
+the pipeline of the embeddings (the part of model_version after the first '+'; for a fusion,
+whose version lists its parts in brackets, "fused" or "fused+flip").
 Images without a face count as errors against FRR and are reported.
 """
 
@@ -21,6 +22,12 @@ import math
 import numpy as np
 
 FARS = [0.5, 1e-1, 1e-2, 1e-3, 1e-4]
+
+
+def pipeline_of(version):
+    if "[" in version:
+        return "fused+flip" if "+flip" in version else "fused"
+    return version.split("+", 1)[1]
 
 
 def load(path):
@@ -82,7 +89,7 @@ def main():
     names, embeddings, failed, version = load(args.embeddings)
     genuine, impostors = pair_scores(names, embeddings)
     knots = knots_for(impostors)
-    pipeline = version.split("+", 1)[1]
+    pipeline = pipeline_of(version)
     entry = {
         "knots": knots,
         "fitted_on": f"{len(names)} images: {len(genuine)} genuine and {len(impostors)} impostor pairs",
