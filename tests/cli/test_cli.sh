@@ -21,7 +21,7 @@ check "d = json.load(open('$work/bad.json')); assert d['b']['error'] == 'image_c
 
 "$bin" embed "$demo/sample2.jpg" "$work/text.jpg" >"$work/embed.jsonl"
 check "rows = [json.loads(l) for l in open('$work/embed.jsonl')]
-assert len(rows) == 2 and len(rows[0]['embedding']) == 128 and rows[1]['error'] == 'image_converting_error', rows" "embed"
+assert len(rows) == 2 and len(rows[0]['embedding']) == 640 and rows[0]['model_version'].startswith('fused-1[') and rows[1]['error'] == 'image_converting_error', rows" "embed"
 
 cp "$demo/sample1.jpg" "$demo/sample2.jpg" "$work/"
 printf 'same\timage_a\textra\timage_b\n1\tsample1.jpg\tx\tsample1.jpg\n0\tsample1.jpg\tx\tsample2.jpg\n0\tsample1.jpg\tx\tmissing.jpg\n' >"$work/pairs.tsv"
