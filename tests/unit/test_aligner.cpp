@@ -8,6 +8,14 @@
 namespace faceauth {
 namespace {
 
+// The tests place template points at 2 * p + (30, 40); the chip transform must undo that.
+void expect_undoes_scale2_shift30_40(const cv::Mat& m) {
+  EXPECT_NEAR(m.at<double>(0, 0), 0.5, 1e-6);
+  EXPECT_NEAR(m.at<double>(1, 0), 0.0, 1e-6);
+  EXPECT_NEAR(m.at<double>(0, 2), -15, 1e-4);
+  EXPECT_NEAR(m.at<double>(1, 2), -20, 1e-4);
+}
+
 TEST(Aligner, SimilarityTransformRecoversAKnownOne) {
   double angle = 0.3, scale = 1.7, tx = 12, ty = -5;
   std::vector<cv::Point2d> from = {{0, 0}, {10, 0}, {0, 10}, {7, 3}}, to;
@@ -36,10 +44,7 @@ TEST(Aligner, LandmarksOnThe68PointTemplateGiveTheIdentity) {
     }
   }
   cv::Mat m = chip_transform(landmarks, chip);
-  EXPECT_NEAR(m.at<double>(0, 0), 0.5, 1e-6);
-  EXPECT_NEAR(m.at<double>(1, 0), 0.0, 1e-6);
-  EXPECT_NEAR(m.at<double>(0, 2), -15, 1e-4);
-  EXPECT_NEAR(m.at<double>(1, 2), -20, 1e-4);
+  expect_undoes_scale2_shift30_40(m);
   EXPECT_EQ(parse_alignment("dlib5"), Alignment::dlib5);
   EXPECT_THROW(parse_alignment("box"), std::invalid_argument);
 }
@@ -56,10 +61,7 @@ TEST(Aligner, LandmarksOnTheTemplateGiveTheIdentity) {
                     static_cast<float>(target[static_cast<size_t>(i)].y * 2 + 40));
   }
   cv::Mat m = chip_transform(landmarks, chip);
-  EXPECT_NEAR(m.at<double>(0, 0), 0.5, 1e-6);
-  EXPECT_NEAR(m.at<double>(1, 0), 0.0, 1e-6);
-  EXPECT_NEAR(m.at<double>(0, 2), -15, 1e-4);
-  EXPECT_NEAR(m.at<double>(1, 2), -20, 1e-4);
+  expect_undoes_scale2_shift30_40(m);
   cv::Mat image(400, 400, CV_8UC3, cv::Scalar(1, 2, 3));
   cv::Mat out = extract_chip(image, landmarks, chip);
   EXPECT_EQ(out.size(), cv::Size(150, 150));
@@ -88,10 +90,7 @@ TEST(Aligner, ArcfaceFivePointsComeFromEyeCentresNoseTipAndMouthCorners) {
   landmarks[54] = placed(4, 2, 0);
   landmarks[64] = placed(4, -2, 0);
   cv::Mat m = chip_transform(landmarks, chip);
-  EXPECT_NEAR(m.at<double>(0, 0), 0.5, 1e-6);
-  EXPECT_NEAR(m.at<double>(1, 0), 0.0, 1e-6);
-  EXPECT_NEAR(m.at<double>(0, 2), -15, 1e-4);
-  EXPECT_NEAR(m.at<double>(1, 2), -20, 1e-4);
+  expect_undoes_scale2_shift30_40(m);
   EXPECT_EQ(parse_alignment("arcface5"), Alignment::arcface5);
   EXPECT_STREQ(alignment_name(Alignment::arcface5), "arcface5");
 }
