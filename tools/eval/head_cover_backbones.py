@@ -176,13 +176,21 @@ def face_ratio(row):
     return float(np.linalg.norm(lm[16] - lm[0]) / (cv2.imread(row["image"]).shape[1] / 3))
 
 
+def in_middle_third(row):
+    """Round 3's check of the labelled face (train_attributes.centred without the face-size
+    check, which --min-face-ratio applies here)."""
+    height, width = cv2.imread(row["image"]).shape[:2]
+    x, y = np.mean(np.array(row["landmarks"]), axis=0)
+    return width / 3 <= x <= 2 * width / 3 and height / 3 <= y <= 2 * height / 3
+
+
 def samples(work):
     """(image, label, split, source, face ratio) of head cover: real crops with the labelled
     face in the middle third, drawn hats (ratio None)."""
     features = ta.read_features(os.path.join(work, "heads.features.jsonl"), os.path.join(work, "hats.features.jsonl"))
     rows = []
     for r in ta.read_tsv(os.path.join(work, "helmets.tsv")):
-        if r["image"] in features and ta.centred(features[r["image"]]):
+        if r["image"] in features and in_middle_third(features[r["image"]]):
             rows.append((r["image"], int(r["helmet"]), r["split"], r["photo"], face_ratio(features[r["image"]])))
     for r in ta.read_tsv(os.path.join(work, "hats.tsv")):
         if r["image"] in features:
