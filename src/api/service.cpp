@@ -86,16 +86,6 @@ Outcome engine_failure(const Error& error) {
   return Outcome::fail(code, code == ApiErrorCode::detection_server_error ? error.message : "");
 }
 
-// The head cover head misses its target and calls some bare heads covered
-// (docs/attributes.md): a policy that requires head equipment is refused rather than letting
-// bare heads through a site gate on a score we cannot stand by.
-std::optional<Outcome> refuse_head_cover(const Policy& policy) {
-  if (!required_scores(policy).head_cover) return std::nullopt;
-  return Outcome::fail(ApiErrorCode::invalid_data_format,
-                       "headCover_threshold is not available in this version (the head cover model is below its "
-                       "accuracy target); keep it 0");
-}
-
 // The attribute scores a policy needs. A required mask covers the lower face, so occlusion
 // then judges only the eyes and brows (docs/attributes.md).
 AttributeNeeds attribute_needs(const Policy& policy) {
@@ -258,7 +248,6 @@ Outcome FaceAuthService::create_faceauth_project(const nlohmann::json& request) 
   project.kyc_project_id = text_field(request, "kyc_project_id", true);
   project.name = text_field(request, "name", true);
   if (request.contains("policy")) project.policy = policy_from_json(request.at("policy"));
-  if (auto refused = refuse_head_cover(project.policy)) return *refused;
   project.image_retention_days = retention_field(request, project.image_retention_days);
   project.created_ms = now_ms();
   if (!store_.get_kyc_project(project.kyc_project_id))
@@ -287,7 +276,6 @@ Outcome FaceAuthService::set_policy(const std::string& faceauth_project_id, cons
   if (!project) return Outcome::fail(ApiErrorCode::not_found, "No such FaceAuth project");
   nlohmann::json policy = request.contains("policy") ? request.at("policy") : request;
   project->policy = policy_from_json(policy, project->policy);
-  if (auto refused = refuse_head_cover(project->policy)) return *refused;
   project->image_retention_days = retention_field(request, project->image_retention_days);
   if (!store_.update_faceauth_project(*project)) return Outcome::fail(ApiErrorCode::not_found, "No such project");
   return Outcome::ok(faceauth_project_json(*project));

@@ -1517,8 +1517,8 @@ QUALITY_FIELDS = {"eye_distance_px", "face_count", "second_face_ratio", "sharpne
 
 class A7_AttributeChecks(ServerTest):
     """Occlusion, face cover and head cover checks of a FaceAuth project's policy, on the demo
-    selfie and on the same selfie with a mask drawn over the lower face from its landmarks
-    (found by the faceauth tool built beside faceauthd)."""
+    selfie and on the same selfie with a mask drawn over the lower face or a hard hat drawn on
+    the head from its landmarks (found by the faceauth tool built beside faceauthd)."""
 
     @classmethod
     def setUpClass(cls):
@@ -1535,6 +1535,42 @@ class A7_AttributeChecks(ServerTest):
         ok, data = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, 92])
         assert ok
         cls.masked = data.tobytes()
+        cls.hatted = cls.with_hard_hat(cv2.imdecode(numpy.frombuffer(cls.selfie, numpy.uint8), cv2.IMREAD_COLOR),
+                                       landmarks)
+
+    @staticmethod
+    def with_hard_hat(pixels, landmarks):
+        """A yellow hard hat as tests/unit/test_attributes.cpp draws one (a dome from the
+        forehead, a brim, a ridge, a highlight), on the selfie with a margin above the head."""
+        import cv2
+        import numpy
+        pad = pixels.shape[0] // 3
+        pixels = cv2.copyMakeBorder(pixels, pad, 0, 0, 0, cv2.BORDER_REPLICATE)
+        points = numpy.array(landmarks, numpy.float64) + (0, pad)
+        brows = points[17:27].mean(0)
+        along = points[[42, 45]].mean(0) - points[[36, 39]].mean(0)
+        along /= numpy.linalg.norm(along)
+        up = numpy.array([along[1], -along[0]])
+        width = float(numpy.dot(points[16] - points[0], along))
+        roll = float(numpy.degrees(numpy.arctan2(along[1], along[0])))
+        brim = brows + up * 0.1 * width
+        yellow, dark = (20, 210, 250), (12, 126, 150)
+
+        def at(p):
+            return tuple(int(round(v)) for v in p)
+
+        def axes(a, b):
+            return (int(a * width), int(b * width))
+
+        cv2.ellipse(pixels, at(brim), axes(0.65, 0.8), roll, 180, 360, yellow, cv2.FILLED, cv2.LINE_AA)
+        cv2.ellipse(pixels, at(brim), axes(0.78, 0.06), roll, 0, 360, yellow, cv2.FILLED, cv2.LINE_AA)
+        cv2.line(pixels, at(brim - along * 0.78 * width), at(brim + along * 0.78 * width), dark, 3)
+        cv2.line(pixels, at(brim + up * 0.1 * width), at(brim + up * 0.8 * width), dark, 5)
+        spot = brim + up * 0.5 * width - along * 0.25 * width
+        cv2.ellipse(pixels, at(spot), axes(0.1, 0.07), roll - 20, 0, 360, (250, 250, 250), cv2.FILLED, cv2.LINE_AA)
+        ok, data = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, 92])
+        assert ok
+        return data.tobytes()
 
     def project_with(self, policy):
         r = self.admin("POST", "/admin/v1/faceauth-projects",
@@ -1595,18 +1631,19 @@ class A7_AttributeChecks(ServerTest):
         self.assertGreaterEqual(body["score"]["occluded_score"], 50, body)
 
     def test_all_checks_fail_in_the_vendor_order(self):
-        # Similarity unreachable, occlusion threshold 100, a mask required: the bare selfie fails
-        # all three, in the seed's order (Head_cover_fail would come last; that check is refused
-        # for now, see test_head_cover_policy_is_refused).
+        # Similarity unreachable, occlusion threshold 100, a mask and a hard hat required: the
+        # bare selfie fails all four, in the seed's order.
         fa_id, addon_key = self.project_with({"faceSimilarity_threshold": 99.9,
                                               "occluded_threshold": {"enabled": True, "threshold": 100},
-                                              "faceCover_threshold": 50})
+                                              "faceCover_threshold": 50, "headCover_threshold": 50})
         body = self.attempt(addon_key, self.selfie)
         self.assertLess(body["score"]["occluded_score"], 100, body)
-        self.assertEqual(body["fail_code"], ["face_compare_underscore", "Face_Occluded_fail", "Face_cover_fail"], body)
-        self.assertEqual(body["rejected_comment"][1:], ["Face is occluded", "Protection equipment is not found on Face"],
-                         body)
-        self.assertEqual(self.scores(body), {"face_similarity_score", "occluded_score", "face_cover_score"}, body)
+        self.assertEqual(body["fail_code"],
+                         ["face_compare_underscore", "Face_Occluded_fail", "Face_cover_fail", "Head_cover_fail"], body)
+        self.assertEqual(body["rejected_comment"][1:], ["Face is occluded", "Protection equipment is not found on Face",
+                                                        "Protection equipment is not found on Head"], body)
+        self.assertEqual(self.scores(body),
+                         {"face_similarity_score", "occluded_score", "face_cover_score", "head_cover_score"}, body)
         # Turned off again (0 and enabled false), the scores leave the response and it passes.
         r = self.admin("PUT", "/admin/v1/faceauth-projects/%s/policy" % fa_id,
                        {"faceSimilarity_threshold": 50, "occluded_threshold": {"enabled": False, "threshold": 50},
@@ -1616,19 +1653,28 @@ class A7_AttributeChecks(ServerTest):
         self.assertEqual(body["auth_status"], "approved", body)
         self.assertEqual(self.scores(body), {"face_similarity_score"}, body)
 
-    def test_head_cover_policy_is_refused(self):
-        # The head cover model calls some bare heads covered (docs/attributes.md): requiring
-        # head equipment is refused on creation and on a policy change, and nothing is stored.
-        r = self.admin("POST", "/admin/v1/faceauth-projects",
-                       {"kyc_project_id": self.demo["kyc_project_id"], "name": "hats",
-                        "policy": {"headCover_threshold": 50}})
-        self.assertIn("headCover_threshold", self.assertError(r, "invalid_data_format", 400)["message"])
-        fa_id, _ = self.project_with({"faceCover_threshold": 50})
-        r = self.admin("PUT", "/admin/v1/faceauth-projects/%s/policy" % fa_id, {"headCover_threshold": 50})
-        self.assertError(r, "invalid_data_format", 400)
-        r = self.admin("GET", "/admin/v1/faceauth-projects/%s" % fa_id)
+    def test_head_cover_required_rejects_a_bare_head_and_accepts_a_hard_hat(self):
+        fa_id, addon_key = self.project_with({"headCover_threshold": 50})
+        body = self.attempt(addon_key, self.selfie)
+        self.assertEqual(body["auth_status"], "rejected", body)
+        self.assertEqual(body["fail_code"], ["Head_cover_fail"], body)
+        self.assertEqual(body["rejected_comment"], ["Protection equipment is not found on Head"], body)
+        self.assertEqual(self.scores(body), {"face_similarity_score", "head_cover_score"}, body)
+        self.assertLess(body["score"]["head_cover_score"], 50, body)
+        body = self.attempt(addon_key, self.hatted)
+        self.assertEqual(body["auth_status"], "approved", body)
+        self.assertNotIn("fail_code", body)
+        self.assertGreaterEqual(body["score"]["head_cover_score"], 50, body)
+        # Set by a policy change too, and off again.
+        r = self.admin("PUT", "/admin/v1/faceauth-projects/%s/policy" % fa_id, {"headCover_threshold": 0})
+        self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json()["policy"]["headCover_threshold"], 0, r)
-        self.assertEqual(r.json()["policy"]["faceCover_threshold"], 50, r)
+        body = self.attempt(addon_key, self.selfie)
+        self.assertEqual(body["auth_status"], "approved", body)
+        self.assertNotIn("head_cover_score", body["score"], body)
+        r = self.admin("PUT", "/admin/v1/faceauth-projects/%s/policy" % fa_id, {"headCover_threshold": 60})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["policy"]["headCover_threshold"], 60, r)
 
     def test_server_refuses_heads_of_another_pipeline(self):
         # A head trained on other features (e.g. before a change of the landmark model) must
