@@ -27,37 +27,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "train"))
 import train_attributes as ta  # noqa: E402
 from synth_hats import draw_hat  # noqa: E402
+from explore_models import IDX68, T68, sim_transform  # noqa: E402 (same folder)
 
 cv2.setNumThreads(1)
 
-# dlib's mean face (src/vision/aligner.cpp), points 17..67; the fit uses 27-54 and 60-64.
-MEAN_X = [0.000213256, 0.0752622, 0.18113, 0.29077, 0.393397, 0.586856, 0.689483, 0.799124, 0.904991, 0.98004,
-          0.490127, 0.490127, 0.490127, 0.490127, 0.36688, 0.426036, 0.490127, 0.554217, 0.613373, 0.121737,
-          0.187122, 0.265825, 0.334606, 0.260918, 0.182743, 0.645647, 0.714428, 0.793132, 0.858516, 0.79751,
-          0.719335, 0.254149, 0.340985, 0.428858, 0.490127, 0.551395, 0.639268, 0.726104, 0.642159, 0.556721,
-          0.490127, 0.423532, 0.338094, 0.290379, 0.428096, 0.490127, 0.552157, 0.689874, 0.553364, 0.490127,
-          0.42689]
-MEAN_Y = [0.106454, 0.038915, 0.0187482, 0.0344891, 0.0773906, 0.0773906, 0.0344891, 0.0187482, 0.038915,
-          0.106454, 0.203352, 0.307009, 0.409805, 0.515625, 0.587326, 0.609345, 0.628106, 0.609345, 0.587326,
-          0.216423, 0.178758, 0.179852, 0.231733, 0.245099, 0.244077, 0.231733, 0.179852, 0.178758, 0.216423,
-          0.244077, 0.245099, 0.780233, 0.745405, 0.727388, 0.742578, 0.727388, 0.745405, 0.780233, 0.864805,
-          0.902192, 0.909281, 0.902192, 0.864805, 0.784792, 0.778746, 0.785343, 0.778746, 0.784792, 0.824182,
-          0.831803, 0.824182]
-USED = [i for i in range(17, 68) if 27 <= i <= 54 or 60 <= i <= 64]
-
 
 def chip_transform(landmarks):
-    """Image -> template units (0..1 ear to ear, brows 0 .. chin 1), least-squares similarity."""
-    src = np.array([landmarks[i] for i in USED], np.float64)
-    dst = np.array([(MEAN_X[i - 17], MEAN_Y[i - 17]) for i in USED], np.float64)
-    ms, md = src.mean(0), dst.mean(0)
-    d, u = src - ms, dst - md
-    norm = (d ** 2).sum()
-    a = (d[:, 0] * u[:, 0] + d[:, 1] * u[:, 1]).sum() / norm
-    b = (d[:, 0] * u[:, 1] - d[:, 1] * u[:, 0]).sum() / norm
-    m = np.array([[a, -b, 0], [b, a, 0]])
-    m[:, 2] = md - m[:, :2] @ ms
-    return m
+    """Image -> template units (0..1 ear to ear, brows 0 .. chin 1), least-squares similarity
+    of dlib's 33 points onto its mean face (explore_models.T68, as src/vision/aligner.cpp)."""
+    return sim_transform(np.asarray(landmarks, np.float64)[IDX68], T68)
 
 
 def crop(image, landmarks, region, size):
@@ -167,21 +145,12 @@ def demo_images(demo_features):
     return out
 
 
-def face_ratio(row):
+def face_ratio(row, width):
     """Jaw-to-jaw width of the face found over the labelled head box's side (a third of the
     crop: make_attribute_sets.py cuts 3x the head box). The labelled face is about 0.4-0.8;
     far under that, the "face" is a detector hit on hair, a helmet on a shelf, a neighbour
     far behind: the crop placed from its landmarks does not show the labelled head."""
-    lm = np.array(row["landmarks"])
-    return float(np.linalg.norm(lm[16] - lm[0]) / (cv2.imread(row["image"]).shape[1] / 3))
-
-
-def in_middle_third(row):
-    """Round 3's check of the labelled face (train_attributes.centred without the face-size
-    check, which --min-face-ratio applies here)."""
-    height, width = cv2.imread(row["image"]).shape[:2]
-    x, y = np.mean(np.array(row["landmarks"]), axis=0)
-    return width / 3 <= x <= 2 * width / 3 and height / 3 <= y <= 2 * height / 3
+    return float(ta.jaw_width(row) / (width / 3))
 
 
 def samples(work):
@@ -190,8 +159,13 @@ def samples(work):
     features = ta.read_features(os.path.join(work, "heads.features.jsonl"), os.path.join(work, "hats.features.jsonl"))
     rows = []
     for r in ta.read_tsv(os.path.join(work, "helmets.tsv")):
-        if r["image"] in features and in_middle_third(features[r["image"]]):
-            rows.append((r["image"], int(r["helmet"]), r["split"], r["photo"], face_ratio(features[r["image"]])))
+        if r["image"] not in features:
+            continue
+        height, width = cv2.imread(r["image"]).shape[:2]
+        # Round 3's check of the labelled face (train_attributes.centred without the face-size
+        # check, which --min-face-ratio applies here).
+        if ta.in_middle_third(features[r["image"]], height, width):
+            rows.append((r["image"], int(r["helmet"]), r["split"], r["photo"], face_ratio(features[r["image"]], width)))
     for r in ta.read_tsv(os.path.join(work, "hats.tsv")):
         if r["image"] in features:
             split = "train" if r["split"] == "train" else "heldout_synthetic"

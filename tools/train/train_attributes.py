@@ -47,10 +47,19 @@ def centred(row):
     tools/eval/head_cover_backbones.py); the labelled faces are 0.4-0.8."""
     import cv2
     height, width = cv2.imread(row["image"]).shape[:2]
+    return in_middle_third(row, height, width) and jaw_width(row) >= MIN_FACE_RATIO * width / 3
+
+
+def in_middle_third(row, height, width):
+    """The landmarks' mean lies in the middle third of a height x width crop."""
+    x, y = np.mean(np.array(row["landmarks"]), axis=0)
+    return width / 3 <= x <= 2 * width / 3 and height / 3 <= y <= 2 * height / 3
+
+
+def jaw_width(row):
+    """Jaw to jaw (landmarks 0 and 16) in pixels."""
     landmarks = np.array(row["landmarks"])
-    x, y = np.mean(landmarks, axis=0)
-    in_middle = width / 3 <= x <= 2 * width / 3 and height / 3 <= y <= 2 * height / 3
-    return in_middle and np.linalg.norm(landmarks[16] - landmarks[0]) >= MIN_FACE_RATIO * width / 3
+    return np.linalg.norm(landmarks[16] - landmarks[0])
 
 
 def fit(x, y, l2, seed, steps=300):
