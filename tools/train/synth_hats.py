@@ -17,7 +17,7 @@ import sys
 import cv2
 import numpy as np
 
-from synth_occlusions import clear_face_landmarks, degrade  # the occluders' degradations
+from synth_occlusions import clear_face_landmarks, degrade, write_tsv  # the occluders' degradations
 
 HAT_COLOURS = [(20, 210, 250), (245, 245, 245), (20, 130, 250), (40, 40, 210), (200, 110, 30), (40, 160, 40),
                (0, 230, 230), (230, 230, 225)]  # BGR: yellow, white, orange, red, blue, green, lime, grey-white
@@ -115,9 +115,7 @@ def main():
             name = os.path.join(out_dir, f"{index:05d}_{kind}.jpg")
             cv2.imwrite(name, out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(60, 96))])
             rows.append((name, kind, split, path))
-    with open(os.path.join(work, "hats.tsv"), "w") as out:
-        out.write("image\tkind\tsplit\tsource\n")
-        out.writelines("\t".join(r) + "\n" for r in rows)
+    write_tsv(os.path.join(work, "hats.tsv"), ("image", "kind", "split", "source"), rows)
     print(f"{len(rows)} images from {len(landmarks)} faces with landmarks")
 
 

@@ -170,6 +170,13 @@ def degrade(image, rng):
     return image
 
 
+def write_tsv(path, columns, rows):
+    """A header line of `columns`, then one tab-separated line per row."""
+    with open(path, "w") as out:
+        out.write("\t".join(columns) + "\n")
+        out.writelines("\t".join(r) + "\n" for r in rows)
+
+
 def clear_face_landmarks(work):
     """The 68 landmarks of every clear face with a face found, by image path."""
     landmarks = {}
@@ -200,9 +207,7 @@ def main():
             name = os.path.join(out_dir, f"{index:05d}_{kind}.jpg")
             cv2.imwrite(name, out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(60, 96))])
             rows.append((name, kind, region, split, path))
-    with open(os.path.join(work, "synth.tsv"), "w") as out:
-        out.write("image\tkind\tregion\tsplit\tsource\n")
-        out.writelines("\t".join(r) + "\n" for r in rows)
+    write_tsv(os.path.join(work, "synth.tsv"), ("image", "kind", "region", "split", "source"), rows)
     print(f"{len(rows)} synthetic images from {len(landmarks)} faces with landmarks")
 
 
