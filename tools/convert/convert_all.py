@@ -62,17 +62,22 @@ def file_sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
+def copy_manifest(path, out_dir):
+    """The engine reads each manifest beside its converted model."""
+    shutil.copyfile(path, os.path.join(out_dir, os.path.basename(path)))
+
+
 def convert_one(path, args):
     with open(path) as f:
         manifest = json.load(f)
     name = manifest["name"]
     if "converter" not in manifest:
-        shutil.copyfile(path, os.path.join(args.out, os.path.basename(path)))
+        copy_manifest(path, args.out)
         print(f"{name}: fusion of {', '.join(p['model'] for p in manifest['parts'])}")
         return
     out_path = os.path.join(args.out, manifest["file"])
     if not args.update_hashes and os.path.exists(out_path) and file_sha256(out_path) == manifest.get("sha256"):
-        shutil.copyfile(path, os.path.join(args.out, os.path.basename(path)))
+        copy_manifest(path, args.out)
         print(f"{name}: {manifest['file']} up to date")
         return
     data = build(manifest, args.npm_dir).SerializeToString()
@@ -88,7 +93,7 @@ def convert_one(path, args):
     with open(tmp, "wb") as f:
         f.write(data)
     os.replace(tmp, out_path)
-    shutil.copyfile(path, os.path.join(args.out, os.path.basename(path)))
+    copy_manifest(path, args.out)
     print(f"{name}: {manifest['file']} sha256 {digest}")
 
 
