@@ -9,7 +9,7 @@ every --line-every seconds, spread over --sources loopback addresses (127.0.0.2,
 ...; 1 = all from 127.0.0.2). While they are held (--seconds), a client bound to 127.0.0.250
 asks GET /health every 0.2 s with a 5 s timeout and prints how many answered, the median, p99
 and worst latency; with --pid the server's VmRSS is printed before, while held (once the
-server's faceauth_connections_open gauge shows them all, or after 10 s) and after.
+server's faceauth_connections_open gauge shows them all or stops growing) and after.
 Refused or closed attacker sockets are counted, never reopened. Everything is loopback-only
 and bounded in count and time.
 """
@@ -99,12 +99,15 @@ def open_gauge(port):
 
 
 def wait_all_open(port, count, timeout=10.0):
+    """The open-connection gauge once it reaches `count` or stops growing (caps refuse some)."""
     deadline = time.monotonic() + timeout
+    last = None
     while time.monotonic() < deadline:
         value = open_gauge(port)
-        if value is None or value >= count:
+        if value is None or value >= count or (last is not None and value == last and value > 1):
             return value
-        time.sleep(0.1)
+        last = value
+        time.sleep(0.3)
     return open_gauge(port)
 
 
