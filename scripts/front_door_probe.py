@@ -98,15 +98,18 @@ def open_gauge(port):
     return None
 
 
-def wait_all_open(port, count, timeout=10.0):
-    """The open-connection gauge once it reaches `count` or stops growing (caps refuse some)."""
+def wait_all_open(port, count, timeout=8.0):
+    """The open-connection gauge once it reaches `count` or stays put for a second (caps refuse
+    some), at most `timeout` seconds (under faceauthd's 10 s header deadline)."""
     deadline = time.monotonic() + timeout
-    last = None
+    seen = []
     while time.monotonic() < deadline:
         value = open_gauge(port)
-        if value is None or value >= count or (last is not None and value == last and value > 1):
+        if value is None or value >= count:
             return value
-        last = value
+        seen.append(value)
+        if len(seen) >= 4 and value > 1 and len(set(seen[-4:])) == 1:
+            return value
         time.sleep(0.3)
     return open_gauge(port)
 
