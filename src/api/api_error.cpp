@@ -81,7 +81,7 @@ HttpResponse error_response(const ApiError& error, const std::string& request_id
                          {"traceId", request_id}};
   response.body = body.dump();
   response.headers.emplace_back("x-request-id", request_id);
-  if (error.code == ApiErrorCode::too_many_requests) {
+  if (error.code == ApiErrorCode::too_many_requests || error.code == ApiErrorCode::detection_server_error) {
     response.headers.emplace_back("Retry-After", std::to_string(error.retry_after_seconds));
   }
   return response;

@@ -107,6 +107,11 @@ ApiRouter::ApiRouter(FaceAuthService& service, Metrics& metrics, RouterConfig co
     : service_(service), metrics_(metrics), config_(std::move(config)) {}
 
 HttpResponse ApiRouter::handle(const HttpRequest& request) {
+  if (request.method == "HEAD") {  // as GET; the server sends no body
+    HttpRequest get = request;
+    get.method = "GET";
+    return handle(get);
+  }
   auto started = std::chrono::steady_clock::now();
   Context context{request, request_id_for(request), "other", split_path(request.path)};
   HttpResponse response;
@@ -131,9 +136,11 @@ HttpResponse ApiRouter::protocol_error(HttpProtocolError error) {
   std::string id = random_hex_id();
   ApiErrorCode code = error == HttpProtocolError::header_too_large ? ApiErrorCode::header_too_large
                       : error == HttpProtocolError::body_too_large ? ApiErrorCode::image_too_large
+                      : error == HttpProtocolError::overloaded     ? ApiErrorCode::detection_server_error
                                                                    : ApiErrorCode::invalid_data_format;
   metrics_.observe_request("protocol_error", api_error_status(code), 0.0);
-  return error_response({code, ""}, id);
+  std::string message = error == HttpProtocolError::overloaded ? "The server is busy; retry" : "";
+  return error_response({code, message}, id);
 }
 
 HttpResponse ApiRouter::fail(Context& context, ApiErrorCode code, std::string message) {

@@ -8,6 +8,7 @@
 //   POST /v3/submissions/{id}/approve|reject           KYC key (x-api-key)
 //   /admin/v1/...                                      admin token (Authorization: Bearer)
 //   GET /health, /ready, /metrics
+// HEAD on any route is answered as GET (the server drops the body).
 // The admin routes are listed in docs/openapi.yaml.
 
 #include <functional>

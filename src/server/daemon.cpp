@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +25,9 @@ namespace {
 constexpr const char* kUsage =
     "usage: faceauthd [--config FILE] [--data-dir DIR] [--bind ADDR] [--port N] [--workers N]\n"
     "                 [--engine-wait-ms MS] [--max-body-mb MB] [--read-timeout-ms MS] [--idle-timeout-ms MS]\n"
+    "                 [--engine-queue N] [--header-timeout-ms MS] [--min-body-bytes-per-second N]\n"
+    "                 [--body-rate-grace-ms MS] [--max-connections-per-address N] [--max-requests-per-connection N]\n"
+    "                 [--io-threads N] [--handler-threads N] [--trusted-proxies IP/CIDR,...]\n"
     "                 [--max-connections N] [--rate-limit-per-minute N] [--rate-limit-burst N] [--models DIR] "
     "[--sealing-key HEX] [--admin-token TOKEN]\n"
     "                 [--webhook-backoff-ms MS] [--webhook-backoff-max-ms MS] [--webhook-max-attempts N]\n"
@@ -77,6 +81,55 @@ EngineConfig engine_config(const DaemonConfig& config) {
   return engine;
 }
 
+// Raises the soft RLIMIT_NOFILE to what max-connections needs (up to the hard limit); returns
+// the connections that fit.
+int raise_file_limit(int max_connections) {
+  constexpr rlim_t kReserve = 256;  // database, models, logs, webhook sockets
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return max_connections;
+  const rlim_t want = static_cast<rlim_t>(max_connections) + kReserve;
+  if (limit.rlim_cur < want) {
+    limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? want : std::min(want, limit.rlim_max);
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_cur >= want) return max_connections;
+  return static_cast<int>(std::max<rlim_t>(limit.rlim_cur, 2 * kReserve) - kReserve);
+}
+
+// Routes answered on the I/O thread: no storage, no engine, no blocking.
+bool cheap_route(const HttpRequest& request) {
+  return (request.method == "GET" || request.method == "HEAD") &&
+         (request.path == "/health" || request.path == "/metrics");
+}
+
+HttpServerConfig http_config(const DaemonConfig& config, int workers) {
+  HttpServerConfig http;
+  http.bind_address = config.bind;
+  http.port = static_cast<uint16_t>(config.port);
+  http.max_body_bytes = static_cast<size_t>(config.max_body_mb) * 1024 * 1024;
+  http.read_timeout_ms = config.read_timeout_ms;
+  http.idle_timeout_ms = config.idle_timeout_ms;
+  http.header_timeout_ms = config.header_timeout_ms;
+  http.min_body_bytes_per_second = config.min_body_bytes_per_second;
+  http.body_rate_grace_ms = config.body_rate_grace_ms;
+  http.max_connections = raise_file_limit(config.max_connections);
+  if (http.max_connections < config.max_connections) {
+    std::cout << "faceauthd: the descriptor limit allows " << http.max_connections << " connections, not "
+              << config.max_connections << std::endl;
+  }
+  http.max_connections_per_address = config.max_connections_per_address;
+  http.max_requests_per_connection = config.max_requests_per_connection;
+  http.io_threads = config.io_threads;
+  // More handler threads than engine users (workers + queue), so requests that need no engine
+  // always find a thread.
+  http.handler_threads = config.handler_threads > 0 ? config.handler_threads : workers + config.engine_queue + 8;
+  http.max_queued_requests = std::max(256, 2 * http.handler_threads);
+  http.trusted_proxies = config.trusted_proxies;
+  http.run_inline = cheap_route;
+  return http;
+}
+
 std::filesystem::path demo_photo(const DaemonConfig& config, const EngineConfig& engine) {
   if (!config.demo_photo.empty()) return config.demo_photo;
   return engine.model_dir.parent_path() / "npm" / "face-api" / "package" / "demo" / "sample1.jpg";
@@ -93,7 +146,7 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
   EngineConfig engine = engine_config(config);
   int workers =
       config.workers > 0 ? config.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  EnginePool engines(engine, workers);
+  EnginePool engines(engine, workers, config.engine_queue);
   Metrics metrics;
   ServiceConfig service_config;
   service_config.engine_wait = std::chrono::milliseconds(config.engine_wait_ms);
@@ -124,16 +177,10 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
   service_config.on_webhook_event = [&webhooks] { webhooks.wake(); };
   FaceAuthService service(*store, engines, sealer, service_config);
   ApiRouter router(service, metrics, {admin.hash, 256, [&store] { return store->ping(); }});
-  HttpServerConfig http;
-  http.bind_address = config.bind;
-  http.port = static_cast<uint16_t>(config.port);
-  http.max_body_bytes = static_cast<size_t>(config.max_body_mb) * 1024 * 1024;
-  http.read_timeout_ms = config.read_timeout_ms;
-  http.idle_timeout_ms = config.idle_timeout_ms;
-  http.max_connections = config.max_connections;
   HttpServer server(
-      http, [&router](const HttpRequest& r) { return router.handle(r); },
+      http_config(config, workers), [&router](const HttpRequest& r) { return router.handle(r); },
       [&router](HttpProtocolError e) { return router.protocol_error(e); });
+  metrics.set_collector([&server] { return render_connection_stats(server.stats()); });
   server.start();
   webhooks.start();
   sweeper.start();
@@ -154,6 +201,7 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
   server.stop(10000);
   webhooks.stop();
   sweeper.stop();
+  metrics.set_collector(nullptr);
   std::cout << "faceauthd: stopped" << std::endl;
   return 0;
 }
