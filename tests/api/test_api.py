@@ -101,6 +101,27 @@ def jpeg_with_declared_size(jpeg, width, height):
 # HTTP helpers
 # ---------------------------------------------------------------------------------------------
 
+def vendor_client_reads(test, body):
+    """What a client typed after the vendor's document (5-3) reads: the vendor's fields with their
+    types, `score` an object of numbers only (face_similarity_score, occluded_score, ...: 0-100),
+    fail_code and rejected_comment arrays of strings when rejected. Other top-level fields (ours,
+    e.g. `quality`) are allowed; a `score` value that is not a number is not."""
+    test.assertIsInstance(body.get("authentication_id"), str, body)
+    test.assertIn(body.get("auth_status"), ("approved", "rejected"), body)
+    test.assertRegex(body.get("create_time", ""), ISO_MS)
+    test.assertIsInstance(body.get("score"), dict, body)
+    test.assertIn("face_similarity_score", body["score"], body)
+    for name, value in body["score"].items():
+        test.assertTrue(isinstance(value, (int, float)) and not isinstance(value, bool), (name, body))
+        test.assertTrue(0 <= value <= 100, (name, body))
+    if body["auth_status"] == "rejected":
+        for field in ("fail_code", "rejected_comment"):
+            test.assertTrue(isinstance(body.get(field), list) and body[field], body)
+            test.assertTrue(all(isinstance(v, str) for v in body[field]), body)
+    else:
+        test.assertNotIn("fail_code", body, body)
+
+
 class Resp:
     def __init__(self, status, headers, body, reason=""):
         self.status = status
@@ -427,9 +448,10 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(resp.status, 200, resp)
         body = resp.json()
         self.assertEqual(body["auth_status"], "approved", body)
-        self.assertEqual(set(body), {"authentication_id", "auth_status", "create_time", "score"}, body)
+        self.assertEqual(set(body) - {"quality"}, {"authentication_id", "auth_status", "create_time", "score"}, body)
         self.assertRegex(body["create_time"], ISO_MS)
-        self.assertEqual(set(body["score"]) - {"quality"}, {"face_similarity_score"}, body)
+        self.assertEqual(set(body["score"]), {"face_similarity_score"}, body)
+        vendor_client_reads(self, body)
         self.assertTrue(resp.headers.get("x-request-id"), resp)
         return body
 
@@ -439,9 +461,10 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(body["auth_status"], "rejected", body)
         self.assertEqual(body["fail_code"], ["face_compare_underscore"], body)
         self.assertEqual(body["rejected_comment"], ["Face compare similarity score is lower than the threshold"], body)
-        self.assertEqual(set(body["score"]) - {"quality"}, {"face_similarity_score"}, body)
+        self.assertEqual(set(body["score"]), {"face_similarity_score"}, body)
         self.assertRegex(body["create_time"], ISO_MS)
         self.assertTrue(body["authentication_id"])
+        vendor_client_reads(self, body)
         return body
 
     def admin(self, method, path, payload=None, headers=None):
@@ -514,7 +537,7 @@ class A1_DemoAndErrors(ServerTest):
         r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.other)
         body = self.assertRejectedSimilarity(r)
         self.assertEqual(set(body), {"authentication_id", "auth_status", "create_time", "score", "fail_code",
-                                     "rejected_comment"})
+                                     "rejected_comment", "quality"})
         self.assertTrue(0 <= body["score"]["face_similarity_score"] < 70, body)
 
     def test_score_has_one_decimal(self):
@@ -585,6 +608,24 @@ class A1_DemoAndErrors(ServerTest):
         r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie,
                      [("userId", b"caf\xe9")])
         self.assertError(r, "invalid_data_format", 400)
+
+    def test_invalid_non_utf8_field_name(self):
+        # The name is not echoed (it is not text): 400, never a 5xx from writing the error body.
+        for name in (b"user\xffId", b"\xc3(", b"faceImage\xe9"):
+            with self.subTest(name=name):
+                extra = [(name, b"x", "x.jpg")] if name.startswith(b"faceImage") else [(name, b"x")]
+                r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie, extra)
+                body = self.assertError(r, "invalid_data_format", 400)
+                self.assertNotIn("\ufffd", body["message"])
+        body, ct = multipart([("selfieImage", self.selfie, "s.jpg", "image/jpeg"), (b"e\xffmail", b"x")])
+        r = call(self.port, "POST", "/v3/submissions", body, {"Content-Type": ct, "x-api-key": self.demo["kyc_key"]})
+        self.assertError(r, "invalid_data_format", 400)
+
+    def test_unknown_non_utf8_field_value_is_not_echoed(self):
+        r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie,
+                     [("x\u00e9tra", b"caf\xe9")])
+        body = self.assertError(r, "invalid_data_format", 400)
+        self.assertNotIn("x\u00e9tra", body["message"])
 
     def test_invalid_user_id_over_256_bytes(self):
         r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie,
@@ -712,6 +753,20 @@ class A1_DemoAndErrors(ServerTest):
         self.assertEqual(r.status, 200, r)
         r = call(self.port, "GET", "/ready")
         self.assertEqual(r.status, 200, r)
+
+    def test_vendor_client_reads_our_answers(self):
+        # The default policy measures quality: the measurements are a top-level `quality`, and
+        # `score` (the vendor's object) holds only numbers.
+        for image, status in ((self.selfie, "approved"), (self.other, "rejected")):
+            body = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], image).json()
+            vendor_client_reads(self, body)
+            self.assertEqual(body["auth_status"], status, body)
+            self.assertEqual(set(body["quality"]), QUALITY_FIELDS, body)
+            self.assertNotIn("quality", body["score"], body)
+            record = call(self.port, "GET", "/v3/faceauth?authId=" + body["authentication_id"],
+                          headers={"x-api-key": self.demo["addon_key"]}).json()["data"][0]
+            self.assertEqual(record["result"], body["score"], record)
+            self.assertEqual(record["quality"], body["quality"], record)
 
     def test_metrics(self):
         self.assertApproved(faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie))
@@ -856,9 +911,12 @@ class A2_Management(ServerTest):
         self.assertError(r, "Invalid_projectId", 401)
         r = call(self.port, "GET", "/v3/submissions", headers={"x-api-key": self.demo["addon_key"]})
         self.assertError(r, "Invalid_projectId", 401)
-        for query in ("limit=0", "limit=1001", "limit=abc", "limit=99999999999", "status=done"):
+        for query in ("limit=0", "limit=1001", "limit=abc", "limit=99999999999", "limit=1e3", "limit=-5",
+                      "limit=%205", "limit=5x", "limit=99999999999999999999999", "status=done"):
             r = call(self.port, "GET", "/v3/submissions?" + query, headers={"x-api-key": kyc_key})
-            self.assertError(r, "invalid_data_format", 400)
+            message = self.assertError(r, "invalid_data_format", 400)["message"]
+            if query.startswith("limit"):  # a message a person understands, not the parser's ("stoi")
+                self.assertIn("limit is a whole number from 1 to 1000", message, query)
         r = self.admin("GET", "/admin/v1/kyc-projects/%s/submissions" % uuid.uuid4().hex)
         self.assertError(r, "not_found", 404)
 
@@ -1583,8 +1641,9 @@ class A7_AttributeChecks(ServerTest):
         self.assertEqual(r.status, 200, r)
         return r.json()
 
-    def scores(self, body):  # the scores beside the quality measurements (on by default)
-        return set(body["score"]) - {"quality"}
+    def scores(self, body):  # the vendor's score object: numbers only
+        vendor_client_reads(self, body)
+        return set(body["score"])
 
     def test_face_cover_required_rejects_a_bare_face(self):
         _, addon_key = self.project_with({"faceCover_threshold": 50})
@@ -1719,23 +1778,24 @@ class A6_QualityAndLiveness(ServerTest):
         self.assertEqual(body["auth_status"], "rejected", body)
         self.assertIn(code, body["fail_code"], body)
         self.assertEqual(body["rejected_comment"][body["fail_code"].index(code)], comment, body)
-        self.assertEqual(set(body["score"]["quality"]), QUALITY_FIELDS, body)
+        self.assertEqual(set(body["quality"]), QUALITY_FIELDS, body)
+        vendor_client_reads(self, body)
         return body
 
     def test_each_bad_photo_gets_its_own_fail_code(self):
         _, addon_key = self.new_faceauth_project(self.demo["kyc_project_id"],
                                                  {"quality": {"max_second_face_ratio": 0.5}})
         approved = self.assertApproved(faceauth(self.port, addon_key, self.demo["submission_id"], self.selfie))
-        self.assertEqual(set(approved["score"]["quality"]), QUALITY_FIELDS, approved)
+        self.assertEqual(set(approved["quality"]), QUALITY_FIELDS, approved)
         blurred = self.cv2.GaussianBlur(self.pixels, (0, 0), 6)
         body = self.rejected_for(addon_key, blurred, "Blur_fail", "Face is blurred")
-        self.assertLess(body["score"]["quality"]["sharpness"], 1.5, body)
+        self.assertLess(body["quality"]["sharpness"], 1.5, body)
         dark = self.cv2.convertScaleAbs(self.pixels, alpha=0.12)
         body = self.rejected_for(addon_key, dark, "Exposure_fail", "Face is too dark or too bright")
-        self.assertLess(body["score"]["quality"]["brightness"], 40, body)
+        self.assertLess(body["quality"]["brightness"], 40, body)
         pair = self.cv2.hconcat([self.pixels, self.cv2.flip(self.pixels, 1)])
         body = self.rejected_for(addon_key, pair, "Multiple_faces_fail", "More than one face is found")
-        self.assertEqual(body["score"]["quality"]["face_count"], 2, body)
+        self.assertEqual(body["quality"]["face_count"], 2, body)
 
     def test_quality_checks_off_approve_the_blurred_photo(self):
         off = {"min_eye_distance_px": 0, "max_second_face_ratio": 0, "min_sharpness": 0, "min_brightness": 0,
@@ -1744,6 +1804,7 @@ class A6_QualityAndLiveness(ServerTest):
         r = faceauth(self.port, addon_key, self.demo["submission_id"],
                      self.jpeg(self.cv2.GaussianBlur(self.pixels, (0, 0), 3)))
         body = self.assertApproved(r)
+        self.assertNotIn("quality", body, body)
         self.assertNotIn("quality", body["score"], body)
 
     def test_liveness_score_and_fail_code(self):
@@ -1756,6 +1817,7 @@ class A6_QualityAndLiveness(ServerTest):
         r = faceauth(self.port, strict_key, self.demo["submission_id"], self.selfie)
         body = r.json()
         self.assertEqual(body["fail_code"], ["Liveness_fail"], body)
+        vendor_client_reads(self, body)
         self.assertEqual(body["rejected_comment"], ["Face liveness score is lower than the threshold"], body)
         self.assertEqual(body["score"]["liveness_score"], score, body)
 
