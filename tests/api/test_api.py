@@ -1198,6 +1198,8 @@ class A3c_StorageFailure(ServerTest):
             holder.close()
         self.assertError(r, "data_processing_error", 500)
         self.assertEqual(self.count_attempts(db), before)
+        # A write failure a moment ago: not ready, though the write lock is gone.
+        self.assertEqual(call(self.port, "GET", "/ready").status, 503)
         ok = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie)
         self.assertEqual(ok.status, 200, ok)
         self.assertEqual(self.count_attempts(db), before + 1)
@@ -1210,6 +1212,77 @@ class A3c_StorageFailure(ServerTest):
             return conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0]
         finally:
             conn.close()
+
+
+class A3e_Readiness(ServerTest):
+    """/ready requires the start-up (first-run demo.json included) to be complete and the
+    store to take a write."""
+
+    def wait_ready(self, port, want, timeout=20):
+        deadline = time.monotonic() + timeout
+        while True:
+            status = call(port, "GET", "/ready").status
+            if status == want or time.monotonic() > deadline:
+                return status
+            time.sleep(0.1)
+
+    def test_not_ready_while_every_write_fails(self):
+        import sqlite3
+        self.assertEqual(self.wait_ready(self.port, 200), 200)
+        holder = sqlite3.connect(os.path.join(self.server.data_dir, "faceauth.db"), timeout=1, isolation_level=None)
+        try:
+            holder.execute("BEGIN EXCLUSIVE")  # reads go on, every write waits and fails
+            self.assertEqual(call(self.port, "GET", "/health").status, 200)
+            self.assertEqual(self.wait_ready(self.port, 503), 503)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        self.assertEqual(self.wait_ready(self.port, 200), 200)
+
+    def test_not_ready_before_the_first_run_demo_is_written(self):
+        # The demo photo is a pipe: the start-up waits on it while the server already listens.
+        tmp = tempfile.mkdtemp(prefix="faceauth-ready-test-")
+        fifo = os.path.join(tmp, "photo.jpg")
+        os.mkfifo(fifo)
+        server = Faceauthd(os.path.join(tmp, "data"), ["--demo-photo", fifo], demo=False)
+        try:
+            server.start()
+            self.assertEqual(call(server.port, "GET", "/health").status, 200)
+            self.assertEqual(call(server.port, "GET", "/ready").status, 503)
+            self.assertFalse(os.path.exists(os.path.join(server.data_dir, "demo.json")))
+            photo = read_bytes(os.environ.get("FACEAUTH_DEMO_PHOTO") or default_demo_photo())
+            write_fifo(fifo, photo, timeout=60)
+            self.assertEqual(self.wait_ready(server.port, 200, timeout=120), 200)
+            self.assertTrue(os.path.exists(os.path.join(server.data_dir, "demo.json")))
+        finally:
+            rc = server.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+        self.assertEqual(rc, 0)
+
+
+def write_fifo(path, data, timeout):
+    """Writes data into a named pipe once its reader has opened it (bounded wait)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError:  # ENXIO: no reader yet
+            if time.monotonic() > deadline:
+                raise AssertionError("nobody opened %s for reading within %ds" % (path, timeout))
+            time.sleep(0.05)
+    try:
+        os.set_blocking(fd, True)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
+def default_demo_photo():
+    cache = os.environ.get("FACEAUTH_CACHE") or os.path.expanduser("~/.cache/faceauth")
+    return os.path.join(cache, "npm", "face-api", "package", "demo", "sample1.jpg")
 
 
 class A3d_ModelChange(ServerTest):
@@ -1270,6 +1343,10 @@ class A4_MalformedCorpus(ServerTest):
     def corpus(self):
         sid = self.demo["submission_id"].encode()
         key = self.demo["addon_key"].encode()
+        kyc = self.demo["kyc_key"].encode()
+        kyc_id = self.demo["kyc_project_id"].encode()
+        fa_id = self.demo["faceauth_project_id"].encode()
+        admin = b"Authorization: Bearer " + self.demo["admin_token"].encode()
         good = self.good_body()
         bad400 = {(400, "invalid_data_format")}
         bad400_or_closed = {(400, "invalid_data_format"), CLOSED}
@@ -1402,6 +1479,39 @@ class A4_MalformedCorpus(ServerTest):
             ("request line only, no version", b"GET /health\r\n\r\n", bad400_or_closed),
             ("unknown HTTP version", b"GET /health HTTP/9.9\r\nHost: x\r\n\r\n", bad400_or_closed | {(505, "invalid_data_format")}),
             ("empty request (connect, half-close)", b"", {CLOSED}, {"shut_wr": True}),
+            # Field names and values that are not text, and numbers that are not numbers: always a
+            # 400 (an error body that embedded them once failed to serialise and answered 503).
+            ("text field name not valid UTF-8", self.post(self.good_body(extra_parts=self.part(b"user\xffId", b"u"))),
+             bad400),
+            ("file field name not valid UTF-8",
+             self.post(self.good_body(extra_parts=self.part(b"\xc3(", b"x", b"x.jpg"))), bad400),
+            ("field name of 300 bytes", self.post(self.good_body(extra_parts=self.part(b"n" * 300, b"v"))), bad400),
+            ("unknown field with a non-UTF-8 value",
+             self.post(self.good_body(extra_parts=self.part(b"extra", b"\xfe\xff"))), bad400),
+            ("submissions limit=abc", raw_request(b"GET", b"/v3/submissions?limit=abc", [b"x-api-key: " + kyc]), bad400),
+            ("submissions limit=-1", raw_request(b"GET", b"/v3/submissions?limit=-1", [b"x-api-key: " + kyc]), bad400),
+            ("submissions limit of 30 digits",
+             raw_request(b"GET", b"/v3/submissions?limit=" + b"9" * 30, [b"x-api-key: " + kyc]), bad400),
+            ("history count=abc", raw_request(b"GET", b"/v3/faceauth?startDate=2026-01-01&endDate=2026-01-02&count=abc",
+                                              [b"x-api-key: " + key]), bad400),
+            ("history count of 30 digits",
+             raw_request(b"GET", b"/v3/faceauth?startDate=2026-01-01&endDate=2026-01-02&count=" + b"9" * 30,
+                         [b"x-api-key: " + key]), bad400),
+            ("deliveries limit=1e3", raw_request(b"GET", b"/admin/v1/kyc-projects/%s/webhook/deliveries?limit=1e3" % kyc_id,
+                                                 [admin]), bad400),
+            ("lockout events after=x", raw_request(b"GET", b"/admin/v1/faceauth-projects/%s/lockout-events?after=x" % fa_id,
+                                                   [admin]), bad400),
+            ("webhook PUT {}", raw_request(b"PUT", b"/admin/v1/kyc-projects/%s/webhook" % kyc_id,
+                                           [admin, b"Content-Type: application/json"], b"{}"), bad400),
+            ("policy lockout.failures as text",
+             raw_request(b"PUT", b"/admin/v1/faceauth-projects/%s/policy" % fa_id,
+                         [admin, b"Content-Type: application/json"], b'{"lockout": {"failures": "x"}}'), bad400),
+            ("KYC project name as a number", raw_request(b"POST", b"/admin/v1/kyc-projects",
+                                                         [admin, b"Content-Type: application/json"], b'{"name": 5}'),
+             bad400),
+            ("admin JSON with a non-UTF-8 string", raw_request(b"POST", b"/admin/v1/kyc-projects",
+                                                               [admin, b"Content-Type: application/json"],
+                                                               b'{"name": "caf\xe9"}'), bad400),
         ]
         return cases
 

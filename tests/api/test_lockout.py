@@ -183,6 +183,8 @@ class L1_Lockout(LockoutTest):
         self.assertEqual(body["auth_status"], "rejected", body)
         self.assertNotIn("face_compare_underscore", body["fail_code"], body)
         self.assertEqual(self.admin("GET", self.lockout_path(fa_id, sid)).json()["failures"], 0)
+        r = self.admin("PUT", "/admin/v1/faceauth-projects/%s/policy" % fa_id, {"liveness_threshold": 0})
+        self.assertEqual(r.status, 200, r)
         self.wrong_faces(key, sid, 1)
         self.assertLocked(faceauth(self.port, key, sid, self.selfie), 900)
 
