@@ -611,9 +611,10 @@ class A1_DemoAndErrors(ServerTest):
 
     def test_invalid_non_utf8_field_name(self):
         # The name is not echoed (it is not text): 400, never a 5xx from writing the error body.
-        for name in (b"user\xffId", b"\xc3(", b"faceImage\xe9"):
+        for name, value in ((b"user\xffId", b"x"), (b"\xc3(", b"x"), (b"faceImage\xe9", b"x"),
+                            (b"\xff\xfe", b"caf\xe9"), (b"n\xff", b"v" * 300)):  # the last two once answered 503
             with self.subTest(name=name):
-                extra = [(name, b"x", "x.jpg")] if name.startswith(b"faceImage") else [(name, b"x")]
+                extra = [(name, value, "x.jpg")] if name.startswith(b"faceImage") else [(name, value)]
                 r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie, extra)
                 body = self.assertError(r, "invalid_data_format", 400)
                 self.assertNotIn("\ufffd", body["message"])
@@ -1488,6 +1489,10 @@ class A4_MalformedCorpus(ServerTest):
             ("file field name not valid UTF-8",
              self.post(self.good_body(extra_parts=self.part(b"\xc3(", b"x", b"x.jpg"))), bad400),
             ("field name of 300 bytes", self.post(self.good_body(extra_parts=self.part(b"n" * 300, b"v"))), bad400),
+            ("non-UTF-8 field name with a non-UTF-8 value",
+             self.post(self.good_body(extra_parts=self.part(b"\xff\xfe", b"caf\xe9"))), bad400),
+            ("non-UTF-8 field name with a value over 256 bytes",
+             self.post(self.good_body(extra_parts=self.part(b"n\xff", b"v" * 300))), bad400),
             ("unknown field with a non-UTF-8 value",
              self.post(self.good_body(extra_parts=self.part(b"extra", b"\xfe\xff"))), bad400),
             ("submissions limit=abc", raw_request(b"GET", b"/v3/submissions?limit=abc", [b"x-api-key: " + kyc]), bad400),
