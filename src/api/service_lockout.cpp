@@ -4,6 +4,8 @@
 // The lock is keyed by (FaceAuth project, submission): the rule (failures, window, lock
 // length) is each FaceAuth project's policy, so one project's counters follow its own rule
 // and a project with lockout off is never refused because of another project's failures.
+#include <algorithm>
+
 #include "api/service.h"
 
 namespace faceauth {
