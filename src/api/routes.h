@@ -7,6 +7,7 @@
 //   POST|GET /v3/submissions, GET|DELETE /v3/submissions/{id},
 //   POST /v3/submissions/{id}/approve|reject           KYC key (x-api-key)
 //   /admin/v1/...                                      admin token (Authorization: Bearer)
+// Under /v3 and /admin, a client address with too many 401s is answered 429 first.
 //   GET /health, /ready, /metrics
 // HEAD on any route is answered as GET (the server drops the body).
 // The admin routes are listed in docs/openapi.yaml.
@@ -14,6 +15,7 @@
 #include <functional>
 #include <string>
 
+#include "api/auth_throttle.h"
 #include "api/service.h"
 #include "http/http_server.h"
 #include "http/multipart.h"
@@ -22,9 +24,11 @@
 namespace faceauth {
 
 struct RouterConfig {
-  Bytes admin_token_hash;        // SHA-256 of the admin token
-  size_t max_field_bytes = 256;  // text fields longer than this: invalid_data_format
-  std::function<bool()> ready;   // models loaded and storage reachable
+  Bytes admin_token_hash;                // SHA-256 of the admin token
+  size_t max_field_bytes = 256;          // text fields longer than this: invalid_data_format
+  std::function<bool()> ready;           // start-up complete, models loaded, storage reachable and writable
+  AuthThrottleConfig auth_throttle{};    // repeated 401s per client address
+  std::function<void()> on_store_error;  // a request met a StoreError (readiness)
 };
 
 class ApiRouter {
@@ -43,12 +47,14 @@ class ApiRouter {
   HttpResponse submissions(Context& context, const std::string& kyc_project_id, size_t first_segment);
   HttpResponse admin(Context& context);
   HttpResponse admin_projects(Context& context);
+  HttpResponse lockout(Context& context);
   HttpResponse respond(Context& context, const Outcome& outcome);
   HttpResponse fail(Context& context, ApiErrorCode code, std::string message = "");
 
   FaceAuthService& service_;
   Metrics& metrics_;
   RouterConfig config_;
+  AuthThrottle throttle_;
 };
 
 }  // namespace faceauth

@@ -142,6 +142,7 @@ Outcome FaceAuthService::authenticate(const AuthInput& input) {
   if (submission->status != SubmissionStatus::approved || submission->template_sealed.empty()) {
     return Outcome::fail(ApiErrorCode::invalid_submission_status);
   }
+  if (std::optional<Outcome> refused = refuse_when_locked(*project, *submission)) return *refused;
   return compare_and_record(input, *key, *project, *submission);
 }
 
@@ -181,7 +182,11 @@ Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey
   attempt.faceauth_project_id = project.id;
   attempt.submission_id = submission.id;
   attempt.approved = decision.approved;
-  attempt.scores_json = scores_json(scores, project.policy).dump();
+  nlohmann::json quality = quality_measures_json(scores, project.policy);
+  nlohmann::json stored_scores = scores_json(scores, project.policy);
+  if (!quality.is_null()) stored_scores["quality"] = quality;
+  attempt.scores_json = stored_scores.dump();
+  attempt.similarity_failed = similarity_failed(decision);
   attempt.fail_codes_json = string_array(decision, false).dump();
   attempt.comments_json = string_array(decision, true).dump();
   attempt.policy_json = policy_json(project.policy).dump();
@@ -195,8 +200,17 @@ Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey
   attempt.latency_ms = static_cast<double>(attempt.created_ms - started);
   if (project.image_retention_days != 0) attempt.image_sealed = sealer_.seal(as_bytes(input.image));
   std::optional<WebhookEvent> event = webhook_event_for(project.kyc_project_id, attempt);
-  store_.insert_attempt(attempt, event);
-  if (event && config_.on_webhook_event) config_.on_webhook_event();
+  LockoutRule rule = lockout_rule(project.policy.lockout);
+  std::optional<WebhookEvent> lock_event;
+  if (rule.failures > 0 && attempt.similarity_failed) {
+    lock_event = lockout_webhook_event(project.kyc_project_id, attempt.id,
+                                       lockout_payload(project.id, submission.id, "locked", attempt.created_ms,
+                                                       attempt.created_ms + rule.lock_ms, rule.failures, attempt.id),
+                                       attempt.created_ms);
+  }
+  LockoutState lock = store_.insert_attempt_counted(attempt, event, rule, lock_event);
+  bool lock_event_written = lock.locked && lock.locked_ms == attempt.created_ms && lock_event;
+  if ((event || lock_event_written) && config_.on_webhook_event) config_.on_webhook_event();
   nlohmann::ordered_json body = {{"authentication_id", attempt.id},
                                  {"auth_status", decision.approved ? "approved" : "rejected"},
                                  {"create_time", iso_time(attempt.created_ms)},
@@ -205,6 +219,7 @@ Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey
     body["fail_code"] = string_array(decision, false);
     body["rejected_comment"] = string_array(decision, true);
   }
+  if (!quality.is_null()) body["quality"] = quality;  // ours, beside the vendor's fields
   return Outcome::ok(body);
 }
 

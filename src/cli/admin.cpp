@@ -23,7 +23,9 @@ constexpr const char* kAdminUsage =
   faceauth list [--kyc KYC_ID]
   faceauth show|rotate-key ID
   policy get ID
-  policy set ID [--similarity N] [--retention-days N] [--json JSON]
+  policy set ID [--similarity N] [--retention-days N] [--lockout-failures N] [--lockout-window S]
+             [--lockout-seconds S] [--json JSON]     lockout: N failed face comparisons within S s
+                                                     lock a submission for S s; failures 0 = off
   submission create KYC_ID [--selfie FILE] [--id-image FILE] [--user-id U] [--email E]
                     [--cf1 V] [--cf2 V] [--cf3 V] [--approve]
   submission list KYC_ID [--status pending|approved|rejected] [--user-id U] [--limit N] [--after ID]
@@ -34,6 +36,9 @@ constexpr const char* kAdminUsage =
   webhook set KYC_ID URL [--secret S]   http:// URL; the secret is made and shown once unless given
   webhook show|delete KYC_ID
   webhook deliveries KYC_ID [--after SEQ] [--limit N]   the delivery log, oldest first
+  lockout show FACEAUTH_ID SUBMISSION_ID      lock state and counted failures of a submission
+  lockout unlock FACEAUTH_ID SUBMISSION_ID    ends its lock and restarts its failure count
+  lockout events FACEAUTH_ID [--after SEQ] [--limit N]   the lock/unlock log, oldest first
 --url: default the base_url of --demo-json, else $FACEAUTH_URL, else http://127.0.0.1:8080 (http:// only)
 --token: default the admin_token of --demo-json (faceauthd's DATA_DIR/demo.json), else $FACEAUTH_ADMIN_TOKEN
 )";
@@ -136,7 +141,16 @@ int policy_command(const AdminServer& server, const Args& args) {
     policy["faceSimilarity_threshold"] = std::stod(args.get("similarity"));
   }
   if (!args.get("retention-days").empty()) body["image_retention_days"] = args.get_int("retention-days", 0);
-  if (body.empty()) throw std::invalid_argument("policy set needs --similarity, --retention-days or --json");
+  const std::pair<const char*, const char*> lockout[] = {
+      {"lockout-failures", "failures"}, {"lockout-window", "window_seconds"}, {"lockout-seconds", "lock_seconds"}};
+  for (const auto& [option, field] : lockout) {
+    if (args.get(option).empty()) continue;
+    nlohmann::json& policy = body.contains("policy") ? body["policy"] : body;
+    policy["lockout"][field] = args.get_int(option, 0);
+  }
+  if (body.empty()) {
+    throw std::invalid_argument("policy set needs --similarity, --retention-days, --lockout-... or --json");
+  }
   return send_json(server, "PUT", path, body);
 }
 
@@ -274,6 +288,20 @@ int webhook_command(const AdminServer& server, const Args& args) {
   throw std::invalid_argument(kAdminUsage);
 }
 
+int lockout_command(const AdminServer& server, const Args& args) {
+  const std::string& action = args.positional[1];
+  if (action == "events") {
+    expect_positional(args, 3);
+    std::string query = query_string({{"after", args.get("after")}, {"limit", args.get("limit")}});
+    return print_reply(admin_call(server, "GET", faceauth_path(args.positional[2]) + "/lockout-events" + query));
+  }
+  expect_positional(args, 4);
+  std::string path = faceauth_path(args.positional[2]) + "/lockouts/" + url_encode(args.positional[3]);
+  if (action == "show") return print_reply(admin_call(server, "GET", path));
+  if (action == "unlock") return print_reply(admin_call(server, "DELETE", path));
+  throw std::invalid_argument(kAdminUsage);
+}
+
 int submission_command(const AdminServer& server, const Args& args) {
   const std::string& action = args.positional[1];
   if (action == "create") return submission_create(server, args);
@@ -294,7 +322,8 @@ int cmd_admin(const Args& args) {
   }
   if (args.positional.size() < 2) throw std::invalid_argument(kAdminUsage);
   const std::string& group = args.positional[0];
-  if (group != "kyc" && group != "faceauth" && group != "policy" && group != "submission" && group != "webhook") {
+  if (group != "kyc" && group != "faceauth" && group != "policy" && group != "submission" && group != "webhook" &&
+      group != "lockout") {
     throw std::invalid_argument(kAdminUsage);
   }
   AdminServer server = admin_server(args);
@@ -302,6 +331,7 @@ int cmd_admin(const Args& args) {
   if (group == "faceauth") return faceauth_command(server, args);
   if (group == "policy") return policy_command(server, args);
   if (group == "webhook") return webhook_command(server, args);
+  if (group == "lockout") return lockout_command(server, args);
   return submission_command(server, args);
 }
 

@@ -86,6 +86,18 @@ const std::map<std::string, Setter>& setters() {
        }},
       {"rate-limit-burst",
        [](DaemonConfig& c, const std::string& v) { c.rate_limit_burst = to_int("rate-limit-burst", v, 1, 1000000); }},
+      {"auth-failures-per-address",
+       [](DaemonConfig& c, const std::string& v) {
+         c.auth_failures_per_address = to_int("auth-failures-per-address", v, 0, 1000000);
+       }},
+      {"auth-failure-window-ms",
+       [](DaemonConfig& c, const std::string& v) {
+         c.auth_failure_window_ms = to_int("auth-failure-window-ms", v, 100, 86400000);
+       }},
+      {"auth-failure-block-ms",
+       [](DaemonConfig& c, const std::string& v) {
+         c.auth_failure_block_ms = to_int("auth-failure-block-ms", v, 100, 86400000);
+       }},
       {"webhook-backoff-ms",
        [](DaemonConfig& c, const std::string& v) {
          c.webhook_backoff_ms = to_int("webhook-backoff-ms", v, 1, 86400000);
@@ -230,6 +242,9 @@ std::vector<std::string> describe(const DaemonConfig& c) {
           "trusted-proxies = " + (c.trusted_proxies.empty() ? std::string("(none)") : c.trusted_proxies),
           "rate-limit-per-minute = " + std::to_string(c.rate_limit_per_minute),
           "rate-limit-burst = " + std::to_string(c.rate_limit_burst),
+          "auth-failures-per-address = " + std::to_string(c.auth_failures_per_address),
+          "auth-failure-window-ms = " + std::to_string(c.auth_failure_window_ms),
+          "auth-failure-block-ms = " + std::to_string(c.auth_failure_block_ms),
           "webhook-backoff-ms = " + std::to_string(c.webhook_backoff_ms),
           "webhook-backoff-max-ms = " + std::to_string(c.webhook_backoff_max_ms),
           "webhook-max-attempts = " + std::to_string(c.webhook_max_attempts),

@@ -30,6 +30,9 @@ struct DaemonConfig {
   std::string trusted_proxies;             // IPs/CIDRs whose X-Forwarded-For names the client
   int rate_limit_per_minute = 6000;        // POST /v3/faceauth per add-on key; 0 = off
   int rate_limit_burst = 200;
+  int auth_failures_per_address = 30;  // 401s from one client address within the window; 0 = off
+  int auth_failure_window_ms = 60000;  // ... before it is answered 429 for auth-failure-block-ms
+  int auth_failure_block_ms = 60000;
   int webhook_backoff_ms = 1000;               // wait after a failed webhook try; doubles per try
   int webhook_backoff_max_ms = 300000;         // cap of that wait
   int webhook_max_attempts = 8;                // tries before an event is marked failed

@@ -18,6 +18,7 @@
 #include "server/background.h"
 #include "server/config.h"
 #include "server/demo.h"
+#include "server/readiness.h"
 
 namespace faceauth {
 namespace {
@@ -30,6 +31,7 @@ constexpr const char* kUsage =
     "                 [--io-threads N] [--handler-threads N] [--trusted-proxies IP/CIDR,...]\n"
     "                 [--max-connections N] [--rate-limit-per-minute N] [--rate-limit-burst N] [--models DIR] "
     "[--sealing-key HEX] [--admin-token TOKEN]\n"
+    "                 [--auth-failures-per-address N] [--auth-failure-window-ms MS] [--auth-failure-block-ms MS]\n"
     "                 [--webhook-backoff-ms MS] [--webhook-backoff-max-ms MS] [--webhook-max-attempts N]\n"
     "                 [--webhook-timeout-ms MS] [--webhook-poll-ms MS] [--retention-sweep-ms MS]\n"
     "                 [--no-demo] [--demo-photo FILE] [--public-url URL]\n"
@@ -176,7 +178,14 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
   });
   service_config.on_webhook_event = [&webhooks] { webhooks.wake(); };
   FaceAuthService service(*store, engines, sealer, service_config);
-  ApiRouter router(service, metrics, {admin.hash, 256, [&store] { return store->ping(); }});
+  Readiness readiness(*store);
+  RouterConfig routes;
+  routes.admin_token_hash = admin.hash;
+  routes.ready = [&readiness] { return readiness.ready(now_ms()); };
+  routes.on_store_error = [&readiness] { readiness.note_store_error(now_ms()); };
+  routes.auth_throttle = {config.auth_failures_per_address, std::chrono::milliseconds(config.auth_failure_window_ms),
+                          std::chrono::milliseconds(config.auth_failure_block_ms)};
+  ApiRouter router(service, metrics, routes);
   HttpServer server(
       http_config(config, workers), [&router](const HttpRequest& r) { return router.handle(r); },
       [&router](HttpProtocolError e) { return router.protocol_error(e); });
@@ -195,6 +204,7 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
     std::cout << create_demo(service, engines, {config.data_dir, demo_photo(config, engine), base_url, admin.made})
               << std::flush;
   }
+  readiness.mark_started();  // /ready: only now, with demo.json written
   int received = 0;
   sigwait(&signals, &received);
   std::cout << "faceauthd: signal " << received << ", finishing requests in flight" << std::endl;

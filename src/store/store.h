@@ -84,7 +84,7 @@ struct Attempt {
   std::string faceauth_project_id;
   std::string submission_id;
   bool approved = false;
-  std::string scores_json;      // the response's `score` object
+  std::string scores_json;      // the response's `score` object, and the `quality` measurements under "quality"
   std::string fail_codes_json;  // JSON array of codes
   std::string comments_json;    // JSON array of rejected comments
   std::string policy_json;      // snapshot of the policy it was judged under
@@ -98,6 +98,37 @@ struct Attempt {
   // What became of the face image: "stored", "not_stored" (retention 0), "deleted" (DELETE
   // /v3/faceauth), "expired" (the retention sweeper). Set by the store.
   std::string image_state;
+  // A failed similarity check (face_compare_underscore): counts towards the lockout.
+  bool similarity_failed = false;
+};
+
+// The lockout rule of a FaceAuth project's policy, in milliseconds; failures 0 = off.
+struct LockoutRule {
+  int failures = 0;
+  int64_t window_ms = 0;
+  int64_t lock_ms = 0;
+};
+
+// The lock state of one submission in one FaceAuth project (the lock is keyed by both).
+struct LockoutState {
+  bool locked = false;          // locked_until_ms > the time asked about
+  int64_t locked_until_ms = 0;  // end of the current or last lock; 0 = never locked
+  int64_t locked_ms = 0;        // start of that lock
+  // Failed similarity checks that count now: within the window, after the last lock or unlock.
+  int failures = 0;
+};
+
+// The event log of locks and unlocks, per FaceAuth project.
+struct LockoutEvent {
+  int64_t seq = 0;  // assigned by the store, increasing
+  std::string faceauth_project_id;
+  std::string submission_id;
+  std::string kind;  // "locked" | "unlocked"
+  int64_t time_ms = 0;
+  int64_t locked_until_ms = 0;  // for "locked": when the lock ends
+  int failures = 0;             // for "locked": the failures that locked it
+  std::string attempt_id;       // for "locked": the attempt that locked it
+  std::string actor;            // "policy" for a lock, "admin" for an unlock
 };
 
 // One page of a project's attempts, oldest first, ordered by (created_ms, id).
@@ -182,6 +213,30 @@ class Store {
   // The attempt and, when given, its webhook event, in one transaction.
   virtual void insert_attempt(const Attempt& attempt, const std::optional<WebhookEvent>& event) = 0;
   void insert_attempt(const Attempt& attempt) { insert_attempt(attempt, std::nullopt); }
+  // The attempt, its webhook event and the lockout count in one transaction. When the rule is
+  // on, the attempt is a failed similarity check and its (project, submission) is not locked
+  // at attempt.created_ms, the failures since max(created_ms - window, the last lock or
+  // unlock) are counted; reaching rule.failures locks it until created_ms + lock_ms, logs a
+  // "locked" LockoutEvent and writes `lock_event` (when given) to the outbox. Returns the lock
+  // state after the attempt.
+  virtual LockoutState insert_attempt_counted(const Attempt& attempt, const std::optional<WebhookEvent>& event,
+                                              const LockoutRule& rule,
+                                              const std::optional<WebhookEvent>& lock_event) = 0;
+  // The lock state of a submission in a FaceAuth project at now_ms (failures counted in
+  // rule.window_ms).
+  virtual LockoutState get_lockout(const std::string& faceauth_project_id, const std::string& submission_id,
+                                   const LockoutRule& rule, int64_t now_ms) = 0;
+  // Ends the lock (if any) and restarts the failure count at now_ms; when it was locked, logs
+  // an "unlocked" LockoutEvent and writes `unlock_event` (when given) to the outbox. Returns
+  // whether it was locked.
+  virtual bool unlock_submission(const std::string& faceauth_project_id, const std::string& submission_id,
+                                 int64_t now_ms, const std::optional<WebhookEvent>& unlock_event) = 0;
+  // The lockout event log of a FaceAuth project, oldest first, after `after_seq`.
+  virtual std::vector<LockoutEvent> list_lockout_events(const std::string& faceauth_project_id, int64_t after_seq,
+                                                        int limit) = 0;
+  // A small write in its own transaction (readiness); false when it fails.
+  virtual bool probe_write(int64_t now_ms) = 0;
+
   virtual std::optional<Attempt> get_attempt(const std::string& faceauth_project_id, const std::string& id) = 0;
   virtual int64_t count_attempts(const std::string& faceauth_project_id) = 0;
   // Up to query.limit attempts after query.after within [from_ms, to_ms).

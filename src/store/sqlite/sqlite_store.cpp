@@ -156,6 +156,44 @@ CREATE TABLE webhook_deliveries (
 ) STRICT;
 CREATE INDEX webhook_deliveries_project ON webhook_deliveries(kyc_project_id, seq);
 )sql"},
+    {4, R"sql(
+-- Lockout: failed similarity checks are counted from the attempts themselves (a sliding
+-- window), the lock of each (FaceAuth project, submission) is one row.
+ALTER TABLE attempts ADD COLUMN similarity_failed INTEGER NOT NULL DEFAULT 0 CHECK (similarity_failed IN (0, 1));
+UPDATE attempts SET similarity_failed = 1
+  WHERE EXISTS (SELECT 1 FROM json_each(attempts.fail_codes_json) WHERE value = 'face_compare_underscore');
+CREATE INDEX attempts_similarity_failures ON attempts(faceauth_project_id, kyc_submission_id, created_ms)
+  WHERE similarity_failed = 1;
+
+-- counted_from_ms: failures at or before it (the last lock or unlock) no longer count.
+CREATE TABLE lockouts (
+  faceauth_project_id TEXT NOT NULL REFERENCES faceauth_projects(id),
+  submission_id       TEXT NOT NULL,
+  locked_ms           INTEGER NOT NULL,
+  locked_until_ms     INTEGER NOT NULL,
+  counted_from_ms     INTEGER NOT NULL,
+  PRIMARY KEY (faceauth_project_id, submission_id)
+) STRICT;
+
+CREATE TABLE lockout_events (
+  seq                 INTEGER PRIMARY KEY AUTOINCREMENT,
+  faceauth_project_id TEXT NOT NULL,
+  submission_id       TEXT NOT NULL,
+  kind                TEXT NOT NULL CHECK (kind IN ('locked', 'unlocked')),
+  time_ms             INTEGER NOT NULL,
+  locked_until_ms     INTEGER NOT NULL,
+  failures            INTEGER NOT NULL,
+  attempt_id          TEXT NOT NULL,
+  actor               TEXT NOT NULL
+) STRICT;
+CREATE INDEX lockout_events_project ON lockout_events(faceauth_project_id, seq);
+
+-- One row rewritten by the readiness probe.
+CREATE TABLE write_probe (
+  id         INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+  written_ms INTEGER NOT NULL
+) STRICT;
+)sql"},
 };
 
 // The columns read_kyc_project() and read_faceauth_project() expect, in their order.
@@ -164,7 +202,7 @@ constexpr const char* kKycProjectColumns =
 constexpr const char* kAttemptColumns =
     "SELECT id, faceauth_project_id, kyc_submission_id, approved, scores_json, fail_codes_json, comments_json, "
     "policy_json, user_id, cf1, cf2, cf3, key_id, client_address, latency_ms, created_ms, image_sealed, "
-    "delete_check, image_state FROM attempts";
+    "delete_check, image_state, similarity_failed FROM attempts";
 constexpr const char* kWebhookEventColumns =
     "SELECT id, kyc_project_id, attempt_id, payload, created_ms, state, attempts, next_attempt_ms FROM "
     "webhook_events";
@@ -172,6 +210,8 @@ constexpr const char* kFaceAuthProjectColumns =
     "SELECT id, kyc_project_id, name, policy_json, image_retention_days, created_ms";
 
 constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
+
+constexpr int kBusyTimeoutMs = 5000;  // wait for another writer (a second process on the file)
 
 int64_t now_ms() {
   using namespace std::chrono;
@@ -589,36 +629,93 @@ class SqliteStore final : public Store {
   }
 
   void insert_attempt(const Attempt& a, const std::optional<WebhookEvent>& event) override {
-    const char* image_state = a.delete_check ? "deleted" : a.image_sealed.empty() ? "not_stored" : "stored";
     std::lock_guard lock(mutex_);
     transaction("insert attempt", [&] {
-      query(
-          "INSERT INTO attempts(id, faceauth_project_id, kyc_submission_id, approved, scores_json, fail_codes_json, "
-          "comments_json, policy_json, user_id, cf1, cf2, cf3, key_id, client_address, latency_ms, created_ms, "
-          "image_sealed, delete_check, image_state) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          "insert attempt")
-          .text(a.id)
-          .text(a.faceauth_project_id)
-          .text(a.submission_id)
-          .integer(a.approved ? 1 : 0)
-          .text(a.scores_json)
-          .text(a.fail_codes_json)
-          .text(a.comments_json)
-          .text(a.policy_json)
-          .text(a.user_id)
-          .text(a.cf1)
-          .text(a.cf2)
-          .text(a.cf3)
-          .text(a.key_id)
-          .text(a.client_address)
-          .real(a.latency_ms)
-          .integer(a.created_ms)
-          .blob(a.image_sealed)
-          .integer(a.delete_check ? 1 : 0)
-          .text(image_state)
-          .run();
+      insert_attempt_row(a);
       if (event) insert_webhook_event(*event);
     });
+  }
+
+  LockoutState insert_attempt_counted(const Attempt& a, const std::optional<WebhookEvent>& event,
+                                      const LockoutRule& rule, const std::optional<WebhookEvent>& lock_event) override {
+    std::lock_guard lock(mutex_);
+    return transaction("insert attempt", [&] {
+      insert_attempt_row(a);
+      if (event) insert_webhook_event(*event);
+      LockoutRow row = read_lockout_row(a.faceauth_project_id, a.submission_id);
+      LockoutState state = lockout_state(row, a.faceauth_project_id, a.submission_id, rule, a.created_ms);
+      if (rule.failures <= 0 || !a.similarity_failed || state.locked || state.failures < rule.failures) return state;
+      row = {a.created_ms, a.created_ms + rule.lock_ms, a.created_ms};
+      write_lockout_row(a.faceauth_project_id, a.submission_id, row);
+      LockoutEvent logged{
+          0,       a.faceauth_project_id, a.submission_id, "locked", a.created_ms, row.until_ms, state.failures, a.id,
+          "policy"};
+      insert_lockout_event(logged);
+      if (lock_event) insert_webhook_event(*lock_event);
+      state.locked = true;
+      state.locked_ms = row.locked_ms;
+      state.locked_until_ms = row.until_ms;
+      return state;
+    });
+  }
+
+  LockoutState get_lockout(const std::string& faceauth_project_id, const std::string& submission_id,
+                           const LockoutRule& rule, int64_t now_ms) override {
+    std::lock_guard lock(mutex_);
+    LockoutRow row = read_lockout_row(faceauth_project_id, submission_id);
+    return lockout_state(row, faceauth_project_id, submission_id, rule, now_ms);
+  }
+
+  bool unlock_submission(const std::string& faceauth_project_id, const std::string& submission_id, int64_t now_ms,
+                         const std::optional<WebhookEvent>& unlock_event) override {
+    std::lock_guard lock(mutex_);
+    return transaction("unlock submission", [&] {
+      LockoutRow row = read_lockout_row(faceauth_project_id, submission_id);
+      const bool was_locked = row.until_ms > now_ms;
+      LockoutRow unlocked{row.locked_ms, was_locked ? now_ms : row.until_ms, now_ms};
+      write_lockout_row(faceauth_project_id, submission_id, unlocked);
+      if (!was_locked) return false;
+      insert_lockout_event({0, faceauth_project_id, submission_id, "unlocked", now_ms, row.until_ms, 0, "", "admin"});
+      if (unlock_event) insert_webhook_event(*unlock_event);
+      return true;
+    });
+  }
+
+  std::vector<LockoutEvent> list_lockout_events(const std::string& faceauth_project_id, int64_t after_seq,
+                                                int limit) override {
+    std::lock_guard lock(mutex_);
+    Query q = query(
+        "SELECT seq, faceauth_project_id, submission_id, kind, time_ms, locked_until_ms, failures, attempt_id, actor "
+        "FROM lockout_events WHERE faceauth_project_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        "list lockout events");
+    q.text(faceauth_project_id).integer(after_seq).integer(std::clamp(limit, 1, 1000));
+    std::vector<LockoutEvent> out;
+    while (q.step()) {
+      out.push_back({q.column_int(0), q.column_text(1), q.column_text(2), q.column_text(3), q.column_int(4),
+                     q.column_int(5), static_cast<int>(q.column_int(6)), q.column_text(7), q.column_text(8)});
+    }
+    return out;
+  }
+
+  bool probe_write(int64_t now_ms) override {
+    std::lock_guard lock(mutex_);
+    // A short wait: a probe that waits as long as a request would answer too late to matter.
+    sqlite3_busy_timeout(db_, 1000);
+    bool ok = true;
+    try {
+      transaction("write probe", [&] {
+        query(
+            "INSERT INTO write_probe(id, written_ms) VALUES(1, ?) "
+            "ON CONFLICT(id) DO UPDATE SET written_ms = excluded.written_ms",
+            "write probe")
+            .integer(now_ms)
+            .run();
+      });
+    } catch (const StoreError&) {
+      ok = false;
+    }
+    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    return ok;
   }
 
   std::optional<Attempt> get_attempt(const std::string& faceauth_project_id, const std::string& id) override {
@@ -658,7 +755,8 @@ class SqliteStore final : public Store {
       if (purged) {
         query(
             "UPDATE webhook_events SET payload = json_set(payload, '$.data.user_id', '', '$.data.cf1', '', "
-            "'$.data.cf2', '', '$.data.cf3', '') WHERE attempt_id = ?",
+            "'$.data.cf2', '', '$.data.cf3', '') WHERE attempt_id = ? AND "
+            "json_extract(payload, '$.webhook_trigger') = 'faceAuth'",
             "purge attempt")
             .text(id)
             .run();
@@ -775,7 +873,7 @@ class SqliteStore final : public Store {
 
   void configure() {
     sqlite3_extended_result_codes(db_, 1);
-    sqlite3_busy_timeout(db_, 5000);
+    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
     // Refuse SQL that could corrupt the file on purpose (writable_schema and the like).
     sqlite3_db_config(db_, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
     {
@@ -884,6 +982,7 @@ class SqliteStore final : public Store {
     a.image_sealed = q.column_blob(16);
     a.delete_check = q.column_int(17) != 0;
     a.image_state = q.column_text(18);
+    a.similarity_failed = q.column_int(19) != 0;
     return a;
   }
 
@@ -921,6 +1020,105 @@ class SqliteStore final : public Store {
         .text(webhook_state_name(e.state))
         .integer(e.attempts)
         .integer(e.next_attempt_ms)
+        .run();
+  }
+
+  // Callers hold mutex_ inside a transaction.
+  void insert_attempt_row(const Attempt& a) {
+    const char* image_state = a.delete_check ? "deleted" : a.image_sealed.empty() ? "not_stored" : "stored";
+    query(
+        "INSERT INTO attempts(id, faceauth_project_id, kyc_submission_id, approved, scores_json, fail_codes_json, "
+        "comments_json, policy_json, user_id, cf1, cf2, cf3, key_id, client_address, latency_ms, created_ms, "
+        "image_sealed, delete_check, image_state, similarity_failed) "
+        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert attempt")
+        .text(a.id)
+        .text(a.faceauth_project_id)
+        .text(a.submission_id)
+        .integer(a.approved ? 1 : 0)
+        .text(a.scores_json)
+        .text(a.fail_codes_json)
+        .text(a.comments_json)
+        .text(a.policy_json)
+        .text(a.user_id)
+        .text(a.cf1)
+        .text(a.cf2)
+        .text(a.cf3)
+        .text(a.key_id)
+        .text(a.client_address)
+        .real(a.latency_ms)
+        .integer(a.created_ms)
+        .blob(a.image_sealed)
+        .integer(a.delete_check ? 1 : 0)
+        .text(image_state)
+        .integer(a.similarity_failed ? 1 : 0)
+        .run();
+  }
+
+  // The lockouts row of a (project, submission); zeros when there is none.
+  struct LockoutRow {
+    int64_t locked_ms = 0, until_ms = 0, counted_from_ms = 0;
+  };
+
+  // Callers hold mutex_.
+  LockoutRow read_lockout_row(const std::string& faceauth_project_id, const std::string& submission_id) {
+    Query q = query(
+        "SELECT locked_ms, locked_until_ms, counted_from_ms FROM lockouts WHERE faceauth_project_id = ? AND "
+        "submission_id = ?",
+        "read lockout");
+    if (!q.text(faceauth_project_id).text(submission_id).step()) return {};
+    return {q.column_int(0), q.column_int(1), q.column_int(2)};
+  }
+
+  // Callers hold mutex_ inside a transaction.
+  void write_lockout_row(const std::string& faceauth_project_id, const std::string& submission_id,
+                         const LockoutRow& row) {
+    query(
+        "INSERT INTO lockouts(faceauth_project_id, submission_id, locked_ms, locked_until_ms, counted_from_ms) "
+        "VALUES(?, ?, ?, ?, ?) ON CONFLICT(faceauth_project_id, submission_id) DO UPDATE SET "
+        "locked_ms = excluded.locked_ms, locked_until_ms = excluded.locked_until_ms, "
+        "counted_from_ms = excluded.counted_from_ms",
+        "write lockout")
+        .text(faceauth_project_id)
+        .text(submission_id)
+        .integer(row.locked_ms)
+        .integer(row.until_ms)
+        .integer(row.counted_from_ms)
+        .run();
+  }
+
+  // The state at now_ms; failures are counted in (max(now - window, counted_from), now].
+  // Callers hold mutex_.
+  LockoutState lockout_state(const LockoutRow& row, const std::string& faceauth_project_id,
+                             const std::string& submission_id, const LockoutRule& rule, int64_t now_ms) {
+    LockoutState state;
+    state.locked = row.until_ms > now_ms;
+    state.locked_ms = row.locked_ms;
+    state.locked_until_ms = row.until_ms;
+    Query q = query(
+        "SELECT COUNT(*) FROM attempts WHERE faceauth_project_id = ? AND kyc_submission_id = ? AND "
+        "similarity_failed = 1 AND created_ms > ? AND created_ms <= ?",
+        "count failures");
+    q.text(faceauth_project_id).text(submission_id).integer(std::max(now_ms - rule.window_ms, row.counted_from_ms));
+    q.integer(now_ms).step();
+    state.failures = static_cast<int>(q.column_int(0));
+    return state;
+  }
+
+  // Callers hold mutex_ inside a transaction.
+  void insert_lockout_event(const LockoutEvent& e) {
+    query(
+        "INSERT INTO lockout_events(faceauth_project_id, submission_id, kind, time_ms, locked_until_ms, failures, "
+        "attempt_id, actor) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+        "log lockout event")
+        .text(e.faceauth_project_id)
+        .text(e.submission_id)
+        .text(e.kind)
+        .integer(e.time_ms)
+        .integer(e.locked_until_ms)
+        .integer(e.failures)
+        .text(e.attempt_id)
+        .text(e.actor)
         .run();
   }
 
