@@ -24,6 +24,9 @@ struct RouterConfig {
   Bytes admin_token_hash;        // SHA-256 of the admin token
   size_t max_field_bytes = 256;  // text fields longer than this: invalid_data_format
   std::function<bool()> ready;   // models loaded and storage reachable
+  // True when a front (DashboardRouter) has authenticated and authorised every /admin/v1
+  // request before it gets here: the bearer check is then not repeated.
+  bool admin_checked_outside = false;
 };
 
 class ApiRouter {
