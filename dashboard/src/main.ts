@@ -61,7 +61,8 @@ function signInPage(main: HTMLElement): void {
 function route(): { page: Page; params: URLSearchParams } {
   const hash = location.hash.startsWith('#/') ? location.hash.slice(2) : 'overview';
   const [name, query] = hash.split('?');
-  const page = pages.find((one) => one.path === name) ?? pages[0];
+  const found = pages.find((one) => one.path === name);
+  const page = found && (!found.ownerOnly || user?.role === 'owner') ? found : pages[0];
   return { page, params: new URLSearchParams(query ?? '') };
 }
 

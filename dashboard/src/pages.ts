@@ -295,7 +295,8 @@ async function submissions(main: HTMLElement, params: URLSearchParams, user: Use
   const act = async (id: string, method: string, suffix: string) => {
     try {
       await api(method, `${base}/${enc(id)}${suffix}`);
-      say(note, `Submission ${id}: ${suffix ? suffix.slice(1) + 'd' : 'deleted'}.`);
+      const done: Record<string, string> = { '/approve': 'approved', '/reject': 'rejected', '': 'deleted' };
+      say(note, `Submission ${id}: ${done[suffix]}.`);
       await load(cursors[cursors.length - 1]);
     } catch (err) {
       say(note, errorText(err), true);
