@@ -112,7 +112,7 @@ async function render(): Promise<void> {
 }
 
 window.addEventListener('hashchange', () => {
-  if (location.hash.startsWith('#/')) render().then(() => document.getElementById('main')?.focus());
+  if (location.hash.startsWith('#/')) render().then(() => document.getElementById('main')?.focus({ preventScroll: true }));
 });
 
 await loadSession();

@@ -199,7 +199,10 @@ async function policy(main: HTMLElement, params: URLSearchParams, user: User): P
     max_yaw: 'Most yaw (degrees)',
     max_pitch: 'Most pitch (degrees)',
   };
-  for (const [name, value] of Object.entries(p.quality)) quality[name] = num(name, value, 0, 100000);
+  const qualityOrder = Object.keys(qualityLabels).filter((name) => name in p.quality);
+  for (const name of [...qualityOrder, ...Object.keys(p.quality).filter((n) => !(n in qualityLabels))]) {
+    quality[name] = num(name, p.quality[name], 0, 100000);
+  }
   const note = status();
   const form = h(
     'form',

@@ -190,7 +190,7 @@ try {
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1100, height: 760 },
+    viewport: { width: 1000, height: 700 },
   });
   browser = context;
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
@@ -217,10 +217,14 @@ try {
     axeChecked.push(name);
     check(bad.length === 0, `axe-core: no serious or critical violation on ${name}`, JSON.stringify(bad));
   }
-  async function shot(name) {
+  // The page from its top, or one element of it.
+  async function shot(name, selector = '') {
     if (!shotsDir) return;
     fs.mkdirSync(shotsDir, { recursive: true });
-    await page.screenshot({ path: path.join(shotsDir, `${name}.png`), fullPage: false });
+    const file = path.join(shotsDir, `${name}.png`);
+    if (selector) return void (await page.locator(selector).screenshot({ path: file }));
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: file, fullPage: false });
   }
   async function open(route, heading) {
     await page.goto(`${base}/dashboard/#/${route}`);
@@ -255,7 +259,6 @@ try {
   await page.locator('svg.chart').first().waitFor();
   check((await page.locator('svg.chart').count()) === 3, 'the overview draws its charts as SVG');
   await axe('overview');
-  await shot('overview');
 
   // Cookie calls without the CSRF header are refused.
   const noCsrf = await page.evaluate(async () => (await fetch('/admin/v1/kyc-projects', {
@@ -347,7 +350,7 @@ try {
   check((await page.locator('rect.face-box').count()) === 1 && (await page.locator('circle.landmark').count()) === 68,
     'try it: the face box and 68 landmarks are drawn');
   await axe('try it');
-  await shot('try-it');
+  await shot('try-it', '.try-result');
   await page.getByLabel('Selfie', { exact: true }).setInputFiles(demo.other_person);
   await page.getByRole('button', { name: 'Try it', exact: true }).click();
   await page.locator('#decision strong', { hasText: 'rejected' }).waitFor();
@@ -376,6 +379,7 @@ try {
   await open(`policy?fa=${door.id}`, 'Policy');
   const rates = await page.locator('#similarity-rates').textContent();
   check(/At 70: false-accept rate 0\.100 %.*false-reject rate 1\.60 %/.test(rates), 'the threshold shows its FAR and FRR', rates);
+  await shot('policy');
   await page.getByLabel('Similarity threshold (0-100)').fill('50');
   check(/At 50: false-accept rate 1\.00 %/.test(await page.locator('#similarity-rates').textContent()), 'the rates follow the threshold');
   await page.getByLabel('Smallest eye distance (px)').fill('900');
@@ -385,7 +389,6 @@ try {
   check(judged.status === 200 && judged.json.auth_status === 'rejected' && judged.json.fail_code.includes('Face_too_small_fail'),
     'the next attempt is judged by the changed policy', judged.text);
   await axe('policy');
-  await shot('policy');
   await page.getByLabel('Smallest eye distance (px)').fill('20');
   await page.getByRole('button', { name: 'Save policy' }).click();
   await page.getByText('Policy saved; the next attempt is judged by it.').waitFor();
@@ -433,6 +436,9 @@ try {
   check(!auditBody.includes(newKey) && !auditBody.includes(secret) && !auditBody.includes(ownerPassword), 'the audit log holds no secret');
   await axe('audit log');
   await shot('audit');
+  await open('overview', 'Overview');
+  await page.locator('svg.chart rect').first().waitFor();
+  await shot('overview');
 
   // Users: a viewer, who can change nothing, also with its cookie against the API.
   await open('users', 'Users');
