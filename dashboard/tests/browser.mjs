@@ -184,6 +184,16 @@ try {
     { ...json, cookie: signinCookie, 'x-csrf-token': csrf.json.csrf_token }, credentials);
   check(noOrigin.status === 403, 'sign-in without an Origin is refused');
 
+  // Failed sign-ins are throttled per user name: the 6th try waits, whatever the password.
+  const tries = [];
+  for (let i = 0; i < 6; i++) {
+    const wrong = JSON.stringify({ username: 'mallory', password: `guess-${i}` });
+    tries.push(await raw(port, 'POST', '/admin/v1/auth/sign-in',
+      { ...json, origin: base, cookie: signinCookie, 'x-csrf-token': csrf.json.csrf_token }, wrong));
+  }
+  check(tries.slice(0, 5).every((r) => r.status === 401) && tries[5].status === 429 && Number(tries[5].headers['retry-after']) > 0,
+    'failed sign-ins are throttled (429 with Retry-After)', tries.map((r) => r.status).join(','));
+
   // ---- the browser ---------------------------------------------------------------------------
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
@@ -479,6 +489,7 @@ try {
   check((await page.locator('img.thumb').count()) === 0, 'a viewer sees no face thumbnails');
 
   // Phone width: no sideways scrolling of the page.
+  const viewerCookie = (await context.cookies(base)).find((c) => c.name === 'fa_session').value;
   await page.setViewportSize({ width: 390, height: 844 });
   for (const route of [['overview', 'Overview'], ['projects', 'Projects'], [`history?fa=${door.id}`, 'History']]) {
     await open(route[0], route[1]);
@@ -486,6 +497,13 @@ try {
     check(fits, `${route[1]} fits a phone's width`);
   }
   await shot('phone-history');
+
+  // A viewer signs out too; the old cookie is dead afterwards.
+  await page.setViewportSize({ width: 1000, height: 700 });
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in to faceauth' }).waitFor();
+  const replay = await raw(port, 'GET', '/admin/v1/kyc-projects', { cookie: `fa_session=${viewerCookie}` });
+  check(replay.status === 401, 'a viewer signs out, and its old session cookie is refused', String(replay.status));
 
   // The bearer token still works for scripts, without CSRF.
   const bearer = await raw(port, 'POST', '/admin/v1/kyc-projects', { ...json, authorization: `Bearer ${demo.admin_token}` },

@@ -91,6 +91,7 @@ TEST(Roles, WhoMayDoWhat) {
   EXPECT_FALSE(role_allows(Role::viewer, "GET", "/admin/v1/kyc-projects/k/submissions/s/selfie"));
   EXPECT_FALSE(role_allows(Role::viewer, "GET", "/admin/v1/kyc-projects/k/submissions/s/id-image"));
   EXPECT_FALSE(role_allows(Role::viewer, "GET", "/admin/v1/users"));
+  EXPECT_TRUE(role_allows(Role::viewer, "POST", "/admin/v1/auth/sign-out"));
 }
 
 TEST(Addresses, HostWithoutPort) {
