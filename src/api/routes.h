@@ -29,6 +29,9 @@ struct RouterConfig {
   std::function<bool()> ready;           // start-up complete, models loaded, storage reachable and writable
   AuthThrottleConfig auth_throttle{};    // repeated 401s per client address
   std::function<void()> on_store_error;  // a request met a StoreError (readiness)
+  // True when a front (DashboardRouter) has authenticated and authorised every /admin/v1
+  // request before it gets here: the bearer check is then not repeated.
+  bool admin_checked_outside = false;
 };
 
 class ApiRouter {

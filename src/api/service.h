@@ -70,6 +70,11 @@ class FaceAuthService {
   // POST /v3/faceauth. The key, submission and status are checked before any image work.
   Outcome authenticate(const AuthInput& input);
 
+  // The dashboard's "try it" (src/api/service_dashboard.cpp): authenticate() in a project named
+  // by the admin API, without its key or rate limit; the attempt is recorded (key_id
+  // "admin-try-it") like any other.
+  Outcome authenticate_in_project(const std::string& faceauth_project_id, const AuthInput& input);
+
   // Which project a key belongs to (live keys only), compared in constant time.
   std::optional<ApiKey> resolve_key(const std::string& key, KeyKind kind);
 

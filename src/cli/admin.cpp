@@ -39,6 +39,13 @@ constexpr const char* kAdminUsage =
   lockout show FACEAUTH_ID SUBMISSION_ID      lock state and counted failures of a submission
   lockout unlock FACEAUTH_ID SUBMISSION_ID    ends its lock and restarts its failure count
   lockout events FACEAUTH_ID [--after SEQ] [--limit N]   the lock/unlock log, oldest first
+  user add NAME [--role owner|admin|viewer] [--password-stdin]
+                    a dashboard user (default role viewer); the password is made and shown
+                    once unless --password-stdin reads it (10-256 characters) from stdin
+  user list
+  user reset NAME [--password-stdin]     a new password; ends the user's sessions
+  user remove NAME                       removes the user and ends its sessions
+  audit [--actor NAME] [--action TEXT] [--limit N] [--before SEQ]   the audit log, newest first
 --url: default the base_url of --demo-json, else $FACEAUTH_URL, else http://127.0.0.1:8080 (http:// only)
 --token: default the admin_token of --demo-json (faceauthd's DATA_DIR/demo.json), else $FACEAUTH_ADMIN_TOKEN
 )";
@@ -302,6 +309,43 @@ int lockout_command(const AdminServer& server, const Args& args) {
   throw std::invalid_argument(kAdminUsage);
 }
 
+std::string user_path(const std::string& name) { return kApi + "/users/" + url_encode(name); }
+
+// {"password": the first line of stdin} with --password-stdin, else {} (the server makes one).
+nlohmann::json password_body(const Args& args) {
+  nlohmann::json body = nlohmann::json::object();
+  if (args.get("password-stdin").empty()) return body;
+  std::string line;
+  std::getline(std::cin, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  body["password"] = line;
+  return body;
+}
+
+int user_command(const AdminServer& server, const Args& args) {
+  const std::string& action = args.positional[1];
+  if (action == "list") return print_reply(admin_call(server, "GET", kApi + "/users"));
+  expect_positional(args, 3);
+  const std::string& name = args.positional[2];
+  if (action == "add") {
+    nlohmann::json body = password_body(args);
+    body["name"] = name;
+    body["role"] = args.get("role", "viewer");
+    return send_json(server, "POST", kApi + "/users", body);
+  }
+  if (action == "reset") return send_json(server, "POST", user_path(name) + "/reset-password", password_body(args));
+  if (action == "remove") return print_reply(admin_call(server, "DELETE", user_path(name)));
+  throw std::invalid_argument(kAdminUsage);
+}
+
+int audit_command(const AdminServer& server, const Args& args) {
+  std::string query = query_string({{"actor", args.get("actor")},
+                                    {"action", args.get("action")},
+                                    {"limit", args.get("limit")},
+                                    {"before", args.get("before")}});
+  return print_reply(admin_call(server, "GET", kApi + "/audit" + query));
+}
+
 int submission_command(const AdminServer& server, const Args& args) {
   const std::string& action = args.positional[1];
   if (action == "create") return submission_create(server, args);
@@ -320,13 +364,16 @@ int cmd_admin(const Args& args) {
     std::cout << kAdminUsage;
     return 0;
   }
+  if (args.positional.size() == 1 && args.positional[0] == "audit") return audit_command(admin_server(args), args);
   if (args.positional.size() < 2) throw std::invalid_argument(kAdminUsage);
   const std::string& group = args.positional[0];
   if (group != "kyc" && group != "faceauth" && group != "policy" && group != "submission" && group != "webhook" &&
-      group != "lockout") {
+      group != "lockout" &&
+      group != "user") {
     throw std::invalid_argument(kAdminUsage);
   }
   AdminServer server = admin_server(args);
+  if (group == "user") return user_command(server, args);
   if (group == "kyc") return kyc_command(server, args);
   if (group == "faceauth") return faceauth_command(server, args);
   if (group == "policy") return policy_command(server, args);

@@ -7,12 +7,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <iostream>
 #include <thread>
 
 #include <opencv2/core.hpp>
 
+#include "api/accounts.h"
+#include "api/dashboard_routes.h"
 #include "api/routes.h"
 #include "api/webhook.h"
 #include "server/background.h"
@@ -72,6 +75,25 @@ AdminToken admin_token(const DaemonConfig& config) {
   }
   ::close(fd);
   return {token.hash, token.key};
+}
+
+// The embedder's calibration entry in its manifest ("knots", "rates_at_score": the FAR and
+// FRR of each score on LFW), for the dashboard's policy editor; null when there is none.
+nlohmann::json calibration_of(const EngineConfig& engine) {
+  std::ifstream in(engine.model_dir / (engine.embedding_model + ".json"));
+  nlohmann::json manifest = nlohmann::json::parse(in, nullptr, false);
+  if (manifest.is_discarded() || !manifest.contains("calibration")) return nullptr;
+  const nlohmann::json& table = manifest.at("calibration");
+  std::string key = manifest.contains("parts") ? (engine.embedding.flip ? "fused+flip" : "fused") : "";
+  if (key.empty()) {
+    for (const auto& [name, entry] : table.items()) {
+      if ((name.find("+flip") != std::string::npos) == engine.embedding.flip) {
+        key = name;
+        break;
+      }
+    }
+  }
+  return table.contains(key) ? table.at(key) : nlohmann::json(nullptr);
 }
 
 EngineConfig engine_config(const DaemonConfig& config) {
@@ -174,37 +196,64 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
   });
   BackgroundLoop sweeper("retention sweeper", [&store, &config] {
     store->purge_expired_images(now_ms());
+    store->delete_expired_sessions(now_ms());  // dashboard sessions past their expiry
     return config.retention_sweep_ms;
   });
   service_config.on_webhook_event = [&webhooks] { webhooks.wake(); };
   FaceAuthService service(*store, engines, sealer, service_config);
   Readiness readiness(*store);
+  auto ready = [&readiness] { return readiness.ready(now_ms()); };
   RouterConfig routes;
   routes.admin_token_hash = admin.hash;
-  routes.ready = [&readiness] { return readiness.ready(now_ms()); };
+  routes.ready = ready;
   routes.on_store_error = [&readiness] { readiness.note_store_error(now_ms()); };
   routes.auth_throttle = {config.auth_failures_per_address, std::chrono::milliseconds(config.auth_failure_window_ms),
                           std::chrono::milliseconds(config.auth_failure_block_ms)};
-  ApiRouter router(service, metrics, routes);
+  routes.admin_checked_outside = true;
+  ApiRouter api(service, metrics, routes);
+  Accounts accounts(*store);
+  std::optional<std::string> owner_password = accounts.ensure_owner(now_ms());
+  DashboardStats stats;
+  DashboardConfig dashboard{admin.hash, "", calibration_of(engine), config.embedder, [&webhooks] { webhooks.wake(); },
+                            ready};
+  std::unique_ptr<DashboardRouter> router;
+  // The port (and so the public URL the dashboard checks Origin against) is known once the
+  // server listens; until the front exists requests answer 503.
+  std::atomic<DashboardRouter*> router_ready{nullptr};
   HttpServer server(
-      http_config(config, workers), [&router](const HttpRequest& r) { return router.handle(r); },
-      [&router](HttpProtocolError e) { return router.protocol_error(e); });
+      http_config(config, workers),
+      [&router_ready](const HttpRequest& r) {
+        DashboardRouter* front = router_ready.load();
+        if (!front) return error_response({ApiErrorCode::detection_server_error, "starting"}, random_hex_id());
+        return front->handle(r);
+      },
+      [&api](HttpProtocolError e) { return api.protocol_error(e); });
   metrics.set_collector([&server] { return render_connection_stats(server.stats()); });
   server.start();
-  webhooks.start();
-  sweeper.start();
   std::string base_url =
       config.public_url.empty() ? "http://" + config.bind + ":" + std::to_string(server.port()) : config.public_url;
+  dashboard.public_url = base_url;
+  router = std::make_unique<DashboardRouter>(api, service, accounts, engines, sealer, stats, dashboard);
+  router_ready.store(router.get());
+  webhooks.start();
+  sweeper.start();
   std::cout << "faceauthd listening on " << base_url << " with " << workers << " engine workers, liveness head "
             << service_config.liveness->version() << std::endl;
   if (!admin.made.empty() && !config.demo) {
     std::cout << "admin token (shown once, only its hash is kept): " << admin.made << std::endl;
   }
   if (config.demo && store->list_kyc_projects().empty()) {
-    std::cout << create_demo(service, engines, {config.data_dir, demo_photo(config, engine), base_url, admin.made})
+    std::cout << create_demo(
+                     service, engines,
+                     {config.data_dir, demo_photo(config, engine), base_url, admin.made, owner_password.value_or("")})
               << std::flush;
   }
-  readiness.mark_started();  // /ready: only now, with demo.json written
+  std::cout << "dashboard: " << base_url << "/dashboard/" << std::endl;
+  if (owner_password) {
+    std::cout << "dashboard user: owner, password (shown once, only its hash is kept): " << *owner_password
+              << std::endl;
+  }
+  readiness.mark_started();  // /ready: only now, with demo.json and the owner password written
   int received = 0;
   sigwait(&signals, &received);
   std::cout << "faceauthd: signal " << received << ", finishing requests in flight" << std::endl;

@@ -82,7 +82,10 @@ std::string create_demo(FaceAuthService& service, EnginePool& engines, const Dem
                          {"kyc_project_id", kyc_id},
                          {"faceauth_project_id", door.body["project"]["id"]},
                          {"selfie", same.string()},
-                         {"other_person", other.string()}};
+                         {"other_person", other.string()},
+                         {"dashboard_url", setup.base_url + "/dashboard/"},
+                         {"dashboard_user", "owner"},
+                         {"dashboard_password", setup.owner_password}};
   write_private(setup.data_dir / "demo.json", demo.dump(2) + "\n");
   return "demo project created; keys are in " + (setup.data_dir / "demo.json").string() +
          "\n  the same person (approved):\n    " + curl(setup.base_url, addon_key, submission_id, same) +

@@ -34,3 +34,26 @@ const char* webhook_state_name(WebhookState state) {
 }
 
 }  // namespace faceauth
+
+namespace faceauth {
+
+const char* role_name(Role role) {
+  switch (role) {
+    case Role::owner:
+      return "owner";
+    case Role::admin:
+      return "admin";
+    case Role::viewer:
+      return "viewer";
+  }
+  return "unknown";
+}
+
+std::optional<Role> parse_role(const std::string& text) {
+  if (text == "owner") return Role::owner;
+  if (text == "admin") return Role::admin;
+  if (text == "viewer") return Role::viewer;
+  return std::nullopt;
+}
+
+}  // namespace faceauth

@@ -172,6 +172,54 @@ struct WebhookDelivery {
   WebhookState event_state = WebhookState::pending;  // the event's state after this try
 };
 
+// A person who signs in to the dashboard. owner: everything, users too; admin: projects,
+// keys, policies, submissions, webhooks; viewer: reads, but no key and no face image.
+enum class Role { owner, admin, viewer };
+const char* role_name(Role role);
+std::optional<Role> parse_role(const std::string& text);
+
+struct User {
+  std::string id;
+  std::string name;  // unique; what people type to sign in
+  Role role = Role::viewer;
+  std::string password_hash;  // argon2id string of crypto_pwhash_str (salt and limits inside)
+  int64_t created_ms = 0;
+  int64_t password_changed_ms = 0;
+};
+
+// A signed-in browser. The cookie holds a random token; the store keeps its SHA-256 only.
+struct Session {
+  Bytes token_hash;
+  std::string user_id;
+  int64_t created_ms = 0;
+  int64_t expires_ms = 0;
+  std::string client_address;
+};
+
+// One change made through the admin API (dashboard, CLI or scripts): who, when, what, from
+// where. Never a secret: no bodies, no keys, no passwords.
+struct AuditEntry {
+  int64_t seq = 0;  // assigned by the store, increasing
+  int64_t time_ms = 0;
+  std::string actor;   // a user name, "admin-token" or "anonymous" (a refused sign-in)
+  std::string role;    // the actor's role, "" for anonymous
+  std::string action;  // e.g. "POST /admin/v1/kyc-projects/{id}/rotate-key"
+  std::string target;  // the ids in the path, space separated
+  int status = 0;      // the HTTP status answered
+  std::string client_address;
+  std::string request_id;
+};
+
+// Newest first: entries with seq < before_seq (0 = from the newest), within [from_ms, to_ms).
+struct AuditQuery {
+  std::string actor;   // "" = anyone
+  std::string action;  // substring of the action, "" = any
+  int64_t from_ms = 0;
+  int64_t to_ms = INT64_MAX;
+  int64_t before_seq = 0;
+  int limit = 100;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -257,6 +305,29 @@ class Store {
   // The delivery log of a KYC project, oldest first, after `after_seq`.
   virtual std::vector<WebhookDelivery> list_webhook_deliveries(const std::string& kyc_project_id, int64_t after_seq,
                                                                int limit) = 0;
+  // Makes an event of the project pending again, due now, with a fresh try budget (the
+  // dashboard's "redeliver"); false when the project has no such event.
+  virtual bool requeue_webhook_event(const std::string& kyc_project_id, const std::string& event_id,
+                                     int64_t now_ms) = 0;
+
+  // Dashboard users. create_user is false when the name is taken.
+  virtual bool create_user(const User& user) = 0;
+  virtual std::vector<User> list_users() = 0;  // by name
+  virtual std::optional<User> find_user(const std::string& name) = 0;
+  virtual std::optional<User> get_user(const std::string& id) = 0;
+  // A new password hash; ends every session of the user. False when no such user.
+  virtual bool set_user_password(const std::string& id, const std::string& password_hash, int64_t now_ms) = 0;
+  // Removes the user and its sessions; false when absent.
+  virtual bool delete_user(const std::string& id) = 0;
+
+  virtual void create_session(const Session& session) = 0;
+  // The session with this token hash when it has not expired at now_ms.
+  virtual std::optional<Session> find_session(const Bytes& token_hash, int64_t now_ms) = 0;
+  virtual bool delete_session(const Bytes& token_hash) = 0;
+  virtual int64_t delete_expired_sessions(int64_t now_ms) = 0;
+
+  virtual void append_audit(const AuditEntry& entry) = 0;
+  virtual std::vector<AuditEntry> list_audit(const AuditQuery& query) = 0;
 };
 
 // Opens (creating when needed) an SQLite database file in WAL mode and migrates it.

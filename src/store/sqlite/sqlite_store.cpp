@@ -194,6 +194,42 @@ CREATE TABLE write_probe (
   written_ms INTEGER NOT NULL
 ) STRICT;
 )sql"},
+    // Dashboard users and their sessions (the cookie's token is stored as its SHA-256).
+    {5, R"sql(
+CREATE TABLE users (
+  id                  TEXT PRIMARY KEY NOT NULL,
+  name                TEXT NOT NULL UNIQUE,
+  role                TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'viewer')),
+  password_hash       TEXT NOT NULL,
+  created_ms          INTEGER NOT NULL,
+  password_changed_ms INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE sessions (
+  token_hash     BLOB PRIMARY KEY NOT NULL CHECK (length(token_hash) = 32),
+  user_id        TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  created_ms     INTEGER NOT NULL,
+  expires_ms     INTEGER NOT NULL,
+  client_address TEXT NOT NULL
+) STRICT;
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE INDEX sessions_expiry ON sessions(expires_ms);
+)sql"},
+    // The audit log of changes made through the admin API.
+    {6, R"sql(
+CREATE TABLE audit_log (
+  seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+  time_ms        INTEGER NOT NULL,
+  actor          TEXT NOT NULL,
+  role           TEXT NOT NULL,
+  action         TEXT NOT NULL,
+  target         TEXT NOT NULL,
+  status         INTEGER NOT NULL,
+  client_address TEXT NOT NULL,
+  request_id     TEXT NOT NULL
+) STRICT;
+CREATE INDEX audit_log_time ON audit_log(time_ms);
+)sql"},
 };
 
 // The columns read_kyc_project() and read_faceauth_project() expect, in their order.
@@ -859,6 +895,164 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  bool requeue_webhook_event(const std::string& kyc_project_id, const std::string& event_id, int64_t now_ms) override {
+    std::lock_guard lock(mutex_);
+    return transaction("requeue webhook event", [&] {
+      return query(
+                 "UPDATE webhook_events SET state = 'pending', attempts = 0, next_attempt_ms = ? "
+                 "WHERE kyc_project_id = ? AND id = ?",
+                 "requeue webhook event")
+                 .integer(now_ms)
+                 .text(kyc_project_id)
+                 .text(event_id)
+                 .run() > 0;
+    });
+  }
+
+  bool create_user(const User& user) override {
+    std::lock_guard lock(mutex_);
+    return transaction("create user", [&] {
+      {
+        Query taken = query("SELECT 1 FROM users WHERE name = ?", "create user");
+        if (taken.text(user.name).step()) return false;
+      }
+      query(
+          "INSERT INTO users(id, name, role, password_hash, created_ms, password_changed_ms) VALUES(?, ?, ?, ?, ?, ?)",
+          "create user")
+          .text(user.id)
+          .text(user.name)
+          .text(role_name(user.role))
+          .text(user.password_hash)
+          .integer(user.created_ms)
+          .integer(user.password_changed_ms)
+          .run();
+      return true;
+    });
+  }
+
+  std::vector<User> list_users() override {
+    std::lock_guard lock(mutex_);
+    Query q = query(std::string(kUserColumns) + " ORDER BY name", "list users");
+    std::vector<User> out;
+    while (q.step()) out.push_back(read_user(q));
+    return out;
+  }
+
+  std::optional<User> find_user(const std::string& name) override {
+    std::lock_guard lock(mutex_);
+    Query q = query(std::string(kUserColumns) + " WHERE name = ?", "find user");
+    if (!q.text(name).step()) return std::nullopt;
+    return read_user(q);
+  }
+
+  std::optional<User> get_user(const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    Query q = query(std::string(kUserColumns) + " WHERE id = ?", "get user");
+    if (!q.text(id).step()) return std::nullopt;
+    return read_user(q);
+  }
+
+  bool set_user_password(const std::string& id, const std::string& password_hash, int64_t now_ms) override {
+    std::lock_guard lock(mutex_);
+    return transaction("set user password", [&] {
+      bool changed =
+          query("UPDATE users SET password_hash = ?, password_changed_ms = ? WHERE id = ?", "set user password")
+              .text(password_hash)
+              .integer(now_ms)
+              .text(id)
+              .run() > 0;
+      if (changed) query("DELETE FROM sessions WHERE user_id = ?", "set user password").text(id).run();
+      return changed;
+    });
+  }
+
+  bool delete_user(const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    return transaction("delete user", [&] {
+      query("DELETE FROM sessions WHERE user_id = ?", "delete user").text(id).run();
+      return query("DELETE FROM users WHERE id = ?", "delete user").text(id).run() > 0;
+    });
+  }
+
+  void create_session(const Session& session) override {
+    std::lock_guard lock(mutex_);
+    transaction("create session", [&] {
+      query("INSERT INTO sessions(token_hash, user_id, created_ms, expires_ms, client_address) VALUES(?, ?, ?, ?, ?)",
+            "create session")
+          .blob(session.token_hash)
+          .text(session.user_id)
+          .integer(session.created_ms)
+          .integer(session.expires_ms)
+          .text(session.client_address)
+          .run();
+    });
+  }
+
+  std::optional<Session> find_session(const Bytes& token_hash, int64_t now_ms) override {
+    std::lock_guard lock(mutex_);
+    Query q = query(
+        "SELECT token_hash, user_id, created_ms, expires_ms, client_address FROM sessions "
+        "WHERE token_hash = ? AND expires_ms > ?",
+        "find session");
+    if (!q.blob(token_hash).integer(now_ms).step()) return std::nullopt;
+    return Session{q.column_blob(0), q.column_text(1), q.column_int(2), q.column_int(3), q.column_text(4)};
+  }
+
+  bool delete_session(const Bytes& token_hash) override {
+    std::lock_guard lock(mutex_);
+    return transaction("delete session", [&] {
+      return query("DELETE FROM sessions WHERE token_hash = ?", "delete session").blob(token_hash).run() > 0;
+    });
+  }
+
+  int64_t delete_expired_sessions(int64_t now_ms) override {
+    std::lock_guard lock(mutex_);
+    return transaction("delete expired sessions", [&] {
+      return static_cast<int64_t>(
+          query("DELETE FROM sessions WHERE expires_ms <= ?", "delete expired sessions").integer(now_ms).run());
+    });
+  }
+
+  void append_audit(const AuditEntry& e) override {
+    std::lock_guard lock(mutex_);
+    transaction("append audit", [&] {
+      query(
+          "INSERT INTO audit_log(time_ms, actor, role, action, target, status, client_address, request_id) "
+          "VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+          "append audit")
+          .integer(e.time_ms)
+          .text(e.actor)
+          .text(e.role)
+          .text(e.action)
+          .text(e.target)
+          .integer(e.status)
+          .text(e.client_address)
+          .text(e.request_id)
+          .run();
+    });
+  }
+
+  std::vector<AuditEntry> list_audit(const AuditQuery& aq) override {
+    std::lock_guard lock(mutex_);
+    Query q = query(
+        "SELECT seq, time_ms, actor, role, action, target, status, client_address, request_id FROM audit_log "
+        "WHERE (?1 = '' OR actor = ?1) AND (?2 = '' OR instr(action, ?2) > 0) AND time_ms >= ?3 AND time_ms < ?4 "
+        "AND (?5 = 0 OR seq < ?5) ORDER BY seq DESC LIMIT ?6",
+        "list audit");
+    q.text(aq.actor)
+        .text(aq.action)
+        .integer(aq.from_ms)
+        .integer(aq.to_ms)
+        .integer(aq.before_seq)
+        .integer(std::clamp(aq.limit, 1, 1000));
+    std::vector<AuditEntry> out;
+    while (q.step()) {
+      out.push_back({q.column_int(0), q.column_int(1), q.column_text(2), q.column_text(3), q.column_text(4),
+                     q.column_text(5), static_cast<int>(q.column_int(6)), q.column_text(7), q.column_text(8)});
+    }
+    return out;
+  }
+
   int64_t count_attempts(const std::string& faceauth_project_id) override {
     std::lock_guard lock(mutex_);
     Query q = query("SELECT COUNT(*) FROM attempts WHERE faceauth_project_id = ?", "count attempts");
@@ -867,6 +1061,20 @@ class SqliteStore final : public Store {
   }
 
  private:
+  static constexpr const char* kUserColumns =
+      "SELECT id, name, role, password_hash, created_ms, password_changed_ms FROM users";
+
+  static User read_user(const Query& q) {
+    User user;
+    user.id = q.column_text(0);
+    user.name = q.column_text(1);
+    user.role = parse_role(q.column_text(2)).value_or(Role::viewer);
+    user.password_hash = q.column_text(3);
+    user.created_ms = q.column_int(4);
+    user.password_changed_ms = q.column_int(5);
+    return user;
+  }
+
   static constexpr const char* kSubmissionColumns =
       "SELECT id, kyc_project_id, status, user_id, email, cf1, cf2, cf3, template_sealed, template_model, "
       "template_source, selfie_sealed, id_image_sealed, created_ms, updated_ms FROM submissions";
