@@ -88,7 +88,8 @@ Accounts::Accounts(Store& store, AccountsConfig config)
 SignIn Accounts::sign_in(const std::string& name, const std::string& password, const std::string& address,
                          int64_t now_ms) {
   SignIn out;
-  const std::string user_key = "user:" + name, address_key = "address:" + address_host(address);
+  // Keys of bounded size: a name longer than any user's is throttled by its first 64 bytes.
+  const std::string user_key = "user:" + name.substr(0, 64), address_key = "address:" + address_host(address);
   int64_t wait = std::max(by_user_.wait_ms(user_key, now_ms), by_address_.wait_ms(address_key, now_ms));
   if (wait > 0) {
     out.result = SignIn::Result::throttled;
@@ -96,7 +97,9 @@ SignIn Accounts::sign_in(const std::string& name, const std::string& password, c
     return out;
   }
   std::optional<User> user = name.size() <= 64 ? store_.find_user(name) : std::nullopt;
-  bool good = verify_password(user ? user->password_hash : dummy_hash_, password) && user.has_value();
+  // No password is longer than 256 bytes (acceptable_password): longer ones are not hashed.
+  bool good =
+      password.size() <= 256 && verify_password(user ? user->password_hash : dummy_hash_, password) && user.has_value();
   if (!good) {
     by_user_.failed(user_key, now_ms);
     by_address_.failed(address_key, now_ms);

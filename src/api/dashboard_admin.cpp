@@ -284,8 +284,11 @@ HttpResponse DashboardRouter::try_it(Call& call) {
   std::string submission_id, user_id;
   for (const MultipartPart& part : form.parts) {
     if (part.name == "faceImage") image = part.data;
-    if (part.name == "submissionId") submission_id = std::string(part.data.substr(0, 256));
-    if (part.name == "userId") user_id = std::string(part.data.substr(0, 256));
+    if (part.name == "submissionId") submission_id = std::string(part.data);
+    if (part.name == "userId") user_id = std::string(part.data);
+  }
+  if (submission_id.size() > 256 || user_id.size() > 256) {
+    return fail(call.request_id, ApiErrorCode::invalid_data_format, "fields must be at most 256 bytes");
   }
   if (submission_id.empty())
     return fail(call.request_id, ApiErrorCode::required_field_missing, "submissionId is required");

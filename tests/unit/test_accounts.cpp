@@ -330,6 +330,21 @@ TEST_F(AccountsTest, FailedSignInsAreThrottledPerUserAndPerAddress) {
   EXPECT_EQ(accounts.sign_in("bob", "password-of-bob", "10.0.0.3:8", 70'010).result, SignIn::Result::ok);
 }
 
+TEST_F(AccountsTest, HugeNamesAndPasswordsFailWithoutGrowingTheThrottle) {
+  Accounts accounts(*store_);
+  ASSERT_TRUE(store_->create_user(user("alice", Role::admin)));
+  std::string huge(100000, 'a');
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(accounts.sign_in(huge + std::to_string(i), "x", "10.0.0.5:1", 1000).result,
+              SignIn::Result::bad_credentials);
+  }
+  // All five counted under the same 64-byte key.
+  EXPECT_EQ(accounts.sign_in(huge, "x", "10.0.0.6:1", 1001).result, SignIn::Result::throttled);
+  EXPECT_EQ(accounts.sign_in("alice", std::string(100000, 'p'), "10.0.0.7:1", 1002).result,
+            SignIn::Result::bad_credentials);
+  EXPECT_EQ(accounts.sign_in("alice", "password-of-alice", "10.0.0.7:1", 1003).result, SignIn::Result::ok);
+}
+
 TEST_F(AccountsTest, UserRequestsAreValidated) {
   Accounts accounts(*store_);
   Outcome made = accounts.add_user({{"name", "carol"}, {"role", "viewer"}});
