@@ -333,8 +333,12 @@ void DashboardRouter::record_audit(const Call& call, int status) {
     bool id = i >= 3 && (call.segments[i - 1] == "kyc-projects" || call.segments[i - 1] == "faceauth-projects" ||
                          call.segments[i - 1] == "submissions" || call.segments[i - 1] == "attempts" ||
                          call.segments[i - 1] == "users" || call.segments[i - 1] == "events");
-    action += (i == 0 ? " /" : "/") + (id ? std::string("{id}") : call.segments[i]);
-    if (id) target += (target.empty() ? "" : " ") + call.segments[i].substr(0, 128);
+    // Appends, not operator+: GCC 12's -Wrestrict misreads "x" + std::string&& at -O2.
+    action.append(i == 0 ? " /" : "/");
+    action.append(id ? std::string_view("{id}") : std::string_view(call.segments[i]));
+    if (!id) continue;
+    if (!target.empty()) target.push_back(' ');
+    target.append(call.segments[i], 0, 128);
   }
   entry.action = action;
   entry.target = target;
