@@ -271,8 +271,8 @@ struct XnnNet::Impl {
     if (kernel.size() != 2 || strides.size() != 2) throw OnnxError("xnnpack: pooling must be 2D");
     std::array<uint32_t, 4> pads = node_pads(node);
     const bool padded = pads != std::array<uint32_t, 4>{0, 0, 0, 0};
-    if (node.op_type == "AveragePool" && padded && node.int_attr("count_include_pad", 0) != 0) {
-      throw OnnxError("xnnpack: average pooling counting its padding is not supported");
+    if (padded && (node.op_type == "MaxPool" || node.int_attr("count_include_pad", 0) != 0)) {
+      throw OnnxError("xnnpack: padded " + node.op_type + " of this kind is not supported");
     }
     const auto kh = static_cast<size_t>(kernel[0]), kw = static_cast<size_t>(kernel[1]);
     const auto sh = static_cast<size_t>(strides[0]), sw = static_cast<size_t>(strides[1]);
