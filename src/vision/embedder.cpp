@@ -1,6 +1,9 @@
 #include "vision/embedder.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <future>
 #include <sstream>
 #include <stdexcept>
 
@@ -54,7 +57,7 @@ Embedder::Part Embedder::load_part(const std::filesystem::path& model_dir, const
                                    std::optional<Alignment> alignment, double weight) {
   Part part;
   part.manifest = load_manifest(model_dir, name);
-  part.net = load_net(model_dir, part.manifest);
+  part.net = InferenceNet(model_dir, part.manifest);
   part.chip.size = part.manifest.input.width;
   part.chip.padding = part.manifest.raw.value("chip_padding", 0.25);
   part.chip.alignment = pick_alignment(part.manifest, alignment);
@@ -62,8 +65,13 @@ Embedder::Part Embedder::load_part(const std::filesystem::path& model_dir, const
   return part;
 }
 
+bool EmbedderOptions::parallel_parts_default() {
+  const char* value = std::getenv("FACEAUTH_PARALLEL_EMBED");
+  return value && std::strcmp(value, "1") == 0;
+}
+
 Embedder::Embedder(const std::filesystem::path& model_dir, const std::string& model_name, EmbedderOptions options)
-    : flip_(options.flip) {
+    : flip_(options.flip), parallel_(options.parallel_parts) {
   nlohmann::json document = read_manifest(model_dir, model_name);
   if (!document.contains("parts")) {
     parts_.push_back(load_part(model_dir, model_name, options.alignment, 1.0));
@@ -87,8 +95,7 @@ Embedder::Embedder(const std::filesystem::path& model_dir, const std::string& mo
 }
 
 std::vector<float> Embedder::run(Part& part, const cv::Mat& chip) {
-  part.net.setInput(make_blob(chip, part.manifest), part.manifest.input.name);
-  cv::Mat out = part.net.forward(part.manifest.outputs.at(0));
+  cv::Mat out = part.net.forward_first(make_blob(chip, part.manifest));
   std::vector<float> descriptor(out.ptr<float>(), out.ptr<float>() + out.total());
   normalise(descriptor);
   return descriptor;
@@ -114,12 +121,17 @@ std::vector<cv::Mat> Embedder::cut_chips(const cv::Mat& image, const Landmarks68
 
 std::vector<float> Embedder::embed(const std::vector<cv::Mat>& chips) {
   CV_Assert(chips.size() == parts_.size());
+  std::vector<std::vector<float>> pieces(parts_.size());
+  std::vector<std::future<void>> others;
+  for (size_t i = parallel_ ? 1 : parts_.size(); i < parts_.size(); ++i) {
+    others.push_back(std::async(std::launch::async, [&, i] { pieces[i] = embed_part(parts_[i], chips[i]); }));
+  }
+  for (size_t i = 0; i < (parallel_ ? 1 : parts_.size()); ++i) pieces[i] = embed_part(parts_[i], chips[i]);
+  for (auto& other : others) other.get();
   std::vector<float> descriptor;
   for (size_t i = 0; i < parts_.size(); ++i) {
-    Part& part = parts_[i];
-    std::vector<float> piece = embed_part(part, chips[i]);
-    const float factor = static_cast<float>(std::sqrt(part.weight));
-    for (float v : piece) descriptor.push_back(v * factor);
+    const float factor = static_cast<float>(std::sqrt(parts_[i].weight));
+    for (float v : pieces[i]) descriptor.push_back(v * factor);
   }
   normalise(descriptor);
   return descriptor;

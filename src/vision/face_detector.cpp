@@ -8,6 +8,7 @@
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "vision/inference.h"
 #include "vision/model_manifest.h"
 
 namespace faceauth {
@@ -40,7 +41,7 @@ void clip_boxes(std::vector<FaceBox>& boxes, cv::Size size) {
 class NetDetector : public FaceDetector {
  public:
   NetDetector(const std::filesystem::path& dir, const DetectorConfig& config, float default_nms_iou)
-      : manifest_(load_manifest(dir, config.model)), net_(load_net(dir, manifest_)) {
+      : manifest_(load_manifest(dir, config.model)) {
     score_threshold_ = config.score_threshold.value_or(manifest_.raw.value("score_threshold", 0.5f));
     nms_iou_ = config.nms_iou.value_or(manifest_.raw.value("nms_iou_threshold", default_nms_iou));
     min_face_size_ = config.min_face_size;
@@ -49,9 +50,7 @@ class NetDetector : public FaceDetector {
   std::vector<FaceBox> detect(const cv::Mat& bgr) override {
     cv::Mat input;
     double side = letterbox(bgr, manifest_.input.width, input);
-    net_.setInput(make_blob(input, manifest_), manifest_.input.name);
-    std::vector<cv::Mat> outs;
-    net_.forward(outs, output_names());
+    std::vector<cv::Mat> outs = net_.forward(make_blob(input, manifest_));
     std::vector<FaceBox> boxes = non_max_suppression(decode(outs, side), nms_iou_);
     std::erase_if(boxes, [&](const FaceBox& f) { return std::min(f.box.width, f.box.height) < min_face_size_; });
     clip_boxes(boxes, bgr.size());
@@ -60,12 +59,14 @@ class NetDetector : public FaceDetector {
 
  protected:
   virtual std::vector<std::string> output_names() const { return manifest_.outputs; }
+  // Loads the net for output_names(): the last step of each detector's constructor.
+  void open_net(const std::filesystem::path& dir) { net_ = InferenceNet(dir, manifest_, output_names()); }
   // Boxes in pixels of the image from the net's outputs; `side` is the letterboxed square's
   // side in image pixels.
   virtual std::vector<FaceBox> decode(const std::vector<cv::Mat>& outs, double side) const = 0;
 
   ModelManifest manifest_;
-  cv::dnn::Net net_;
+  InferenceNet net_;
   float score_threshold_ = 0.5f, nms_iou_ = 0.4f, min_face_size_ = 20.0f;
 };
 
@@ -75,6 +76,7 @@ class TinyFaceDetector : public NetDetector {
  public:
   TinyFaceDetector(const std::filesystem::path& dir, const DetectorConfig& config) : NetDetector(dir, config, 0.4f) {
     for (const auto& anchor : manifest_.raw.at("anchors")) anchors_.emplace_back(anchor[0], anchor[1]);
+    open_net(dir);
   }
 
  private:
@@ -120,6 +122,7 @@ class BlazeFaceDetector : public NetDetector {
     std::string single = manifest_.raw.value("decode_output", "");
     outputs_ =
         single.empty() ? std::vector<std::string>{"classificators", "regressors"} : std::vector<std::string>{single};
+    open_net(dir);
   }
 
  private:
@@ -171,7 +174,9 @@ class BlazeFaceDetector : public NetDetector {
 // `scores` [1,N] (sigmoid already applied).
 class SsdDetector : public NetDetector {
  public:
-  SsdDetector(const std::filesystem::path& dir, const DetectorConfig& config) : NetDetector(dir, config, 0.5f) {}
+  SsdDetector(const std::filesystem::path& dir, const DetectorConfig& config) : NetDetector(dir, config, 0.5f) {
+    open_net(dir);
+  }
 
  private:
   std::vector<std::string> output_names() const override { return {"boxes", "scores"}; }

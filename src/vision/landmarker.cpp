@@ -25,7 +25,7 @@ double roll_of(const Landmarks68& points) {
 }  // namespace
 
 Landmarker::Landmarker(const std::filesystem::path& model_dir, const std::string& model_name)
-    : manifest_(load_manifest(model_dir, model_name)), net_(load_net(model_dir, manifest_)) {}
+    : manifest_(load_manifest(model_dir, model_name)), net_(model_dir, manifest_) {}
 
 Landmarks68 Landmarker::locate(const cv::Mat& bgr, const FaceBox& face) {
   // face-api feeds the detection box padded to a square around its centre and resized to
@@ -49,8 +49,7 @@ Landmarks68 Landmarker::run(const cv::Mat& bgr, cv::Point2d centre, double side,
   to_input.at<double>(0, 2) += size / 2.0 - centre.x;
   to_input.at<double>(1, 2) += size / 2.0 - centre.y;
   cv::Mat crop = warp_crop(bgr, to_input, size);
-  net_.setInput(make_blob(crop, manifest_), manifest_.input.name);
-  cv::Mat out = net_.forward(manifest_.outputs.at(0));
+  cv::Mat out = net_.forward_first(make_blob(crop, manifest_));
   const float* values = out.ptr<float>();
   cv::Mat to_image;
   cv::invertAffineTransform(to_input, to_image);

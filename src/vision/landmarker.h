@@ -7,6 +7,7 @@
 #include <opencv2/dnn.hpp>
 
 #include "vision/face_types.h"
+#include "vision/inference.h"
 #include "vision/model_manifest.h"
 
 namespace faceauth {
@@ -24,7 +25,7 @@ class Landmarker {
   Landmarks68 run(const cv::Mat& bgr, cv::Point2d centre, double side, double roll);
 
   ModelManifest manifest_;
-  cv::dnn::Net net_;
+  InferenceNet net_;
 };
 
 }  // namespace faceauth

@@ -148,6 +148,22 @@ TEST_F(Engine, FusedSimilarityIsTheWeightedMeanOfItsParts) {
   EXPECT_NE(version["fused_recognition"].find(version["faceplugin_recognition"] + "*0.5"), std::string::npos);
 }
 
+// The fusion's parts on two threads at once give the very descriptor of the serial run.
+TEST_F(Engine, ParallelPartsGiveTheSameDescriptor) {
+  std::vector<uint8_t> bytes = test::encode(photo("sample1.jpg"), ".jpg");
+  std::vector<std::vector<float>> descriptors;
+  for (bool parallel : {false, true}) {
+    EngineConfig config;
+    config.model_dir = test::model_dir();
+    config.embedding.parallel_parts = parallel;
+    auto result = FaceEngine(config).analyze(bytes);
+    ASSERT_TRUE(result.ok());
+    descriptors.push_back(result->embedding);
+  }
+  ASSERT_EQ(descriptors[0].size(), 640u);
+  EXPECT_EQ(descriptors[0], descriptors[1]);
+}
+
 // A model takes only the alignments its manifest lists; a fusion takes none (each part cuts
 // its own chip).
 TEST(Embedding, AlignmentAModelWasNotTrainedOnIsRefused) {
