@@ -249,9 +249,6 @@ TEST(LivenessMetrics, RatesAndAuc) {
   EXPECT_TRUE(std::isnan(eval::attack_rates({{50, true, "1"}}, 50).apcer));
 }
 
-}  // namespace
-}  // namespace faceauth
-
 // With a PPE check on, the face must be large and frontal enough for the attribute heads:
 // limits tighten to kPpe* (docs/attributes.md), also when the project turned them off.
 TEST(QualityPolicy, PpeChecksRequireALargeFrontalFace) {
@@ -290,3 +287,6 @@ TEST(QualityPolicy, PpeChecksRequireALargeFrontalFace) {
   scores.quality = small_turned;
   EXPECT_TRUE(decide(scores, ppe).approved);
 }
+
+}  // namespace
+}  // namespace faceauth
