@@ -3,6 +3,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -11,6 +12,7 @@
 #include "cli/batch.h"
 #include "cli/commands.h"
 #include "cli/json_out.h"
+#include "vision/quality.h"
 #include "vision/similarity.h"
 
 namespace faceauth {
@@ -182,10 +184,14 @@ int cmd_bench(const Args& args) {
   if (args.positional.size() != 1) {
     throw std::invalid_argument("usage: faceauth bench IMAGE [--repeat N] [--warmup N] [--attributes]");
   }
-  // With --attributes, the three attribute scores are computed too (their stage: "attributes").
+  // With --attributes, the three attribute scores are computed too (their stage: "attributes"),
+  // and the liveness score with the quality measurements (check_face(): "liveness_quality").
   const AttributeNeeds needs = args.get("attributes").empty() ? AttributeNeeds{} : AttributeNeeds::all();
   std::vector<uint8_t> bytes = read_bytes(args.positional[0]);
-  FaceEngine engine(engine_config(args));
+  const EngineConfig config = engine_config(args);
+  FaceEngine engine(config);
+  std::unique_ptr<LivenessModel> liveness;
+  if (needs.any()) liveness = std::make_unique<LivenessModel>(default_heads_dir() / "liveness.json", config.model_dir);
   int warmup = args.get_int("warmup", 5), repeat = args.get_int("repeat", 50);
   std::map<std::string, std::vector<double>> samples;
   for (int i = 0; i < warmup + repeat; ++i) {
@@ -194,6 +200,11 @@ int cmd_bench(const Args& args) {
     if (i < warmup) continue;
     nlohmann::json ms = times_json(result->ms);
     for (auto& [stage, value] : ms.items()) samples[stage].push_back(value.get<double>());
+    if (liveness) {
+      const double checks = check_face(*result, liveness.get()).ms;
+      samples["liveness_quality"].push_back(checks);
+      samples["attributes_and_liveness"].push_back(result->ms.attributes + checks);
+    }
   }
   nlohmann::json out = {{"image", args.positional[0]}, {"repeat", repeat}, {"warmup", warmup}, {"threads", 1}};
   for (auto& [stage, values] : samples) {

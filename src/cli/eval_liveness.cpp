@@ -26,7 +26,8 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 constexpr const char* kFeaturesUsage =
-    "usage: faceauth liveness-features --labels FILE --images DIR [--subjects A,B,..] [--threads N] > features.tsv";
+    "usage: faceauth liveness-features --labels FILE --images DIR [--subjects A,B,..] [--threads N]\n"
+    "                                  [--chips OUT_DIR] > features.tsv";
 constexpr const char* kEvalUsage =
     "usage: faceauth eval-liveness --labels FILE --images DIR [--subjects A,B,..] [--threshold T] [--head FILE]\n"
     "                              [--roc OUT.png] [--threads N]";
@@ -70,11 +71,20 @@ std::vector<LabelledImage> read_labels(const std::string& path, const std::set<s
 struct Checked {
   std::optional<FaceChecks> checks;
   std::vector<float> features;
+  cv::Mat chip;
 };
+
+// The chip's file name under --chips: the image path with '/' as '_', PNG.
+std::string chip_name(const std::string& image) {
+  std::string name = image;
+  std::replace(name.begin(), name.end(), '/', '_');
+  return name + ".png";
+}
 
 // Runs the engine and the checks on every image, on `threads` threads.
 std::vector<Checked> check_all(const std::vector<LabelledImage>& images, const std::string& dir,
-                               const EngineConfig& config, int threads, const LivenessModel* model, bool features) {
+                               const EngineConfig& config, int threads, const LivenessModel* model,
+                               const LivenessNet* features) {
   std::vector<Checked> results(images.size());
   parallel_for(images.size(), config, threads, [&](FaceEngine& engine, size_t i) {
     auto analysis = analyze_path(engine, dir + "/" + images[i].image, Stages::all);
@@ -83,7 +93,8 @@ std::vector<Checked> check_all(const std::vector<LabelledImage>& images, const s
     if (features) {
       Landmarks68 working = analysis->landmarks;
       for (cv::Point2f& point : working) point *= static_cast<float>(analysis->working_scale);
-      results[i].features = liveness_features(liveness_chip(analysis->working, working));
+      results[i].chip = liveness_chip(analysis->working, working);
+      results[i].features = liveness_features(results[i].chip, *features);
     }
   });
   return results;
@@ -144,7 +155,8 @@ Json checks_ms(std::vector<double> ms) {
 }
 
 LivenessModel load_head(const Args& args) {
-  return LivenessModel(args.get("head", (default_heads_dir() / "liveness.json").string()));
+  return LivenessModel(args.get("head", (default_heads_dir() / "liveness.json").string()),
+                       engine_config(args).model_dir);
 }
 
 }  // namespace
@@ -152,16 +164,21 @@ LivenessModel load_head(const Args& args) {
 int cmd_liveness_features(const Args& args) {
   if (args.get("labels").empty() || args.get("images").empty()) throw std::invalid_argument(kFeaturesUsage);
   std::vector<LabelledImage> images = read_labels(args.get("labels"), subject_filter(args));
-  std::vector<Checked> results =
-      check_all(images, args.get("images"), engine_config(args), thread_count(args), nullptr, true);
+  const EngineConfig config = engine_config(args);
+  const LivenessNet net(config.model_dir);
+  std::vector<Checked> results = check_all(images, args.get("images"), config, thread_count(args), nullptr, &net);
   std::cout << "label\timage\tsubject";
   for (const std::string& name : liveness_feature_names()) std::cout << '\t' << name;
   std::cout << '\n';
   size_t skipped = 0;
+  const std::string chips = args.get("chips");
   for (size_t i = 0; i < images.size(); ++i) {
     if (results[i].features.empty()) {
       ++skipped;
       continue;
+    }
+    if (!chips.empty() && !cv::imwrite(chips + "/" + chip_name(images[i].image), results[i].chip)) {
+      throw std::runtime_error("cannot write a chip under " + chips);
     }
     std::cout << (images[i].live ? "live" : "attack") << '\t' << images[i].image << '\t' << images[i].subject;
     for (float value : results[i].features) std::cout << '\t' << value;
@@ -177,7 +194,7 @@ int cmd_eval_liveness(const Args& args) {
   double threshold = std::stod(args.get("threshold", std::to_string(model.default_threshold())));
   std::vector<LabelledImage> images = read_labels(args.get("labels"), subject_filter(args));
   std::vector<Checked> results =
-      check_all(images, args.get("images"), engine_config(args), thread_count(args), &model, false);
+      check_all(images, args.get("images"), engine_config(args), thread_count(args), &model, nullptr);
   std::vector<eval::ScoredSample> samples;
   std::map<std::string, std::vector<eval::ScoredSample>> by_subject;
   std::vector<double> ms;

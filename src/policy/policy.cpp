@@ -1,5 +1,6 @@
 #include "policy/policy.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -98,9 +99,18 @@ double threshold_field(const nlohmann::json& doc, const char* name, double fallb
   return number;
 }
 
+QualityPolicy effective_quality(const Policy& policy) {
+  QualityPolicy limits = policy.quality;
+  if (policy.face_cover_threshold <= 0 && policy.head_cover_threshold <= 0) return limits;
+  limits.min_eye_distance_px = std::max(limits.min_eye_distance_px, kPpeMinEyeDistancePx);
+  limits.max_yaw = limits.max_yaw > 0 ? std::min(limits.max_yaw, kPpeMaxYaw) : kPpeMaxYaw;
+  limits.max_pitch = limits.max_pitch > 0 ? std::min(limits.max_pitch, kPpeMaxPitch) : kPpeMaxPitch;
+  return limits;
+}
+
 RequiredScores required_scores(const Policy& policy) {
   return {policy.occlusion_check, policy.face_cover_threshold > 0, policy.head_cover_threshold > 0,
-          policy.liveness_threshold > 0, policy.quality.any_on()};
+          policy.liveness_threshold > 0, effective_quality(policy).any_on()};
 }
 
 Decision decide(const Scores& scores, const Policy& policy) {
@@ -115,7 +125,7 @@ Decision decide(const Scores& scores, const Policy& policy) {
     decision.fails.push_back(kHeadCoverFail);
   }
   if (on.liveness && !passes(scores.liveness, policy.liveness_threshold)) decision.fails.push_back(kLivenessFail);
-  if (on.quality && scores.quality) judge_quality(*scores.quality, policy.quality, decision.fails);
+  if (on.quality && scores.quality) judge_quality(*scores.quality, effective_quality(policy), decision.fails);
   decision.approved = decision.fails.empty();
   return decision;
 }

@@ -76,6 +76,17 @@ struct Decision {
   std::vector<FailCode> fails;  // empty when approved
 };
 
+// What a PPE check (face cover or head cover required) needs to be trusted: the attribute heads
+// read a 96 px crop of two face widths, so a face with the eyes under 30 px apart is upscaled
+// into it, and they were trained and measured on faces turned up to about 30 degrees (see
+// docs/attributes.md, "At the gate"). With a PPE check on, the quality limits are tightened to
+// these (a limit already stricter stays; a limit that is off is turned on).
+constexpr double kPpeMinEyeDistancePx = 30;
+constexpr double kPpeMaxYaw = 30;
+constexpr double kPpeMaxPitch = 30;
+// The quality limits decide() applies: the policy's, tightened as above when a PPE check is on.
+QualityPolicy effective_quality(const Policy& policy);
+
 // The checks a policy turns on, so the engine computes only what is needed.
 struct RequiredScores {
   bool occluded = false, face_cover = false, head_cover = false, liveness = false, quality = false;

@@ -10,6 +10,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "vision/aligner.h"
+#include "vision/model_manifest.h"
 
 namespace faceauth {
 namespace {
@@ -117,14 +118,93 @@ void append_specular(const cv::Mat& hsv, const cv::Mat& luma, std::vector<float>
   out.push_back(static_cast<float>(level / 255.0));
 }
 
+// Median of `values` (reordered), as numpy's: the mean of the two middle values when even.
+double median(std::vector<double>& values) {
+  const size_t half = values.size() / 2;
+  std::nth_element(values.begin(), values.begin() + static_cast<ptrdiff_t>(half), values.end());
+  double upper = values[half];
+  if (values.size() % 2) return upper;
+  return (*std::max_element(values.begin(), values.begin() + static_cast<ptrdiff_t>(half)) + upper) / 2;
+}
+
+// numpy's default (linear) quantile of `values` (reordered).
+double quantile(std::vector<double>& values, double q) {
+  std::sort(values.begin(), values.end());
+  const double position = q * static_cast<double>(values.size() - 1);
+  const size_t below = static_cast<size_t>(position);
+  const size_t above = std::min(below + 1, values.size() - 1);
+  return values[below] + (position - static_cast<double>(below)) * (values[above] - values[below]);
+}
+
+// The power spectrum of the Hann-windowed luma: 12 radial bands' log share of the energy
+// (0.05-1 of the Nyquist radius), and for three annuli how far the strongest (and the 99th
+// percentile) frequency stands above the annulus median in log power: screens add moire
+// and pixel-grid peaks, prints a halftone.
+void append_spectrum(const cv::Mat& luma, std::vector<float>& out) {
+  const int n = luma.rows;
+  cv::Mat values, window;
+  luma.convertTo(values, CV_64F, 1.0 / 255);
+  values -= cv::mean(values)[0];
+  window.create(n, n, CV_64F);  // numpy's outer(hanning(n), hanning(n))
+  for (int y = 0; y < n; ++y) {
+    for (int x = 0; x < n; ++x) {
+      const double wy = 0.5 - 0.5 * std::cos(2 * CV_PI * y / (n - 1)),
+                   wx = 0.5 - 0.5 * std::cos(2 * CV_PI * x / (n - 1));
+      window.at<double>(y, x) = wy * wx;
+    }
+  }
+  cv::Mat spectrum;
+  cv::dft(values.mul(window), spectrum, cv::DFT_COMPLEX_OUTPUT);
+  constexpr int kBands = 12;
+  std::array<double, kBands> bands{};
+  std::array<std::vector<double>, 3> annuli;
+  double total = 1e-9;
+  for (int y = 0; y < n; ++y) {
+    const cv::Vec2d* row = spectrum.ptr<cv::Vec2d>(y);
+    const double fy = std::min(y, n - y) / (n / 2.0);
+    for (int x = 0; x < n; ++x) {
+      const double fx = std::min(x, n - x) / (n / 2.0), radius = std::sqrt(fx * fx + fy * fy);
+      const double power = row[x][0] * row[x][0] + row[x][1] * row[x][1];
+      if (radius > 0) total += power;
+      const int band = static_cast<int>(std::floor((radius - 0.05) / (0.95 / kBands)));
+      if (radius >= 0.05 && band >= 0 && band < kBands) bands[static_cast<size_t>(band)] += power;
+      const int annulus = static_cast<int>(std::floor((radius - 0.25) / 0.25));
+      if (radius >= 0.25 && annulus >= 0 && annulus < 3)
+        annuli[static_cast<size_t>(annulus)].push_back(std::log(power + 1e-12));
+    }
+  }
+  for (double band : bands) out.push_back(static_cast<float>(std::log(band / total + 1e-9)));
+  for (std::vector<double>& annulus : annuli) {
+    const double middle = median(annulus);
+    const double peak = *std::max_element(annulus.begin(), annulus.end());
+    out.push_back(static_cast<float>(peak - middle));
+    out.push_back(static_cast<float>(quantile(annulus, 0.99) - middle));
+  }
+}
+
 struct Group {
   const char* name;
   int size;
 };
 // The feature layout; liveness_features() appends in this order.
-constexpr Group kGroups[] = {{"lbp_y", kBins}, {"lbp_cr", kBins}, {"lbp_cb", kBins}, {"lbp_h", kBins},
-                             {"lbp_s", kBins}, {"lbp_v", kBins},  {"lbp2_y", kBins}, {"lbp_grid", 4 * kBins},
-                             {"moments", 18},  {"frequency", 4},  {"specular", 3}};
+constexpr Group kGroups[] = {{"lbp_y", kBins},
+                             {"lbp_cr", kBins},
+                             {"lbp_cb", kBins},
+                             {"lbp_h", kBins},
+                             {"lbp_s", kBins},
+                             {"lbp_v", kBins},
+                             {"lbp2_y", kBins},
+                             {"lbp_grid", 4 * kBins},
+                             {"moments", 18},
+                             {"frequency", 4},
+                             {"specular", 3},
+                             {"spectrum", 18},
+                             {"livenet", LivenessNet::kSize}};
+
+// hm_liveness (human-models' 32x32 liveness CNN): its last conv block (32 channels before the
+// final pooling, mean-pooled over the 16x16 map) and its 64-unit hidden layer.
+constexpr const char* kLivenessNet = "hm_liveness";
+constexpr const char* kLivenessLayers[] = {"onnx_node!add_33", "onnx_node!add_43"};
 
 }  // namespace
 
@@ -153,7 +233,47 @@ cv::Mat liveness_chip(const cv::Mat& bgr, const Landmarks68& landmarks) {
   return warp_crop(bgr(region), transform, kLivenessChip);
 }
 
-std::vector<float> liveness_features(const cv::Mat& chip) {
+LivenessNet::LivenessNet(const std::filesystem::path& model_dir) {
+  ModelManifest manifest = load_manifest(model_dir, kLivenessNet);
+  net_ = load_net(model_dir, manifest);
+  net_.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+  net_.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+  version_ = manifest.version;
+  manifest_ = std::make_shared<ModelManifest>(std::move(manifest));
+}
+
+void LivenessNet::append(const cv::Mat& chip, std::vector<float>& out) const {
+  cv::Mat small;
+  cv::resize(chip, small, {manifest_->input.width, manifest_->input.height}, 0, 0, cv::INTER_AREA);
+  cv::Mat blob = make_blob(small, *manifest_);
+  std::vector<cv::Mat> maps;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    net_.setInput(blob);
+    net_.forward(maps, std::vector<cv::String>(std::begin(kLivenessLayers), std::end(kLivenessLayers)));
+  }
+  size_t appended = 0;
+  for (const cv::Mat& map : maps) {  // N x C (x H x W): the mean over H x W of every channel
+    const int channels = map.size[1];
+    const size_t plane = map.total() / static_cast<size_t>(channels);
+    const float* data = map.ptr<float>();
+    for (int c = 0; c < channels; ++c) {
+      double sum = 0;
+      for (size_t i = 0; i < plane; ++i) sum += data[static_cast<size_t>(c) * plane + i];
+      out.push_back(static_cast<float>(sum / static_cast<double>(plane)));
+    }
+    appended += static_cast<size_t>(channels);
+  }
+  if (appended != kSize) throw std::runtime_error("hm_liveness: unexpected layer sizes");
+}
+
+std::vector<float> liveness_features(const cv::Mat& chip, const LivenessNet& net) {
+  std::vector<float> out = liveness_texture_features(chip);
+  net.append(chip, out);
+  return out;
+}
+
+std::vector<float> liveness_texture_features(const cv::Mat& chip) {
   CV_Assert(chip.type() == CV_8UC3 && chip.rows == kLivenessChip && chip.cols == kLivenessChip);
   cv::Mat ycrcb, hsv;
   cv::cvtColor(chip, ycrcb, cv::COLOR_BGR2YCrCb);
@@ -172,6 +292,7 @@ std::vector<float> liveness_features(const cv::Mat& chip) {
   for (const cv::Mat& channel : channels) append_moments(channel, out);
   append_frequency(channels[0], out);
   append_specular(hsv, channels[0], out);
+  append_spectrum(channels[0], out);
   return out;
 }
 
@@ -183,7 +304,8 @@ std::vector<std::string> liveness_feature_names() {
   return names;
 }
 
-LivenessModel::LivenessModel(const std::filesystem::path& path) {
+LivenessModel::LivenessModel(const std::filesystem::path& path, const std::filesystem::path& model_dir)
+    : net_(model_dir) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot read the liveness head " + path.string());
   nlohmann::json doc = nlohmann::json::parse(in);
@@ -196,6 +318,7 @@ LivenessModel::LivenessModel(const std::filesystem::path& path) {
   mean_ = doc.at("mean").get<std::vector<double>>();
   scale_ = doc.at("scale").get<std::vector<double>>();
   weights_ = doc.at("weights").get<std::vector<double>>();
+  logit_limit_ = doc.value("logit_limit", 30.0);
   if (mean_.size() != names.size() || scale_.size() != names.size() || weights_.size() != names.size()) {
     throw std::runtime_error(path.string() + ": mean, scale and weights must have one value per feature");
   }
@@ -205,7 +328,10 @@ double LivenessModel::score(const std::vector<float>& features) const {
   if (features.size() != weights_.size()) throw std::invalid_argument("liveness: wrong feature count");
   double logit = bias_;
   for (size_t i = 0; i < features.size(); ++i) logit += weights_[i] * (features[i] - mean_[i]) / scale_[i];
+  logit = std::clamp(logit, -logit_limit_, logit_limit_);
   return 100.0 / (1.0 + std::exp(-logit));
 }
+
+double LivenessModel::score_chip(const cv::Mat& chip) const { return score(liveness_features(chip, net_)); }
 
 }  // namespace faceauth

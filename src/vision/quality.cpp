@@ -86,7 +86,7 @@ FaceChecks check_face(const FaceAnalysis& analysis, const LivenessModel* livenes
   cv::Mat chip = liveness_chip(analysis.working, working);
   measure_chip(chip, quality);
   // One decimal, as shown: the decision compares the same number the client sees.
-  if (liveness) checks.liveness = round_to(liveness->score(liveness_features(chip)), 1);
+  if (liveness) checks.liveness = round_to(liveness->score_chip(chip), 1);
   checks.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   return checks;
 }

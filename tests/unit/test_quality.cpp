@@ -3,6 +3,7 @@
 // with their own code. The pose check and the liveness metrics are table-tested.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 
 #include <opencv2/imgcodecs.hpp>
@@ -31,7 +32,7 @@ class Quality : public ::testing::Test {
     EngineConfig config;
     config.model_dir = test::model_dir();
     engine_ = std::make_unique<FaceEngine>(config);
-    liveness_ = std::make_unique<LivenessModel>(default_heads_dir() / "liveness.json");
+    liveness_ = std::make_unique<LivenessModel>(default_heads_dir() / "liveness.json", test::model_dir());
     selfie_ = make_selfie();
   }
   static void TearDownTestSuite() {
@@ -185,14 +186,52 @@ TEST(QualityPolicy, MeasurementsAppearBesideTheScoreWhenOn) {
 TEST(Liveness, FeatureLayoutMatchesTheCommittedHead) {
   cv::Mat chip(kLivenessChip, kLivenessChip, CV_8UC3);
   cv::randu(chip, 0, 255);
-  std::vector<float> features = liveness_features(chip);
+  LivenessModel model(default_heads_dir() / "liveness.json", test::model_dir());
+  std::vector<float> features = liveness_features(chip, model.net());
   EXPECT_EQ(features.size(), liveness_feature_names().size());
-  LivenessModel model(default_heads_dir() / "liveness.json");
+  EXPECT_EQ(features.size(), liveness_texture_features(chip).size() + LivenessNet::kSize);
   double score = model.score(features);
   EXPECT_GE(score, 0);
   EXPECT_LE(score, 100);
+  EXPECT_DOUBLE_EQ(model.score_chip(chip), score);
   EXPECT_THROW(model.score({1.0f, 2.0f}), std::invalid_argument);
-  EXPECT_THROW(LivenessModel("/nonexistent/liveness.json"), std::runtime_error);
+  EXPECT_THROW(LivenessModel("/nonexistent/liveness.json", test::model_dir()), std::runtime_error);
+}
+
+// The committed head bounds its logit (logit_limit = ln 99): no input, however far from what
+// it was trained on, scores above 99 or below 1 (the first heads gave 99.9 to unseen photos).
+TEST(Liveness, ScoreIsBoundedForAnyInput) {
+  LivenessModel model(default_heads_dir() / "liveness.json", test::model_dir());
+  const size_t n = liveness_feature_names().size();
+  for (float value : {-1e6f, -50.0f, 0.0f, 50.0f, 1e6f}) {
+    std::vector<float> features(n, value);
+    for (size_t i = 0; i < n; i += 2) features[i] = -value;  // opposite signs, so some logit is large
+    double score = model.score(features);
+    EXPECT_GE(score, 0.99 - 1e-9) << value;
+    EXPECT_LE(score, 99.01 + 1e-9) << value;
+  }
+}
+
+// The spectrum features see a periodic pattern (a screen's pixel grid, moire): a fine grating
+// added to a smooth chip raises the peak-over-median of the high-frequency annulus.
+TEST(Liveness, SpectrumFeaturesSeeAGrating) {
+  cv::Mat smooth(kLivenessChip, kLivenessChip, CV_8UC3), grating;
+  for (int y = 0; y < smooth.rows; ++y) {
+    for (int x = 0; x < smooth.cols; ++x)
+      smooth.at<cv::Vec3b>(y, x) = cv::Vec3b::all(static_cast<uint8_t>(80 + x + y / 2));
+  }
+  cv::RNG rng(7);
+  cv::Mat noise(smooth.size(), CV_8UC3);
+  rng.fill(noise, cv::RNG::UNIFORM, 0, 6);
+  smooth += noise;
+  grating = smooth.clone();
+  for (int y = 0; y < grating.rows; ++y) {
+    for (int x = 0; x < grating.cols; x += 3) grating.at<cv::Vec3b>(y, x) += cv::Vec3b::all(25);
+  }
+  const std::vector<std::string> names = liveness_feature_names();
+  const size_t peak = static_cast<size_t>(std::find(names.begin(), names.end(), "spectrum.14") - names.begin());
+  ASSERT_LT(peak, names.size());
+  EXPECT_GT(liveness_texture_features(grating)[peak], liveness_texture_features(smooth)[peak] + 1.0);
 }
 
 TEST(LivenessMetrics, RatesAndAuc) {
@@ -209,6 +248,45 @@ TEST(LivenessMetrics, RatesAndAuc) {
   samples.push_back({60, true, "3"});  // a tie counts half
   EXPECT_NEAR(eval::liveness_auc(samples), (8.0 + 2.5) / 12, 1e-12);
   EXPECT_TRUE(std::isnan(eval::attack_rates({{50, true, "1"}}, 50).apcer));
+}
+
+// With a PPE check on, the face must be large and frontal enough for the attribute heads:
+// limits tighten to kPpe* (docs/attributes.md), also when the project turned them off.
+TEST(QualityPolicy, PpeChecksRequireALargeFrontalFace) {
+  QualityMeasures small_turned;
+  small_turned.eye_distance_px = 25;
+  small_turned.sharpness = 10;
+  small_turned.brightness = 120;
+  small_turned.yaw = 35;
+  Policy policy;
+  EXPECT_EQ(quality_codes(small_turned, policy), std::vector<std::string>{}) << "passes without PPE";
+  for (bool head : {true, false}) {
+    Policy ppe = policy;
+    (head ? ppe.head_cover_threshold : ppe.face_cover_threshold) = 50;
+    Scores scores;
+    scores.face_similarity = 100;
+    scores.head_cover = scores.face_cover = 90;
+    scores.quality = small_turned;
+    std::vector<std::string> codes;
+    for (const FailCode& fail : decide(scores, ppe).fails) codes.push_back(fail.code);
+    EXPECT_EQ(codes, (std::vector<std::string>{"Face_too_small_fail", "Pose_fail"})) << head;
+    ppe.quality = {0, 0, 0, 0, 0, 0, 0};
+    EXPECT_TRUE(required_scores(ppe).quality) << "measured even with every quality limit off";
+    EXPECT_EQ(effective_quality(ppe).min_eye_distance_px, kPpeMinEyeDistancePx);
+    EXPECT_EQ(effective_quality(ppe).max_yaw, kPpeMaxYaw);
+    ppe.quality.max_yaw = 10;  // stricter limits stay
+    EXPECT_EQ(effective_quality(ppe).max_yaw, 10);
+  }
+  small_turned.eye_distance_px = 31;
+  small_turned.yaw = 29;
+  Policy ppe = policy;
+  ppe.head_cover_threshold = 50;
+  EXPECT_EQ(effective_quality(ppe).max_pitch, kPpeMaxPitch);
+  Scores scores;
+  scores.face_similarity = 100;
+  scores.head_cover = 90;
+  scores.quality = small_turned;
+  EXPECT_TRUE(decide(scores, ppe).approved);
 }
 
 }  // namespace

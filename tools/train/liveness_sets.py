@@ -1,0 +1,107 @@
+#!/usr/bin/python3
+"""Writes the liveness training/evaluation lists (and augmented copies) into WORK_DIR.
+
+  tools/train/liveness_sets.py DATASETS_DIR WORK_DIR [--copies 2] [--seed 17]
+
+Reads DATASETS_DIR/nuaa/labels.tsv (printed-photo attacks) and DATASETS_DIR/replay/labels.tsv
+(screen replays, 6 collections). Writes, never into the repository:
+- WORK_DIR/sets.tsv: label, image (absolute path), subject = the group the splits follow:
+  `nuaa:SUBJECT:SESSION` (from the NUAA name subject_glasses_position_session_picture) or
+  `replay:SOURCE`; one row per original image and one per augmented copy;
+- WORK_DIR/aug/K/...: copy K of every image, degraded the way other cameras and uploads differ:
+  exposure (gain and gamma), white balance (per-channel gains), Gaussian blur, downscaling
+  (0.35-1x: replay attack crops are smaller than live ones, so live faces must also be seen
+  small) and JPEG quality 30-95, each drawn at random;
+- WORK_DIR/equal.tsv and WORK_DIR/equal/...: every replay crop resized to the same width
+  (168 px, the attack median), to check that a head does not read the crop size.
+The groups are never split: augmented copies follow their original.
+"""
+import argparse
+import os
+
+import cv2
+import numpy as np
+
+EQUAL_WIDTH = 168
+
+
+def read_labels(path):
+    with open(path) as f:
+        header = f.readline().rstrip("\n").split("\t")
+        rows = [dict(zip(header, line.rstrip("\n").split("\t"))) for line in f if line.strip()]
+    return rows
+
+
+def nuaa_group(image):
+    parts = os.path.basename(image).split("_")  # subject_glasses_position_session_picture
+    return f"nuaa:{parts[0]}:{parts[3]}"
+
+
+def originals(datasets):
+    out = []
+    for row in read_labels(os.path.join(datasets, "nuaa", "labels.tsv")):
+        out.append((row["label"], os.path.join(datasets, "nuaa", row["image"]), nuaa_group(row["image"])))
+    for row in read_labels(os.path.join(datasets, "replay", "labels.tsv")):
+        out.append((row["label"], os.path.join(datasets, "replay", row["image"]), "replay:" + row["source"]))
+    return out
+
+
+def augment(image, rng):
+    out = image.astype(np.float32) / 255
+    out = out ** rng.uniform(0.7, 1.4) * rng.uniform(0.6, 1.4)  # exposure
+    out = out * rng.uniform(0.85, 1.15, size=3)  # white balance (B, G, R gains)
+    out = np.clip(out * 255, 0, 255).astype(np.uint8)
+    if rng.random() < 0.5:
+        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.5, 1.6))
+    if rng.random() < 0.6:
+        scale = rng.uniform(0.35, 1.0)
+        size = (max(32, round(out.shape[1] * scale)), max(32, round(out.shape[0] * scale)))
+        out = cv2.resize(out, size, interpolation=cv2.INTER_AREA)
+    quality = int(rng.integers(30, 96))
+    return cv2.imdecode(cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_COLOR)
+
+
+def relative(path, datasets):
+    return os.path.relpath(path, datasets)
+
+
+def write_tsv(path, rows):
+    with open(path, "w") as f:
+        f.write("label\timage\tsubject\n")
+        for row in rows:
+            f.write("\t".join(row) + "\n")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("datasets")
+    parser.add_argument("work")
+    parser.add_argument("--copies", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=17)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    rows, equal = [], []
+    for label, path, group in originals(args.datasets):
+        rows.append((label, os.path.abspath(path), group))
+        image = cv2.imread(path, cv2.IMREAD_COLOR)
+        if image is None:
+            raise SystemExit(f"cannot read {path}")
+        for k in range(args.copies):
+            out = os.path.join(args.work, "aug", str(k), relative(path, args.datasets)) + ".jpg"
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+            cv2.imwrite(out, augment(image, rng))
+            rows.append((label, os.path.abspath(out), group))
+        if group.startswith("replay:"):
+            out = os.path.join(args.work, "equal", relative(path, args.datasets))
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+            height = round(image.shape[0] * EQUAL_WIDTH / image.shape[1])
+            interpolation = cv2.INTER_AREA if image.shape[1] > EQUAL_WIDTH else cv2.INTER_CUBIC
+            cv2.imwrite(out, cv2.resize(image, (EQUAL_WIDTH, height), interpolation=interpolation))
+            equal.append((label, os.path.abspath(out), group))
+    write_tsv(os.path.join(args.work, "sets.tsv"), rows)
+    write_tsv(os.path.join(args.work, "equal.tsv"), equal)
+    print(f"{len(rows)} images in sets.tsv, {len(equal)} in equal.tsv")
+
+
+if __name__ == "__main__":
+    main()
