@@ -307,7 +307,11 @@ std::optional<HttpResponse> DashboardRouter::gate(Call& call) {
 }
 
 HttpResponse DashboardRouter::admin(Call& call) {
+  std::optional<HttpResponse> blocked = api_.auth_throttled(call.request, call.request_id);
+  if (blocked) return std::move(*blocked);
   std::optional<HttpResponse> denied = gate(call);
+  // A wrong bearer token counts toward the address's 401 throttle, as on the API's own routes.
+  if (denied && denied->status == 401 && call.request.header("authorization")) api_.note_auth_failure(call.request);
   if (denied) {
     if (call.who && changes_state(call.request.method)) record_audit(call, denied->status);
     return *denied;

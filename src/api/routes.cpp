@@ -138,13 +138,27 @@ HttpResponse ApiRouter::handle(const HttpRequest& request) {
   } catch (const std::exception&) {
     response = fail(context, ApiErrorCode::detection_server_error);
   }
-  if (response.status == 401) throttle_.record_failure(address_host(request.client_address));
+  if (response.status == 401) note_auth_failure(request);
   bool has_id = false;
   for (const auto& header : response.headers) has_id = has_id || header.first == "x-request-id";
   if (!has_id) response.headers.emplace_back("x-request-id", context.request_id);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics_.observe_request(context.route, response.status, seconds);
   return response;
+}
+
+std::optional<HttpResponse> ApiRouter::auth_throttled(const HttpRequest& request, const std::string& request_id) {
+  int retry_after = 1;
+  if (!throttle_.blocked(address_host(request.client_address), retry_after)) return std::nullopt;
+  return error_response({ApiErrorCode::too_many_requests,
+                         "Too many requests with an unknown key or token from this address; retry after "
+                         "Retry-After seconds",
+                         retry_after},
+                        request_id);
+}
+
+void ApiRouter::note_auth_failure(const HttpRequest& request) {
+  throttle_.record_failure(address_host(request.client_address));
 }
 
 HttpResponse ApiRouter::protocol_error(HttpProtocolError error) {
@@ -188,15 +202,8 @@ HttpResponse ApiRouter::dispatch(Context& context) {
     if (segments[0] == "metrics") return context.route = "metrics", response.body = metrics_.render(), response;
   }
   if (!segments.empty() && (segments[0] == "v3" || segments[0] == "admin")) {
-    int retry_after = 1;
-    if (throttle_.blocked(address_host(context.request.client_address), retry_after)) {
-      context.route = "auth_throttled";
-      return error_response({ApiErrorCode::too_many_requests,
-                             "Too many requests with an unknown key or token from this address; retry after "
-                             "Retry-After seconds",
-                             retry_after},
-                            context.request_id);
-    }
+    std::optional<HttpResponse> blocked = auth_throttled(context.request, context.request_id);
+    if (blocked) return context.route = "auth_throttled", std::move(*blocked);
   }
   if (segments.size() == 2 && segments[0] == "v3" && segments[1] == "faceauth") {
     context.route = "faceauth";

@@ -13,6 +13,7 @@
 // The admin routes are listed in docs/openapi.yaml.
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "api/auth_throttle.h"
@@ -40,6 +41,10 @@ class ApiRouter {
 
   HttpResponse handle(const HttpRequest& request);
   HttpResponse protocol_error(HttpProtocolError error);
+  // The per-address throttle of 401s, for a front that authenticates /admin/v1 itself: the
+  // 429 for a blocked client address (or nothing), and the count of one more 401.
+  std::optional<HttpResponse> auth_throttled(const HttpRequest& request, const std::string& request_id);
+  void note_auth_failure(const HttpRequest& request);
 
  private:
   struct Context;
