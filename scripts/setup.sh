@@ -14,7 +14,7 @@ export FACEAUTH_CACHE=$cache
 packages=(
   build-essential cmake pkg-config git clang clang-format libclang-rt-14-dev
   libopencv-dev libturbojpeg0-dev libsodium-dev nlohmann-json3-dev libgtest-dev
-  libboost-dev libsqlite3-dev wrk
+  libboost-dev libsqlite3-dev wrk libpq-dev postgresql nginx
   python3 python3-numpy python3-onnx python3-opencv openssl ca-certificates
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)

@@ -35,11 +35,14 @@ class EnginePool {
   // An engine, or an empty lease when none was free within `wait`.
   Lease acquire(std::chrono::milliseconds wait);
   int size() const { return size_; }
+  // The embedding pipeline every engine of the pool runs (the templates' model version).
+  const std::string& model_version() const { return model_version_; }
 
  private:
   void give_back(std::unique_ptr<FaceEngine> engine);
 
   int size_;
+  std::string model_version_;
   mutable std::mutex mutex_;
   std::condition_variable freed_;
   std::vector<std::unique_ptr<FaceEngine>> idle_;

@@ -126,11 +126,20 @@ std::optional<ApiKey> FaceAuthService::resolve_key(const std::string& key, KeyKi
   return found;
 }
 
+// Several servers on one store share each key's bucket in the store; one server keeps it in memory.
+bool FaceAuthService::allow_request(const std::string& key_id, int& retry_after) {
+  if (!store_.shared()) return limiter_.allow(key_id, retry_after);
+  int64_t wait_ms =
+      store_.take_rate_token("addon:" + key_id, config_.rate_per_minute / 60.0, config_.rate_burst, now_ms());
+  retry_after = static_cast<int>(std::max<int64_t>(1, (wait_ms + 999) / 1000));
+  return wait_ms == 0;
+}
+
 Outcome FaceAuthService::authenticate(const AuthInput& input) {
   std::optional<ApiKey> key = resolve_key(input.api_key, KeyKind::addon);
   if (!key) return Outcome::fail(ApiErrorCode::Invalid_projectId);
   int retry_after = 1;
-  if (config_.rate_per_minute > 0 && !limiter_.allow(key->id, retry_after)) {
+  if (config_.rate_per_minute > 0 && !allow_request(key->id, retry_after)) {
     Outcome limited = Outcome::fail(ApiErrorCode::too_many_requests);
     limited.error->retry_after_seconds = retry_after;
     return limited;

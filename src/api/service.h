@@ -118,6 +118,7 @@ class FaceAuthService {
   Outcome compare_and_record(const AuthInput& input, const ApiKey& key, const FaceAuthProject& project,
                              const Submission& submission);
 
+  bool allow_request(const std::string& key_id, int& retry_after);
   Store& store_;
   EnginePool& engines_;
   const Sealer& sealer_;

@@ -34,3 +34,18 @@ const char* webhook_state_name(WebhookState state) {
 }
 
 }  // namespace faceauth
+
+namespace faceauth {
+
+bool is_postgres_url(const std::string& database) {
+  return database.rfind("postgresql://", 0) == 0 || database.rfind("postgres://", 0) == 0;
+}
+
+std::unique_ptr<Store> open_store(const std::string& database, const std::string& default_sqlite_path, int pool_size) {
+  if (database.empty()) return open_sqlite_store(default_sqlite_path);
+  if (is_postgres_url(database)) return open_postgres_store(database, pool_size);
+  if (database.rfind("sqlite:", 0) == 0 && database.size() > 7) return open_sqlite_store(database.substr(7));
+  throw StoreError("database: expected postgresql://..., sqlite:PATH or nothing");
+}
+
+}  // namespace faceauth

@@ -193,18 +193,41 @@ class Store {
   // returns how many.
   virtual int64_t purge_expired_images(int64_t now_ms) = 0;
 
-  // Events due for a try (pending, next_attempt_ms <= now_ms), oldest first.
+  // Events due for a try (pending, next_attempt_ms <= now_ms, not leased), oldest first.
   virtual std::vector<WebhookEvent> due_webhook_events(int64_t now_ms, int limit) = 0;
-  // The earliest next_attempt_ms of a pending event, or nothing.
+  // Claims up to `limit` due events for this process, oldest first: each is hidden from every
+  // other claim until now_ms + lease_ms or until its delivery is recorded, so each event is
+  // tried by one server at a time, and a server that dies mid-try leaves it to another
+  // after the lease. (PostgreSQL: FOR UPDATE SKIP LOCKED.)
+  virtual std::vector<WebhookEvent> claim_webhook_events(int64_t now_ms, int limit, int64_t lease_ms) = 0;
+  // When the next pending event can be tried (its next_attempt_ms, or its lease's end), or nothing.
   virtual std::optional<int64_t> next_webhook_due_ms() = 0;
-  // Logs a try and updates its event (state, attempts, next_attempt_ms) in one transaction.
+  // Logs a try and updates its event (state, attempts, next_attempt_ms) and ends its lease,
+  // in one transaction.
   virtual void record_webhook_delivery(const WebhookDelivery& delivery, const WebhookEvent& event) = 0;
   // The delivery log of a KYC project, oldest first, after `after_seq`.
   virtual std::vector<WebhookDelivery> list_webhook_deliveries(const std::string& kyc_project_id, int64_t after_seq,
                                                                int limit) = 0;
+
+  // True when several servers may share this store (PostgreSQL): per-process state such as
+  // the rate limit then lives in the store.
+  virtual bool shared() const { return false; }
+  // One token of a shared token bucket (`rate_per_second`, up to `burst`), taken atomically:
+  // 0 when taken, else the milliseconds until one is there.
+  virtual int64_t take_rate_token(const std::string& bucket, double rate_per_second, double burst, int64_t now_ms) = 0;
+  // A named value every server of the cluster sees (the sealing check, the model version):
+  // stored when absent; returns the stored one, the given one or the one written before.
+  virtual Bytes put_cluster_value_if_absent(const std::string& name, const Bytes& value) = 0;
 };
 
 // Opens (creating when needed) an SQLite database file in WAL mode and migrates it.
 std::unique_ptr<Store> open_sqlite_store(const std::string& path);
+// Connects to a PostgreSQL database (a libpq URL, postgresql://user@host:port/db) with a
+// pool of `pool_size` connections and migrates it under an advisory lock.
+std::unique_ptr<Store> open_postgres_store(const std::string& url, int pool_size);
+// The store the `database` setting names: a postgresql:// or postgres:// URL, sqlite:PATH,
+// or "" for `default_sqlite_path`.
+std::unique_ptr<Store> open_store(const std::string& database, const std::string& default_sqlite_path, int pool_size);
+bool is_postgres_url(const std::string& database);
 
 }  // namespace faceauth

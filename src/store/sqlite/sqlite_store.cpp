@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <mutex>
 #include <string>
@@ -156,6 +157,20 @@ CREATE TABLE webhook_deliveries (
 ) STRICT;
 CREATE INDEX webhook_deliveries_project ON webhook_deliveries(kyc_project_id, seq);
 )sql"},
+    {7, R"sql(
+-- The interface several servers need (PostgreSQL's migration 7 is the same): the outbox
+-- lease, the shared rate limit, values every server checks at start.
+ALTER TABLE webhook_events ADD COLUMN lease_until_ms INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE rate_buckets (
+  bucket     TEXT PRIMARY KEY NOT NULL,
+  tokens     REAL NOT NULL,
+  updated_ms INTEGER NOT NULL
+) STRICT;
+CREATE TABLE cluster_values (
+  name  TEXT PRIMARY KEY NOT NULL,
+  value BLOB NOT NULL
+) STRICT;
+)sql"},
 };
 
 // The columns read_kyc_project() and read_faceauth_project() expect, in their order.
@@ -171,7 +186,13 @@ constexpr const char* kWebhookEventColumns =
 constexpr const char* kFaceAuthProjectColumns =
     "SELECT id, kyc_project_id, name, policy_json, image_retention_days, created_ms";
 
-constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
+// The highest number, wherever it is in the list (numbers are handed out per branch).
+constexpr int latest_version() {
+  int latest = 0;
+  for (const Migration& migration : kMigrations) latest = std::max(latest, migration.version);
+  return latest;
+}
+constexpr int kLatestVersion = latest_version();
 
 int64_t now_ms() {
   using namespace std::chrono;
@@ -690,8 +711,8 @@ class SqliteStore final : public Store {
   std::vector<WebhookEvent> due_webhook_events(int64_t now_ms, int limit) override {
     std::lock_guard lock(mutex_);
     Query q = query(std::string(kWebhookEventColumns) +
-                        " WHERE state = 'pending' AND next_attempt_ms <= ? ORDER BY next_attempt_ms, created_ms "
-                        "LIMIT ?",
+                        " WHERE state = 'pending' AND next_attempt_ms <= ?1 AND lease_until_ms <= ?1 "
+                        "ORDER BY next_attempt_ms, created_ms LIMIT ?2",
                     "due webhook events");
     q.integer(now_ms).integer(std::max(limit, 1));
     std::vector<WebhookEvent> out;
@@ -699,9 +720,32 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  std::vector<WebhookEvent> claim_webhook_events(int64_t now_ms, int limit, int64_t lease_ms) override {
+    std::lock_guard lock(mutex_);
+    return transaction("claim webhook events", [&] {
+      std::vector<WebhookEvent> out;
+      {
+        Query q = query(std::string(kWebhookEventColumns) +
+                            " WHERE state = 'pending' AND next_attempt_ms <= ?1 AND lease_until_ms <= ?1 "
+                            "ORDER BY next_attempt_ms, created_ms LIMIT ?2",
+                        "claim webhook events");
+        q.integer(now_ms).integer(std::max(limit, 1));
+        while (q.step()) out.push_back(read_webhook_event(q));
+      }
+      for (const WebhookEvent& e : out) {
+        query("UPDATE webhook_events SET lease_until_ms = ? WHERE id = ?", "claim webhook events")
+            .integer(now_ms + lease_ms)
+            .text(e.id)
+            .run();
+      }
+      return out;
+    });
+  }
+
   std::optional<int64_t> next_webhook_due_ms() override {
     std::lock_guard lock(mutex_);
-    Query q = query("SELECT MIN(next_attempt_ms) FROM webhook_events WHERE state = 'pending'", "next webhook due");
+    Query q = query("SELECT MIN(MAX(next_attempt_ms, lease_until_ms)) FROM webhook_events WHERE state = 'pending'",
+                    "next webhook due");
     if (!q.step() || q.column_is_null(0)) return std::nullopt;
     return q.column_int(0);
   }
@@ -724,7 +768,7 @@ class SqliteStore final : public Store {
           .real(d.duration_ms)
           .text(webhook_state_name(event.state))
           .run();
-      query("UPDATE webhook_events SET state = ?, attempts = ?, next_attempt_ms = ? WHERE id = ?",
+      query("UPDATE webhook_events SET state = ?, attempts = ?, next_attempt_ms = ?, lease_until_ms = 0 WHERE id = ?",
             "record webhook delivery")
           .text(webhook_state_name(event.state))
           .integer(event.attempts)
@@ -766,6 +810,48 @@ class SqliteStore final : public Store {
     Query q = query("SELECT COUNT(*) FROM attempts WHERE faceauth_project_id = ?", "count attempts");
     q.text(faceauth_project_id).step();
     return q.column_int(0);
+  }
+
+  int64_t take_rate_token(const std::string& bucket, double rate_per_second, double burst, int64_t now_ms) override {
+    const double per_ms = rate_per_second / 1000.0;
+    std::lock_guard lock(mutex_);
+    double before = transaction("rate limit", [&] {
+      double tokens = burst;
+      int64_t updated = now_ms;
+      {
+        Query q = query("SELECT tokens, updated_ms FROM rate_buckets WHERE bucket = ?", "rate limit");
+        if (q.text(bucket).step()) {
+          updated = q.column_int(1);
+          tokens =
+              std::min(burst, q.column_real(0) + static_cast<double>(std::max<int64_t>(0, now_ms - updated)) * per_ms);
+        }
+      }
+      query(
+          "INSERT INTO rate_buckets(bucket, tokens, updated_ms) VALUES(?1, ?2, ?3) "
+          "ON CONFLICT (bucket) DO UPDATE SET tokens = ?2, updated_ms = ?3",
+          "rate limit")
+          .text(bucket)
+          .real(tokens >= 1 ? tokens - 1 : tokens)
+          .integer(std::max(updated, now_ms))
+          .run();
+      return tokens;
+    });
+    if (before >= 1) return 0;
+    if (per_ms <= 0) return 60'000;
+    return std::max<int64_t>(1, static_cast<int64_t>(std::ceil((1 - before) / per_ms - 1e-6)));
+  }
+
+  Bytes put_cluster_value_if_absent(const std::string& name, const Bytes& value) override {
+    std::lock_guard lock(mutex_);
+    return transaction("cluster value", [&] {
+      query("INSERT INTO cluster_values(name, value) VALUES(?, ?) ON CONFLICT (name) DO NOTHING", "cluster value")
+          .text(name)
+          .blob(value)
+          .run();
+      Query q = query("SELECT value FROM cluster_values WHERE name = ?", "cluster value");
+      q.text(name).step();
+      return q.column_blob(0);
+    });
   }
 
  private:
