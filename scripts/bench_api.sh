@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # API benchmark of faceauthd: POST /v3/faceauth with a 960x720 JPEG over loopback.
 #
-#   scripts/bench_api.sh [--faceauthd PATH] [--c1-seconds N] [--c8-seconds N] [--total N]
+#   scripts/bench_api.sh [--faceauthd PATH] [--c1-seconds N] [--c8-seconds N] [--total N] [--postgres]
+#
+# --postgres: the store on PostgreSQL instead of SQLite: a durable (fsync on) throw-away
+# server from tests/tools/pg_test_server.sh on a loopback port, stopped at the end.
 #
 # Targets (the issue): median latency <= 40 ms at concurrency 1; >= 40 requests/s at
 # concurrency 8 with zero errors; resident memory after 10,000 requests <= 500 MB and not
@@ -31,13 +34,15 @@ faceauthd=build/release/faceauthd
 c1_seconds=20
 c8_seconds=30
 total=10000
+postgres=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --faceauthd) faceauthd=$2; shift 2 ;;
     --c1-seconds) c1_seconds=$2; shift 2 ;;
     --c8-seconds) c8_seconds=$2; shift 2 ;;
     --total) total=$2; shift 2 ;;
-    *) echo "usage: scripts/bench_api.sh [--faceauthd PATH] [--c1-seconds N] [--c8-seconds N] [--total N]" >&2; exit 2 ;;
+    --postgres) postgres=1; shift ;;
+    *) echo "usage: scripts/bench_api.sh [--faceauthd PATH] [--c1-seconds N] [--c8-seconds N] [--total N] [--postgres]" >&2; exit 2 ;;
   esac
 done
 for tool in wrk curl node /usr/bin/python3; do
@@ -50,18 +55,25 @@ image=build/bench/selfie-960x720.jpg
 
 work=$(mktemp -d)
 server_pid=
+pg_dir=
 cleanup() {
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
     kill -TERM "$server_pid"
     wait "$server_pid" 2>/dev/null || true
   fi
+  [ -z "$pg_dir" ] || tests/tools/pg_test_server.sh stop "$pg_dir"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base=http://127.0.0.1:$port
-"$faceauthd" --data-dir "$work/data" --bind 127.0.0.1 --port "$port" >"$work/faceauthd.log" 2>&1 &
+store_args=()
+if [ "$postgres" = 1 ]; then
+  pg_dir=$(mktemp -d /tmp/faceauth-bench-pg.XXXXXX)
+  store_args=(--database "$(tests/tools/pg_test_server.sh start "$pg_dir" --durable)")
+fi
+"$faceauthd" --data-dir "$work/data" --bind 127.0.0.1 --port "$port" "${store_args[@]}" >"$work/faceauthd.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 600); do
   if curl -sf "$base/health" >/dev/null 2>&1 && [ -s "$work/data/demo.json" ]; then break; fi

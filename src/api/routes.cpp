@@ -1,5 +1,7 @@
 #include "api/routes.h"
 
+#include <algorithm>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -190,6 +192,12 @@ HttpResponse ApiRouter::dispatch(Context& context) {
   return fail(context, ApiErrorCode::not_found);
 }
 
+// 1-255 visible ASCII characters (a UUID is the usual choice).
+static bool valid_idempotency_key(const std::string& key) {
+  if (key.empty() || key.size() > 255) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
 HttpResponse ApiRouter::faceauth(Context& context) {
   const std::string* key = context.request.header("x-api-key");
   FormFields form = parse_form(context.request, {"faceImage"}, config_.max_field_bytes);
@@ -208,7 +216,15 @@ HttpResponse ApiRouter::faceauth(Context& context) {
                   field(form, "cf1"),
                   field(form, "cf2"),
                   field(form, "cf3"),
-                  context.request.client_address};
+                  context.request.client_address,
+                  ""};
+  if (const std::string* idempotency = context.request.header("idempotency-key")) {
+    if (!valid_idempotency_key(*idempotency)) {
+      return fail(context, ApiErrorCode::invalid_data_format,
+                  "Idempotency-Key must be 1 to 255 visible ASCII characters");
+    }
+    input.idempotency_key = *idempotency;
+  }
   return respond(context, service_.authenticate(input));
 }
 

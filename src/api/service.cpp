@@ -1,5 +1,7 @@
 #include "api/service.h"
 
+#include <sodium.h>
+
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -146,16 +148,76 @@ Outcome FaceAuthService::authenticate(const AuthInput& input) {
   }
   std::optional<FaceAuthProject> project = store_.get_faceauth_project(key->project_id);
   if (!project) return Outcome::fail(ApiErrorCode::Invalid_projectId);
-  std::optional<Submission> submission = store_.get_submission(project->kyc_project_id, input.submission_id);
+  if (input.idempotency_key.empty()) return decide_and_record(input, *key, *project, nullptr);
+  return authenticate_once(input, *key, *project);
+}
+
+namespace {
+
+constexpr int64_t kIdempotencyKeepMs = 86'400'000;  // a day
+// A claim not answered within this long was on a server that died: a retry takes it over.
+// Longer than a request runs after its body is read (engine-wait-ms 3 s, then the work).
+constexpr int64_t kIdempotencyStaleMs = 30'000;
+
+// SHA-256 over the request's fields, each with its length (a retry may use another multipart
+// boundary or field order and is still the same request).
+Bytes request_hash(const AuthInput& input) {
+  crypto_hash_sha256_state state;
+  crypto_hash_sha256_init(&state);
+  for (std::string_view part :
+       {std::string_view(input.submission_id), std::string_view(input.user_id), std::string_view(input.cf1),
+        std::string_view(input.cf2), std::string_view(input.cf3), input.image}) {
+    const uint64_t size = part.size();
+    crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(&size), sizeof size);
+    crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(part.data()), part.size());
+  }
+  Bytes out(crypto_hash_sha256_BYTES);
+  crypto_hash_sha256_final(&state, out.data());
+  return out;
+}
+
+}  // namespace
+
+// The same key and request answer the first response (the same authentication_id), from any
+// server; the first request's response is stored with its attempt, in one transaction.
+Outcome FaceAuthService::authenticate_once(const AuthInput& input, const ApiKey& key, const FaceAuthProject& project) {
+  IdempotencyRecord record{project.id, input.idempotency_key, request_hash(input), "", now_ms()};
+  switch (store_.claim_idempotency_key(record, record.created_ms, kIdempotencyStaleMs, kIdempotencyKeepMs)) {
+    case IdempotencyClaim::done:
+      return Outcome::ok(nlohmann::ordered_json::parse(record.response_body));
+    case IdempotencyClaim::mismatch:
+      return Outcome::fail(ApiErrorCode::idempotency_key_reused);
+    case IdempotencyClaim::in_progress:
+      return Outcome::fail(ApiErrorCode::idempotency_key_in_progress);
+    case IdempotencyClaim::claimed:
+      break;
+  }
+  Outcome outcome;
+  try {
+    outcome = decide_and_record(input, key, project, &record);
+  } catch (...) {
+    try {
+      store_.release_idempotency_key(project.id, record.key);
+    } catch (const StoreError&) {  // the key goes stale and is taken over by a retry
+    }
+    throw;
+  }
+  if (outcome.error) store_.release_idempotency_key(project.id, record.key);  // errors are not stored
+  return outcome;
+}
+
+Outcome FaceAuthService::decide_and_record(const AuthInput& input, const ApiKey& key, const FaceAuthProject& project,
+                                           IdempotencyRecord* response) {
+  std::optional<Submission> submission = store_.get_submission(project.kyc_project_id, input.submission_id);
   if (!submission) return Outcome::fail(ApiErrorCode::Invalid_submissionId);
   if (submission->status != SubmissionStatus::approved || submission->template_sealed.empty()) {
     return Outcome::fail(ApiErrorCode::invalid_submission_status);
   }
-  return compare_and_record(input, *key, *project, *submission);
+  return compare_and_record(input, key, project, *submission, response);
 }
 
 Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey& key, const FaceAuthProject& project,
-                                            const Submission& submission) {
+                                            const Submission& submission, IdempotencyRecord* response) {
   const int64_t started = now_ms();
   std::optional<Bytes> plain = sealer_.open(submission.template_sealed);
   if (!plain) return Outcome::fail(ApiErrorCode::data_processing_error, "The reference template cannot be read");
@@ -204,8 +266,6 @@ Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey
   attempt.latency_ms = static_cast<double>(attempt.created_ms - started);
   if (project.image_retention_days != 0) attempt.image_sealed = sealer_.seal(as_bytes(input.image));
   std::optional<WebhookEvent> event = webhook_event_for(project.kyc_project_id, attempt);
-  store_.insert_attempt(attempt, event);
-  if (event && config_.on_webhook_event) config_.on_webhook_event();
   nlohmann::ordered_json body = {{"authentication_id", attempt.id},
                                  {"auth_status", decision.approved ? "approved" : "rejected"},
                                  {"create_time", iso_time(attempt.created_ms)},
@@ -214,6 +274,9 @@ Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey
     body["fail_code"] = string_array(decision, false);
     body["rejected_comment"] = string_array(decision, true);
   }
+  if (response) response->response_body = body.dump();
+  store_.insert_attempt(attempt, event, response);
+  if (event && config_.on_webhook_event) config_.on_webhook_event();
   return Outcome::ok(body);
 }
 

@@ -39,6 +39,7 @@ struct AuthInput {
   std::string_view image;
   std::string user_id, cf1, cf2, cf3;
   std::string client_address;
+  std::string idempotency_key;  // "" = none
 };
 
 struct SubmissionInput {
@@ -116,9 +117,12 @@ class FaceAuthService {
   // The event of a decided attempt when its KYC project has a webhook.
   std::optional<WebhookEvent> webhook_event_for(const std::string& kyc_project_id, const Attempt& attempt);
   Outcome compare_and_record(const AuthInput& input, const ApiKey& key, const FaceAuthProject& project,
-                             const Submission& submission);
+                             const Submission& submission, IdempotencyRecord* response);
 
   bool allow_request(const std::string& key_id, int& retry_after);
+  Outcome authenticate_once(const AuthInput& input, const ApiKey& key, const FaceAuthProject& project);
+  Outcome decide_and_record(const AuthInput& input, const ApiKey& key, const FaceAuthProject& project,
+                            IdempotencyRecord* response);
   Store& store_;
   EnginePool& engines_;
   const Sealer& sealer_;

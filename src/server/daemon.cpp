@@ -151,6 +151,7 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
   });
   BackgroundLoop sweeper("retention sweeper", [&store, &config] {
     store->purge_expired_images(now_ms());
+    store->purge_idempotency_keys(now_ms() - 86'400'000);  // Idempotency-Keys are kept a day
     return config.retention_sweep_ms;
   });
   service_config.on_webhook_event = [&webhooks] { webhooks.wake(); };

@@ -141,6 +141,23 @@ struct WebhookDelivery {
   WebhookState event_state = WebhookState::pending;  // the event's state after this try
 };
 
+// A client's Idempotency-Key on a creating request (per project, kept a day): the request it
+// was first used with (a hash) and the response that request got ("" while in progress).
+struct IdempotencyRecord {
+  std::string project_id;
+  std::string key;
+  Bytes request_hash;
+  std::string response_body;
+  int64_t created_ms = 0;
+};
+
+enum class IdempotencyClaim {
+  claimed,      // this request holds the key now: run it, store its response with its write
+  done,         // answered before: the stored response is returned
+  mismatch,     // the key was used with another request
+  in_progress,  // the first request with this key is still running
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -179,9 +196,14 @@ class Store {
   // Deletes the submission with its images and template; false when absent.
   virtual bool delete_submission(const std::string& kyc_project_id, const std::string& id) = 0;
 
-  // The attempt and, when given, its webhook event, in one transaction.
-  virtual void insert_attempt(const Attempt& attempt, const std::optional<WebhookEvent>& event) = 0;
-  void insert_attempt(const Attempt& attempt) { insert_attempt(attempt, std::nullopt); }
+  // The attempt and, when given, its webhook event and the response stored under the
+  // request's Idempotency-Key (claimed before), in one transaction.
+  virtual void insert_attempt(const Attempt& attempt, const std::optional<WebhookEvent>& event,
+                              const IdempotencyRecord* response) = 0;
+  void insert_attempt(const Attempt& attempt, const std::optional<WebhookEvent>& event) {
+    insert_attempt(attempt, event, nullptr);
+  }
+  void insert_attempt(const Attempt& attempt) { insert_attempt(attempt, std::nullopt, nullptr); }
   virtual std::optional<Attempt> get_attempt(const std::string& faceauth_project_id, const std::string& id) = 0;
   virtual int64_t count_attempts(const std::string& faceauth_project_id) = 0;
   // Up to query.limit attempts after query.after within [from_ms, to_ms).
@@ -218,7 +240,22 @@ class Store {
   // A named value every server of the cluster sees (the sealing check, the model version):
   // stored when absent; returns the stored one, the given one or the one written before.
   virtual Bytes put_cluster_value_if_absent(const std::string& name, const Bytes& value) = 0;
+
+  // Takes (record.project_id, record.key) for a request with record.request_hash at now_ms.
+  // A record older than keep_ms is forgotten; one still in progress after stale_ms (its
+  // server died) is taken over. `response_body` is filled for `done`.
+  virtual IdempotencyClaim claim_idempotency_key(IdempotencyRecord& record, int64_t now_ms, int64_t stale_ms,
+                                                 int64_t keep_ms) = 0;
+  // Gives up a claimed key whose request stored nothing (an error answer): a retry runs again.
+  virtual void release_idempotency_key(const std::string& project_id, const std::string& key) = 0;
+  // Deletes the records created before `before_ms`; returns how many.
+  virtual int64_t purge_idempotency_keys(int64_t before_ms) = 0;
 };
+
+// What a stored Idempotency-Key record (its request hash and creation time, and
+// request.response_body read from it) means for a request: both stores decide alike.
+IdempotencyClaim idempotency_claim(const Bytes& stored_hash, const IdempotencyRecord& request, int64_t created_ms,
+                                   int64_t now_ms, int64_t stale_ms);
 
 // Opens (creating when needed) an SQLite database file in WAL mode and migrates it.
 std::unique_ptr<Store> open_sqlite_store(const std::string& path);

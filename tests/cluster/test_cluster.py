@@ -336,6 +336,59 @@ class ClusterTest(unittest.TestCase):
         for server in self.servers:
             self.assertTrue(server.alive())
 
+    def test_6_idempotency_key_answers_the_first_response_from_any_server(self):
+        _, _, addon_key, sid = self.tenant(self.ports[0])
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+        first = faceauth(self.nginx.port, addon_key, sid, self.selfie, headers=key)
+        self.assertEqual(first.status, 200, first)
+        for port in self.ports:  # a new multipart boundary each time: still the same request
+            again = faceauth(port, addon_key, sid, self.selfie, headers=key)
+            self.assertEqual(again.status, 200, again)
+            self.assertEqual(again.json(), first.json())
+        changed = faceauth(self.ports[2], addon_key, sid, self.selfie, extra=[("cf1", "other")], headers=key)
+        self.assertEqual(changed.status, 422, changed)
+        self.assertEqual(changed.json()["errorCode"], "idempotency_key_reused", changed)
+        bad = faceauth(self.ports[1], addon_key, sid, self.selfie, headers={"Idempotency-Key": "a b"})
+        self.assertEqual(bad.status, 400, bad)
+        self.assertEqual(bad.json()["errorCode"], "invalid_data_format", bad)
+        self.assertEqual(self.listed_ids(self.ports[1], addon_key), [first.json()["authentication_id"]])
+
+    def test_7_a_retry_through_nginx_after_a_sigkill_makes_one_attempt(self):
+        _, _, addon_key, sid = self.tenant(self.ports[0])
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+        victim = self.servers[0]
+        answers = []
+
+        def send():
+            try:
+                answers.append(faceauth(victim.port, addon_key, sid, self.selfie, headers=key, timeout=60))
+            except OSError as e:  # the server died under the request
+                answers.append(e)
+        sender = threading.Thread(target=send)
+        sender.start()
+        time.sleep(0.15)
+        victim.proc.send_signal(signal.SIGKILL)
+        victim.proc.wait(10)
+        sender.join(60)
+        acknowledged = [a.json()["authentication_id"] for a in answers if not isinstance(a, OSError) and a.status == 200]
+        # The client does not know whether it was recorded: it retries through nginx until it gets an
+        # answer (409 while the dead server's claim is fresh, then the stored or a new attempt).
+        retry = None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            retry = faceauth(self.nginx.port, addon_key, sid, self.selfie, headers=key)
+            if retry.status != 409 and retry.status < 500:
+                break
+            if retry.status == 409:
+                self.assertEqual(retry.json()["errorCode"], "idempotency_key_in_progress", retry)
+            time.sleep(1)
+        self.assertEqual(retry.status, 200, retry)
+        auth_id = retry.json()["authentication_id"]
+        if acknowledged:
+            self.assertEqual(acknowledged, [auth_id])
+        self.assertEqual(self.listed_ids(self.ports[1], addon_key), [auth_id])  # one attempt
+        self.restart_server(0)
+
 
 def main():
     argv = list(sys.argv)

@@ -690,6 +690,73 @@ TEST_P(StoreTest, LostConnectionsAreReplacedWithoutAnError) {
   EXPECT_TRUE(store_->find_key(t.addon_key.hash).has_value());
 }
 
+// Idempotency-Key records: one claim wins, the stored response comes back for the same
+// request from any store on the database, another request with the key is refused.
+TEST_P(StoreTest, IdempotencyKeyIsClaimedOnceAndAnswersTheStoredResponse) {
+  Tenant t = make_tenant("acme");
+  std::unique_ptr<Store> second = backend_->open();
+  IdempotencyRecord first{t.faceauth.id, "key-1", Bytes(32, 1), "", 0};
+  EXPECT_EQ(store_->claim_idempotency_key(first, 1000, 500, 10'000), IdempotencyClaim::claimed);
+  IdempotencyRecord again = first;
+  EXPECT_EQ(second->claim_idempotency_key(again, 1100, 500, 10'000), IdempotencyClaim::in_progress);
+  IdempotencyRecord other = first;
+  other.request_hash = Bytes(32, 2);
+  EXPECT_EQ(second->claim_idempotency_key(other, 1100, 500, 10'000), IdempotencyClaim::mismatch);
+
+  first.response_body = R"({"authentication_id":"att-1"})";
+  store_->insert_attempt(make_attempt(t.faceauth.id, "s", "att-1"), std::nullopt, &first);
+  again.response_body.clear();
+  EXPECT_EQ(second->claim_idempotency_key(again, 1200, 500, 10'000), IdempotencyClaim::done);
+  EXPECT_EQ(again.response_body, first.response_body);
+  // The key is per project.
+  IdempotencyRecord elsewhere{"another-project", "key-1", Bytes(32, 2), "", 0};
+  EXPECT_EQ(second->claim_idempotency_key(elsewhere, 1200, 500, 10'000), IdempotencyClaim::claimed);
+  // After keep_ms the key is forgotten; purge removes old records.
+  IdempotencyRecord later = other;
+  EXPECT_EQ(store_->claim_idempotency_key(later, 11'001, 500, 10'000), IdempotencyClaim::claimed);
+  EXPECT_EQ(store_->purge_idempotency_keys(11'000), 1);  // "elsewhere" (1200); "later" stays
+  EXPECT_EQ(rows("idempotency_keys"), 1);
+}
+
+TEST_P(StoreTest, IdempotencyKeyOfADeadRequestIsTakenOverAndAReleasedOneRunsAgain) {
+  Tenant t = make_tenant("acme");
+  IdempotencyRecord r{t.faceauth.id, "k", Bytes(32, 7), "", 0};
+  EXPECT_EQ(store_->claim_idempotency_key(r, 1000, 500, 10'000), IdempotencyClaim::claimed);
+  IdempotencyRecord retry = r;
+  EXPECT_EQ(store_->claim_idempotency_key(retry, 1600, 500, 10'000), IdempotencyClaim::claimed);  // stale
+  // A request that answered an error releases its key: the next one runs.
+  store_->release_idempotency_key(t.faceauth.id, "k");
+  EXPECT_EQ(rows("idempotency_keys"), 0);
+  EXPECT_EQ(store_->claim_idempotency_key(retry, 1700, 500, 10'000), IdempotencyClaim::claimed);
+  // An attempt whose insert fails stores no response either.
+  Attempt duplicate = make_attempt(t.faceauth.id, "s", "att-1");
+  store_->insert_attempt(duplicate);
+  retry.response_body = "{}";
+  EXPECT_THROW(store_->insert_attempt(duplicate, std::nullopt, &retry), StoreError);
+  EXPECT_EQ(query_int("SELECT COUNT(*) FROM idempotency_keys WHERE response_body = ''"), 1);  // rolled back
+}
+
+// Concurrent claims of one key from eight threads on two stores: exactly one wins.
+TEST_P(StoreTest, ConcurrentIdempotencyClaimsHaveOneWinner) {
+  std::unique_ptr<Store> second = backend_->open();
+  std::atomic<int> claimed{0}, failures{0};
+  std::vector<std::thread> threads;
+  for (int n = 0; n < 8; ++n) {
+    Store* store = n % 2 == 0 ? store_.get() : second.get();
+    threads.emplace_back([&, store] {
+      try {
+        IdempotencyRecord r{"p", "same", Bytes(32, 3), "", 0};
+        if (store->claim_idempotency_key(r, 1000, 500, 10'000) == IdempotencyClaim::claimed) ++claimed;
+      } catch (const std::exception&) {
+        ++failures;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(claimed.load(), 1);
+}
+
 TEST(PostgresStore, UnreachableServerIsAStoreError) {
   EXPECT_THROW(open_postgres_store("postgresql://faceauth@127.0.0.1:1/faceauth", 2), StoreError);
   EXPECT_THROW(open_store("mysql://x", "/tmp/unused.db", 1), StoreError);

@@ -8,8 +8,8 @@
 // session advisory lock, so servers starting together apply each one once.
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -158,6 +158,17 @@ CREATE TABLE cluster_values (
   name  TEXT PRIMARY KEY,
   value BYTEA NOT NULL
 );
+)sql"},
+    {8, R"sql(
+CREATE TABLE idempotency_keys (
+  project_id    TEXT NOT NULL,
+  key           TEXT NOT NULL,
+  request_hash  BYTEA NOT NULL,
+  response_body TEXT NOT NULL,
+  created_ms    BIGINT NOT NULL,
+  PRIMARY KEY (project_id, key)
+);
+CREATE INDEX idempotency_keys_created ON idempotency_keys(created_ms);
 )sql"},
 };
 
@@ -506,7 +517,8 @@ class PgStore final : public Store {
                  Params().text(kyc_project_id).text(id), "delete submission") > 0;
   }
 
-  void insert_attempt(const Attempt& a, const std::optional<WebhookEvent>& event) override {
+  void insert_attempt(const Attempt& a, const std::optional<WebhookEvent>& event,
+                      const IdempotencyRecord* response) override {
     const char* image_state = a.delete_check ? "deleted" : a.image_sealed.empty() ? "not_stored" : "stored";
     Params params;
     params.text(a.id)
@@ -536,6 +548,7 @@ class PgStore final : public Store {
           "$14, $15, $16, $17, $18, $19)",
           params, "insert attempt");
       if (event) insert_webhook_event(c, *event);
+      if (response) store_response(c, *response);
     });
   }
 
@@ -735,7 +748,53 @@ class PgStore final : public Store {
     });
   }
 
+  // The row is inserted or locked first: concurrent requests with one key take turns.
+  IdempotencyClaim claim_idempotency_key(IdempotencyRecord& record, int64_t now_ms, int64_t stale_ms,
+                                         int64_t keep_ms) override {
+    return transaction("claim idempotency key", [&](Connection& c) {
+      c.run("DELETE FROM idempotency_keys WHERE project_id = $1 AND key = $2 AND created_ms < $3",
+            Params().text(record.project_id).text(record.key).integer(now_ms - keep_ms), "claim idempotency key");
+      Rows inserted = c.run(
+          "INSERT INTO idempotency_keys(project_id, key, request_hash, response_body, created_ms) "
+          "VALUES($1, $2, $3, '', $4) ON CONFLICT (project_id, key) DO NOTHING",
+          Params().text(record.project_id).text(record.key).blob(record.request_hash).integer(now_ms),
+          "claim idempotency key");
+      if (inserted.affected() == 1) return IdempotencyClaim::claimed;
+      Rows r = c.run(
+          "SELECT request_hash, response_body, created_ms FROM idempotency_keys WHERE project_id = $1 AND key = $2 "
+          "FOR UPDATE",
+          Params().text(record.project_id).text(record.key), "claim idempotency key");
+      record.response_body = r.text(0, 1);
+      IdempotencyClaim claim = idempotency_claim(r.blob(0, 0), record, r.integer(0, 2), now_ms, stale_ms);
+      if (claim == IdempotencyClaim::claimed) {
+        c.run("UPDATE idempotency_keys SET created_ms = $3 WHERE project_id = $1 AND key = $2",
+              Params().text(record.project_id).text(record.key).integer(now_ms), "claim idempotency key");
+      }
+      return claim;
+    });
+  }
+
+  void release_idempotency_key(const std::string& project_id, const std::string& key) override {
+    write("DELETE FROM idempotency_keys WHERE project_id = $1 AND key = $2 AND response_body = ''",
+          Params().text(project_id).text(key), "release idempotency key");
+  }
+
+  int64_t purge_idempotency_keys(int64_t before_ms) override {
+    return write("DELETE FROM idempotency_keys WHERE created_ms < $1", Params().integer(before_ms),
+                 "purge idempotency keys");
+  }
+
  private:
+  static void store_response(Connection& c, const IdempotencyRecord& r) {
+    Rows changed = c.run(
+        "UPDATE idempotency_keys SET response_body = $1 WHERE project_id = $2 AND key = $3 AND request_hash = $4 AND "
+        "response_body = ''",
+        Params().text(r.response_body).text(r.project_id).text(r.key).blob(r.request_hash),
+        "store idempotent response");
+    if (changed.affected() != 1)
+      throw StoreError("store idempotent response: the key is no longer held by this request");
+  }
+
   void migrate_locked(Connection& c) {
     c.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL)",
            "create schema_version");

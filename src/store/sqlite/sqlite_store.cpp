@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <mutex>
 #include <string>
 #include <type_traits>
@@ -170,6 +170,18 @@ CREATE TABLE cluster_values (
   name  TEXT PRIMARY KEY NOT NULL,
   value BLOB NOT NULL
 ) STRICT;
+)sql"},
+    {8, R"sql(
+-- Idempotency-Key of creating requests (PostgreSQL's migration 8 is the same).
+CREATE TABLE idempotency_keys (
+  project_id    TEXT NOT NULL,
+  key           TEXT NOT NULL,
+  request_hash  BLOB NOT NULL,
+  response_body TEXT NOT NULL,
+  created_ms    INTEGER NOT NULL,
+  PRIMARY KEY (project_id, key)
+) STRICT;
+CREATE INDEX idempotency_keys_created ON idempotency_keys(created_ms);
 )sql"},
 };
 
@@ -609,7 +621,8 @@ class SqliteStore final : public Store {
     });
   }
 
-  void insert_attempt(const Attempt& a, const std::optional<WebhookEvent>& event) override {
+  void insert_attempt(const Attempt& a, const std::optional<WebhookEvent>& event,
+                      const IdempotencyRecord* response) override {
     const char* image_state = a.delete_check ? "deleted" : a.image_sealed.empty() ? "not_stored" : "stored";
     std::lock_guard lock(mutex_);
     transaction("insert attempt", [&] {
@@ -639,6 +652,7 @@ class SqliteStore final : public Store {
           .text(image_state)
           .run();
       if (event) insert_webhook_event(*event);
+      if (response) store_response(*response);
     });
   }
 
@@ -854,7 +868,75 @@ class SqliteStore final : public Store {
     });
   }
 
+  IdempotencyClaim claim_idempotency_key(IdempotencyRecord& record, int64_t now_ms, int64_t stale_ms,
+                                         int64_t keep_ms) override {
+    std::lock_guard lock(mutex_);
+    return transaction("claim idempotency key", [&] {
+      query("DELETE FROM idempotency_keys WHERE project_id = ? AND key = ? AND created_ms < ?", "claim idempotency key")
+          .text(record.project_id)
+          .text(record.key)
+          .integer(now_ms - keep_ms)
+          .run();
+      IdempotencyClaim claim = IdempotencyClaim::claimed;
+      {
+        Query q = query(
+            "SELECT request_hash, response_body, created_ms FROM idempotency_keys WHERE project_id = ? AND "
+            "key = ?",
+            "claim idempotency key");
+        if (q.text(record.project_id).text(record.key).step()) {
+          record.response_body = q.column_text(1);
+          claim = idempotency_claim(q.column_blob(0), record, q.column_int(2), now_ms, stale_ms);
+          if (claim != IdempotencyClaim::claimed) return claim;
+        }
+      }
+      query(
+          "INSERT INTO idempotency_keys(project_id, key, request_hash, response_body, created_ms) "
+          "VALUES(?1, ?2, ?3, '', ?4) ON CONFLICT (project_id, key) DO UPDATE SET created_ms = ?4",
+          "claim idempotency key")
+          .text(record.project_id)
+          .text(record.key)
+          .blob(record.request_hash)
+          .integer(now_ms)
+          .run();
+      return claim;
+    });
+  }
+
+  void release_idempotency_key(const std::string& project_id, const std::string& key) override {
+    std::lock_guard lock(mutex_);
+    transaction("release idempotency key", [&] {
+      query("DELETE FROM idempotency_keys WHERE project_id = ? AND key = ? AND response_body = ''",
+            "release idempotency key")
+          .text(project_id)
+          .text(key)
+          .run();
+    });
+  }
+
+  int64_t purge_idempotency_keys(int64_t before_ms) override {
+    std::lock_guard lock(mutex_);
+    return transaction("purge idempotency keys", [&] {
+      return query("DELETE FROM idempotency_keys WHERE created_ms < ?", "purge idempotency keys")
+          .integer(before_ms)
+          .run();
+    });
+  }
+
  private:
+  // Callers hold mutex_ inside a transaction.
+  void store_response(const IdempotencyRecord& r) {
+    int changed = query(
+                      "UPDATE idempotency_keys SET response_body = ? WHERE project_id = ? AND key = ? AND "
+                      "request_hash = ? AND response_body = ''",
+                      "store idempotent response")
+                      .text(r.response_body)
+                      .text(r.project_id)
+                      .text(r.key)
+                      .blob(r.request_hash)
+                      .run();
+    if (changed != 1) throw StoreError("store idempotent response: the key is no longer held by this request");
+  }
+
   static constexpr const char* kSubmissionColumns =
       "SELECT id, kyc_project_id, status, user_id, email, cf1, cf2, cf3, template_sealed, template_model, "
       "template_source, selfie_sealed, id_image_sealed, created_ms, updated_ms FROM submissions";
