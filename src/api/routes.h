@@ -11,6 +11,7 @@
 // The admin routes are listed in docs/openapi.yaml.
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "api/service.h"
@@ -37,6 +38,7 @@ class ApiRouter {
   struct Context;
   HttpResponse dispatch(Context& context);
   HttpResponse faceauth(Context& context);
+  std::optional<HttpResponse> take_idempotency_key(Context& context, std::string& key);
   HttpResponse history(Context& context);
   HttpResponse webhook(Context& context);
   HttpResponse submissions(Context& context, const std::string& kyc_project_id, size_t first_segment);

@@ -13,6 +13,34 @@
 namespace faceauth {
 namespace {
 
+constexpr int64_t kIdempotencyKeepMs = 86'400'000;  // a day
+// A claim not answered within this long was on a server that died: a retry takes it over.
+// Longer than a request runs after its body is read (engine-wait-ms 3 s, then the work).
+constexpr int64_t kIdempotencyStaleMs = 30'000;
+
+// SHA-256 over a request's fields, each with its length (a retry may use another multipart
+// boundary or field order and is still the same request).
+Bytes fields_hash(std::initializer_list<std::string_view> parts) {
+  crypto_hash_sha256_state state;
+  crypto_hash_sha256_init(&state);
+  for (std::string_view part : parts) {
+    const uint64_t size = part.size();
+    crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(&size), sizeof size);
+    crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(part.data()), part.size());
+  }
+  Bytes out(crypto_hash_sha256_BYTES);
+  crypto_hash_sha256_final(&state, out.data());
+  return out;
+}
+
+Bytes request_hash(const AuthInput& in) {
+  return fields_hash({"faceauth", in.submission_id, in.user_id, in.cf1, in.cf2, in.cf3, in.image});
+}
+
+Bytes request_hash(const SubmissionInput& in) {
+  return fields_hash({"submission", in.selfie, in.id_image, in.user_id, in.email, in.cf1, in.cf2, in.cf3});
+}
+
 std::span<const uint8_t> as_bytes(std::string_view text) {
   return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
 }
@@ -149,42 +177,19 @@ Outcome FaceAuthService::authenticate(const AuthInput& input) {
   std::optional<FaceAuthProject> project = store_.get_faceauth_project(key->project_id);
   if (!project) return Outcome::fail(ApiErrorCode::Invalid_projectId);
   if (input.idempotency_key.empty()) return decide_and_record(input, *key, *project, nullptr);
-  return authenticate_once(input, *key, *project);
+  return once(project->id, input.idempotency_key, request_hash(input), 200,
+              [&](IdempotencyRecord* response) { return decide_and_record(input, *key, *project, response); });
 }
 
-namespace {
-
-constexpr int64_t kIdempotencyKeepMs = 86'400'000;  // a day
-// A claim not answered within this long was on a server that died: a retry takes it over.
-// Longer than a request runs after its body is read (engine-wait-ms 3 s, then the work).
-constexpr int64_t kIdempotencyStaleMs = 30'000;
-
-// SHA-256 over the request's fields, each with its length (a retry may use another multipart
-// boundary or field order and is still the same request).
-Bytes request_hash(const AuthInput& input) {
-  crypto_hash_sha256_state state;
-  crypto_hash_sha256_init(&state);
-  for (std::string_view part :
-       {std::string_view(input.submission_id), std::string_view(input.user_id), std::string_view(input.cf1),
-        std::string_view(input.cf2), std::string_view(input.cf3), input.image}) {
-    const uint64_t size = part.size();
-    crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(&size), sizeof size);
-    crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(part.data()), part.size());
-  }
-  Bytes out(crypto_hash_sha256_BYTES);
-  crypto_hash_sha256_final(&state, out.data());
-  return out;
-}
-
-}  // namespace
-
-// The same key and request answer the first response (the same authentication_id), from any
-// server; the first request's response is stored with its attempt, in one transaction.
-Outcome FaceAuthService::authenticate_once(const AuthInput& input, const ApiKey& key, const FaceAuthProject& project) {
-  IdempotencyRecord record{project.id, input.idempotency_key, request_hash(input), "", now_ms()};
+// The same key and request answer the first response (for POST /v3/faceauth the same
+// authentication_id), from any server; the first request's response is stored with its
+// write, in one transaction.
+Outcome FaceAuthService::once(const std::string& project_id, const std::string& key, Bytes request_hash,
+                              int success_status, const std::function<Outcome(IdempotencyRecord*)>& run) {
+  IdempotencyRecord record{project_id, key, std::move(request_hash), "", now_ms()};
   switch (store_.claim_idempotency_key(record, record.created_ms, kIdempotencyStaleMs, kIdempotencyKeepMs)) {
     case IdempotencyClaim::done:
-      return Outcome::ok(nlohmann::ordered_json::parse(record.response_body));
+      return Outcome::ok(nlohmann::ordered_json::parse(record.response_body), success_status);
     case IdempotencyClaim::mismatch:
       return Outcome::fail(ApiErrorCode::idempotency_key_reused);
     case IdempotencyClaim::in_progress:
@@ -194,15 +199,15 @@ Outcome FaceAuthService::authenticate_once(const AuthInput& input, const ApiKey&
   }
   Outcome outcome;
   try {
-    outcome = decide_and_record(input, key, project, &record);
+    outcome = run(&record);
   } catch (...) {
     try {
-      store_.release_idempotency_key(project.id, record.key);
-    } catch (const StoreError&) {  // the key goes stale and is taken over by a retry
+      store_.release_idempotency_key(project_id, key);
+    } catch (const StoreError&) {  // the claim goes stale and a retry takes it over
     }
     throw;
   }
-  if (outcome.error) store_.release_idempotency_key(project.id, record.key);  // errors are not stored
+  if (outcome.error) store_.release_idempotency_key(project_id, key);  // errors are not stored
   return outcome;
 }
 
@@ -371,6 +376,14 @@ Outcome FaceAuthService::create_submission(const std::string& kyc_project_id, co
   if (input.selfie.empty() && input.id_image.empty()) {
     return Outcome::fail(ApiErrorCode::required_field_missing, "selfieImage or idImage is required");
   }
+  if (input.idempotency_key.empty()) return store_submission(kyc_project_id, input, nullptr);
+  if (!store_.get_kyc_project(kyc_project_id)) return Outcome::fail(ApiErrorCode::not_found, "No such KYC project");
+  return once(kyc_project_id, input.idempotency_key, request_hash(input), 201,
+              [&](IdempotencyRecord* response) { return store_submission(kyc_project_id, input, response); });
+}
+
+Outcome FaceAuthService::store_submission(const std::string& kyc_project_id, const SubmissionInput& input,
+                                          IdempotencyRecord* response) {
   std::optional<KycProject> project = store_.get_kyc_project(kyc_project_id);
   if (!project) return Outcome::fail(ApiErrorCode::not_found, "No such KYC project");
   // The reference face is the selfie when there is one, else the face on the ID (vendor rule).
@@ -389,9 +402,10 @@ Outcome FaceAuthService::create_submission(const std::string& kyc_project_id, co
         {"id_selfie_score", score}, {"threshold", project->auto_approve_threshold}, {"approved", approved}};
     if (!id_face) auto_approval["id_image_error"] = error_code_name(id_face.error().code);
   }
-  store_.create_submission(submission);
   nlohmann::ordered_json body = submission_json(submission);
   if (!auto_approval.is_null()) body["auto_approval"] = auto_approval;
+  if (response) response->response_body = body.dump();
+  store_.create_submission(submission, response);
   return Outcome::ok(body, 201);
 }
 

@@ -182,7 +182,9 @@ class Store {
   // Revokes the project's live keys of that kind and adds `new_key`; false when no project.
   virtual bool rotate_key(const ApiKey& new_key) = 0;
 
-  virtual void create_submission(const Submission& submission) = 0;
+  // With `response`: the response stored under its claimed Idempotency-Key, in the same transaction.
+  virtual void create_submission(const Submission& submission, const IdempotencyRecord* response) = 0;
+  void create_submission(const Submission& submission) { create_submission(submission, nullptr); }
   // Scoped by KYC project: another project's id answers nothing, exactly as an absent one.
   virtual std::optional<Submission> get_submission(const std::string& kyc_project_id, const std::string& id) = 0;
   virtual std::vector<Submission> list_submissions(const std::string& kyc_project_id,

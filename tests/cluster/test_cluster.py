@@ -353,6 +353,24 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(bad.json()["errorCode"], "invalid_data_format", bad)
         self.assertEqual(self.listed_ids(self.ports[1], addon_key), [first.json()["authentication_id"]])
 
+    def test_6b_idempotency_key_on_submission_creation(self):
+        kyc_id, kyc_key, _, _ = self.tenant(self.ports[0])
+        key = {"Idempotency-Key": "sub-" + uuid.uuid4().hex}
+        made = []
+        for port in self.ports:
+            body, ct = multipart([("selfieImage", self.selfie, "s.jpg", "image/jpeg"), ("userId", "idem")])
+            r = call(port, "POST", "/v3/submissions", body, dict(key, **{"Content-Type": ct, "x-api-key": kyc_key}))
+            self.assertEqual(r.status, 201, r)
+            made.append(r.json())
+        self.assertEqual(made[1:], made[:1] * 2)  # one submission, the first answer each time
+        body, ct = multipart([("selfieImage", self.selfie, "s.jpg", "image/jpeg"), ("userId", "other")])
+        r = call(self.ports[1], "POST", "/v3/submissions", body, dict(key, **{"Content-Type": ct, "x-api-key": kyc_key}))
+        self.assertEqual(r.status, 422, r)
+        self.assertEqual(r.json()["errorCode"], "idempotency_key_reused", r)
+        r = call(self.ports[2], "GET", "/v3/submissions?userId=idem", headers={"x-api-key": kyc_key})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(len(r.json()["submissions"]), 1, r)
+
     def test_7_a_retry_through_nginx_after_a_sigkill_makes_one_attempt(self):
         _, _, addon_key, sid = self.tenant(self.ports[0])
         key = {"Idempotency-Key": str(uuid.uuid4())}

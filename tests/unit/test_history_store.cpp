@@ -141,6 +141,20 @@ TEST_P(HistoryStoreTest, SweeperPurgesOnlyImagesOlderThanTheRetention) {
   EXPECT_EQ(store_->purge_expired_images(now), 0);
 }
 
+// PostgreSQL: while another server holds the sweeper's advisory lock, a sweep does nothing.
+TEST_P(HistoryStoreTest, OneSweeperAtATime) {
+  if (GetParam() != "postgres") GTEST_SKIP() << "PostgreSQL only: one SQLite file has one server";
+  const int64_t now = 100 * kDay;
+  store_->insert_attempt(attempt("fa-a", "old", now - 31 * kDay));
+  const std::string lock = "SELECT 1 FROM (SELECT pg_advisory_lock(7377286950052429826)) s";  // kSweeperLock
+  ASSERT_EQ(backend_->query_int(lock), 1);
+  EXPECT_EQ(store_->purge_expired_images(now), 0);
+  EXPECT_EQ(store_->get_attempt("fa-a", "old")->image_state, "stored");
+  ASSERT_EQ(backend_->query_int("SELECT pg_advisory_unlock(7377286950052429826)::int"), 1);
+  EXPECT_EQ(store_->purge_expired_images(now), 1);
+  EXPECT_EQ(store_->get_attempt("fa-a", "old")->image_state, "expired");
+}
+
 TEST_P(HistoryStoreTest, AFailedAttemptInsertWritesNoEvent) {
   Attempt a = attempt("fa-a", "dup", 1);
   store_->insert_attempt(a);

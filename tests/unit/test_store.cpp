@@ -736,6 +736,23 @@ TEST_P(StoreTest, IdempotencyKeyOfADeadRequestIsTakenOverAndAReleasedOneRunsAgai
   EXPECT_EQ(query_int("SELECT COUNT(*) FROM idempotency_keys WHERE response_body = ''"), 1);  // rolled back
 }
 
+TEST_P(StoreTest, SubmissionWithAnIdempotentResponseIsOneTransaction) {
+  Tenant t = make_tenant("acme");
+  IdempotencyRecord r{t.kyc.id, "k", Bytes(32, 5), "", 0};
+  ASSERT_EQ(store_->claim_idempotency_key(r, 1000, 500, 10'000), IdempotencyClaim::claimed);
+  r.response_body = R"({"submissionId":"sub-1"})";
+  store_->create_submission(make_submission(t.kyc.id, "sub-1"), &r);
+  IdempotencyRecord again{t.kyc.id, "k", Bytes(32, 5), "", 0};
+  EXPECT_EQ(store_->claim_idempotency_key(again, 1100, 500, 10'000), IdempotencyClaim::done);
+  EXPECT_EQ(again.response_body, r.response_body);
+  // A failed creation (duplicate id) stores no response.
+  IdempotencyRecord second{t.kyc.id, "k2", Bytes(32, 6), "", 0};
+  ASSERT_EQ(store_->claim_idempotency_key(second, 1000, 500, 10'000), IdempotencyClaim::claimed);
+  second.response_body = "{}";
+  EXPECT_THROW(store_->create_submission(make_submission(t.kyc.id, "sub-1"), &second), StoreError);
+  EXPECT_EQ(query_int("SELECT COUNT(*) FROM idempotency_keys WHERE key = 'k2' AND response_body = ''"), 1);
+}
+
 // Concurrent claims of one key from eight threads on two stores: exactly one wins.
 TEST_P(StoreTest, ConcurrentIdempotencyClaimsHaveOneWinner) {
   std::unique_ptr<Store> second = backend_->open();

@@ -157,7 +157,8 @@ void Connection::fail(PGresult* result, const char* what) {
 Rows Connection::run(const std::string& sql, const Params& params, const char* what) {
   auto found = prepared_.find(sql);
   if (found == prepared_.end()) {
-    std::string name = "s" + std::to_string(prepared_.size() + 1);
+    std::string name = std::to_string(prepared_.size() + 1);
+    name.insert(name.begin(), 's');  // not "s" + ...: GCC 12 -O2 warns wrongly (-Wrestrict)
     PGresult* prepared = PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr);
     if (PQresultStatus(prepared) != PGRES_COMMAND_OK) fail(prepared, what);
     PQclear(prepared);

@@ -440,28 +440,31 @@ class PgStore final : public Store {
     });
   }
 
-  void create_submission(const Submission& s) override {
-    write(
-        "INSERT INTO submissions(id, kyc_project_id, status, user_id, email, cf1, cf2, cf3, template_sealed, "
-        "template_model, template_source, selfie_sealed, id_image_sealed, created_ms, updated_ms) "
-        "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        Params()
-            .text(s.id)
-            .text(s.kyc_project_id)
-            .text(submission_status_name(s.status))
-            .text(s.user_id)
-            .text(s.email)
-            .text(s.cf1)
-            .text(s.cf2)
-            .text(s.cf3)
-            .blob(s.template_sealed)
-            .text(s.template_model)
-            .text(s.template_source)
-            .blob(s.selfie_sealed)
-            .blob(s.id_image_sealed)
-            .integer(s.created_ms)
-            .integer(s.updated_ms),
-        "create submission");
+  void create_submission(const Submission& s, const IdempotencyRecord* response) override {
+    Params params;
+    params.text(s.id)
+        .text(s.kyc_project_id)
+        .text(submission_status_name(s.status))
+        .text(s.user_id)
+        .text(s.email)
+        .text(s.cf1)
+        .text(s.cf2)
+        .text(s.cf3)
+        .blob(s.template_sealed)
+        .text(s.template_model)
+        .text(s.template_source)
+        .blob(s.selfie_sealed)
+        .blob(s.id_image_sealed)
+        .integer(s.created_ms)
+        .integer(s.updated_ms);
+    transaction("create submission", [&](Connection& c) {
+      c.run(
+          "INSERT INTO submissions(id, kyc_project_id, status, user_id, email, cf1, cf2, cf3, template_sealed, "
+          "template_model, template_source, selfie_sealed, id_image_sealed, created_ms, updated_ms) "
+          "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+          params, "create submission");
+      if (response) store_response(c, *response);
+    });
   }
 
   std::optional<Submission> get_submission(const std::string& kyc_project_id, const std::string& id) override {

@@ -526,7 +526,7 @@ class SqliteStore final : public Store {
     });
   }
 
-  void create_submission(const Submission& s) override {
+  void create_submission(const Submission& s, const IdempotencyRecord* response) override {
     std::lock_guard lock(mutex_);
     transaction("create submission", [&] {
       query(
@@ -550,6 +550,7 @@ class SqliteStore final : public Store {
           .integer(s.created_ms)
           .integer(s.updated_ms)
           .run();
+      if (response) store_response(*response);
     });
   }
 
