@@ -83,9 +83,10 @@ HttpResponse error_response(const ApiError& error, const std::string& request_id
   nlohmann::json body = {{"errorCode", api_error_name(error.code)},
                          {"message", error.message.empty() ? api_error_message(error.code) : error.message},
                          {"traceId", request_id}};
-  response.body = body.dump();
+  // Never throws (an error body must always be written): bytes that are not UTF-8 become U+FFFD.
+  response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   response.headers.emplace_back("x-request-id", request_id);
-  if (error.code == ApiErrorCode::too_many_requests) {
+  if (error.code == ApiErrorCode::too_many_requests || error.code == ApiErrorCode::detection_server_error) {
     response.headers.emplace_back("Retry-After", std::to_string(error.retry_after_seconds));
   }
   return response;

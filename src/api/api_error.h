@@ -36,7 +36,7 @@ enum class ApiErrorCode {
 struct ApiError {
   ApiErrorCode code;
   std::string message;          // "" = the table's message
-  int retry_after_seconds = 1;  // Retry-After of too_many_requests
+  int retry_after_seconds = 1;  // Retry-After of too_many_requests and detection_server_error
 };
 
 const char* api_error_name(ApiErrorCode code);

@@ -4,7 +4,7 @@
 
 namespace faceauth {
 
-EnginePool::EnginePool(const EngineConfig& config, int size) : size_(size) {
+EnginePool::EnginePool(const EngineConfig& config, int size, int max_waiting) : size_(size), max_waiting_(max_waiting) {
   for (int i = 0; i < size; ++i) idle_.push_back(std::make_unique<FaceEngine>(config));
   if (!idle_.empty()) model_version_ = idle_.front()->model_version();
   if (!idle_.empty() && idle_.front()->calibration().empty()) {
@@ -19,10 +19,21 @@ EnginePool::Lease::~Lease() {
 
 EnginePool::Lease EnginePool::acquire(std::chrono::milliseconds wait) {
   std::unique_lock lock(mutex_);
-  if (!freed_.wait_for(lock, wait, [&] { return !idle_.empty(); })) return Lease(this, nullptr);
+  if (idle_.empty()) {
+    if (waiting_ >= max_waiting_) return Lease(this, nullptr);
+    ++waiting_;
+    const bool freed = freed_.wait_for(lock, wait, [&] { return !idle_.empty(); });
+    --waiting_;
+    if (!freed) return Lease(this, nullptr);
+  }
   std::unique_ptr<FaceEngine> engine = std::move(idle_.back());
   idle_.pop_back();
   return Lease(this, std::move(engine));
+}
+
+int EnginePool::waiting() const {
+  std::lock_guard lock(mutex_);
+  return waiting_;
 }
 
 void EnginePool::give_back(std::unique_ptr<FaceEngine> engine) {

@@ -42,6 +42,9 @@ std::string request_id_for(const HttpRequest& request) {
   return given && plain_id(*given) && given->size() <= 64 ? *given : random_hex_id();
 }
 
+// The text fields of our forms (named in error messages; other names are not echoed).
+const std::vector<std::string> kTextFields = {"submissionId", "userId", "email", "cf1", "cf2", "cf3"};
+
 struct FormFields {
   std::optional<ApiErrorCode> error;
   std::string message;
@@ -60,10 +63,18 @@ FormFields parse_form(const HttpRequest& request, const std::vector<std::string>
     return form;
   }
   for (const MultipartPart& part : parsed.parts) {
+    if (!is_valid_utf8(part.name) || part.name.size() > 256) {
+      form.error = ApiErrorCode::invalid_data_format;
+      form.message = "a field name is not valid UTF-8 of at most 256 bytes";
+      return form;
+    }
     bool is_file = std::find(file_fields.begin(), file_fields.end(), part.name) != file_fields.end();
     if (!is_file && (part.data.size() > max_bytes || !is_valid_utf8(part.data))) {
+      // Only names of ours are echoed: never raw client bytes in a message.
+      bool known = std::find(kTextFields.begin(), kTextFields.end(), part.name) != kTextFields.end();
       form.error = ApiErrorCode::invalid_data_format;
-      form.message = "field " + part.name + " must be valid UTF-8 of at most " + std::to_string(max_bytes) + " bytes";
+      form.message = (known ? "field " + part.name : std::string("a text field")) + " must be valid UTF-8 of at most " +
+                     std::to_string(max_bytes) + " bytes";
       return form;
     }
     form.values[part.name] = part.data;
@@ -106,21 +117,30 @@ std::optional<nlohmann::json> json_body(const HttpRequest& request) {
 }  // namespace
 
 ApiRouter::ApiRouter(FaceAuthService& service, Metrics& metrics, RouterConfig config)
-    : service_(service), metrics_(metrics), config_(std::move(config)) {}
+    : service_(service), metrics_(metrics), config_(std::move(config)), throttle_(config_.auth_throttle) {}
 
 HttpResponse ApiRouter::handle(const HttpRequest& request) {
+  if (request.method == "HEAD") {  // as GET; the server sends no body
+    HttpRequest get = request;
+    get.method = "GET";
+    return handle(get);
+  }
   auto started = std::chrono::steady_clock::now();
   Context context{request, request_id_for(request), "other", split_path(request.path)};
   HttpResponse response;
   try {
     response = dispatch(context);
-  } catch (const std::logic_error& e) {  // invalid_argument, out_of_range: bad client input
+  } catch (const nlohmann::json::exception&) {  // a JSON field of the wrong type in a client's body
+    response = fail(context, ApiErrorCode::invalid_data_format, "a field of the JSON body has the wrong type");
+  } catch (const std::logic_error& e) {  // invalid_argument, out_of_range: bad client input (our messages)
     response = fail(context, ApiErrorCode::invalid_data_format, e.what());
   } catch (const StoreError&) {
+    if (config_.on_store_error) config_.on_store_error();
     response = fail(context, ApiErrorCode::data_processing_error);
   } catch (const std::exception&) {
     response = fail(context, ApiErrorCode::detection_server_error);
   }
+  if (response.status == 401) throttle_.record_failure(address_host(request.client_address));
   bool has_id = false;
   for (const auto& header : response.headers) has_id = has_id || header.first == "x-request-id";
   if (!has_id) response.headers.emplace_back("x-request-id", context.request_id);
@@ -133,9 +153,11 @@ HttpResponse ApiRouter::protocol_error(HttpProtocolError error) {
   std::string id = random_hex_id();
   ApiErrorCode code = error == HttpProtocolError::header_too_large ? ApiErrorCode::header_too_large
                       : error == HttpProtocolError::body_too_large ? ApiErrorCode::image_too_large
+                      : error == HttpProtocolError::overloaded     ? ApiErrorCode::detection_server_error
                                                                    : ApiErrorCode::invalid_data_format;
   metrics_.observe_request("protocol_error", api_error_status(code), 0.0);
-  return error_response({code, ""}, id);
+  std::string message = error == HttpProtocolError::overloaded ? "The server is busy; retry" : "";
+  return error_response({code, message}, id);
 }
 
 HttpResponse ApiRouter::fail(Context& context, ApiErrorCode code, std::string message) {
@@ -146,7 +168,8 @@ HttpResponse ApiRouter::respond(Context& context, const Outcome& outcome) {
   if (outcome.error) return error_response(*outcome.error, context.request_id);
   HttpResponse response;
   response.status = outcome.status;
-  response.body = outcome.body.dump();
+  // Never throws: bytes that are not UTF-8 (none should reach a body) become U+FFFD.
+  response.body = outcome.body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   return response;
 }
 
@@ -165,6 +188,17 @@ HttpResponse ApiRouter::dispatch(Context& context) {
       return response;
     }
     if (segments[0] == "metrics") return context.route = "metrics", response.body = metrics_.render(), response;
+  }
+  if (!segments.empty() && (segments[0] == "v3" || segments[0] == "admin")) {
+    int retry_after = 1;
+    if (throttle_.blocked(address_host(context.request.client_address), retry_after)) {
+      context.route = "auth_throttled";
+      return error_response({ApiErrorCode::too_many_requests,
+                             "Too many requests with an unknown key or token from this address; retry after "
+                             "Retry-After seconds",
+                             retry_after},
+                            context.request_id);
+    }
   }
   if (segments.size() == 2 && segments[0] == "v3" && segments[1] == "faceauth") {
     context.route = "faceauth";
@@ -274,13 +308,13 @@ HttpResponse ApiRouter::submissions(Context& context, const std::string& kyc_pro
     }
     if (const std::string* user = context.request.query_value("userId")) filter.user_id = *user;
     if (const std::string* after = context.request.query_value("after")) filter.after_id = *after;
-    if (const std::string* limit = context.request.query_value("limit")) {
-      size_t used = 0;
-      filter.limit = std::stoi(*limit, &used);  // throws on no digits: invalid_data_format
-      if (used != limit->size()) return fail(context, ApiErrorCode::invalid_data_format, "limit is 1-1000");
+    if (std::optional<std::string> limit = query_param(context.request, "limit")) {
+      int64_t wanted = 0;
+      if (!parse_whole(*limit, 1, 1000, wanted)) {
+        return fail(context, ApiErrorCode::invalid_data_format, "limit is a whole number from 1 to 1000");
+      }
+      filter.limit = static_cast<int>(wanted);
     }
-    if (filter.limit < 1 || filter.limit > 1000)
-      return fail(context, ApiErrorCode::invalid_data_format, "limit is 1-1000");
     return respond(context, service_.list_submissions(kyc_project_id, filter));
   }
   if (rest < 1 || !plain_id(segments[first])) return fail(context, ApiErrorCode::Invalid_submissionId);
@@ -297,8 +331,8 @@ HttpResponse ApiRouter::submissions(Context& context, const std::string& kyc_pro
 HttpResponse ApiRouter::admin(Context& context) {
   const std::string* auth = context.request.header("authorization");
   const std::string prefix = "Bearer ";
-  if (!auth || auth->rfind(prefix, 0) != 0 || config_.admin_token_hash.empty() ||
-      !same_hash(hash_key(auth->substr(prefix.size())), config_.admin_token_hash)) {
+  if (!config_.admin_checked_outside && (!auth || auth->rfind(prefix, 0) != 0 || config_.admin_token_hash.empty() ||
+                                         !same_hash(hash_key(auth->substr(prefix.size())), config_.admin_token_hash))) {
     return fail(context, ApiErrorCode::unauthorized);
   }
   const auto& segments = context.segments;
@@ -309,7 +343,40 @@ HttpResponse ApiRouter::admin(Context& context) {
     return submissions(context, segments[3], 5);
   }
   if (segments.size() >= 5 && segments[2] == "kyc-projects" && segments[4] == "webhook") return webhook(context);
+  if (segments.size() >= 5 && segments[2] == "faceauth-projects" &&
+      (segments[4] == "lockouts" || segments[4] == "lockout-events")) {
+    return lockout(context);
+  }
   return admin_projects(context);
+}
+
+// /admin/v1/faceauth-projects/{id}/lockouts/{submissionId} (GET: state, DELETE: unlock) and
+// /admin/v1/faceauth-projects/{id}/lockout-events (the event log).
+HttpResponse ApiRouter::lockout(Context& context) {
+  const auto& s = context.segments;
+  const std::string& method = context.request.method;
+  const std::string& id = s[3];
+  if (s.size() == 6 && s[4] == "lockouts") {
+    if (!plain_id(s[5])) return fail(context, ApiErrorCode::Invalid_submissionId);
+    if (method == "GET") return respond(context, service_.get_lockout(id, s[5]));
+    if (method == "DELETE") return respond(context, service_.unlock_submission(id, s[5]));
+    return fail(context, ApiErrorCode::method_not_allowed);
+  }
+  if (s.size() == 5 && s[4] == "lockout-events") {
+    if (method != "GET") return fail(context, ApiErrorCode::method_not_allowed);
+    std::optional<std::string> after = query_param(context.request, "after");
+    std::optional<std::string> limit = query_param(context.request, "limit");
+    int64_t after_seq = 0;
+    int64_t count = 100;
+    if (after && !parse_whole(*after, 0, INT64_MAX, after_seq)) {
+      return fail(context, ApiErrorCode::invalid_data_format, "after is an event seq (a whole number)");
+    }
+    if (limit && !parse_whole(*limit, 1, 1000, count)) {
+      return fail(context, ApiErrorCode::invalid_data_format, "limit is a whole number from 1 to 1000");
+    }
+    return respond(context, service_.list_lockout_events(id, after_seq, static_cast<int>(count)));
+  }
+  return fail(context, ApiErrorCode::not_found);
 }
 
 // /admin/v1/kyc-projects/{id}/webhook[/deliveries]

@@ -7,13 +7,16 @@
 //   POST|GET /v3/submissions, GET|DELETE /v3/submissions/{id},
 //   POST /v3/submissions/{id}/approve|reject           KYC key (x-api-key)
 //   /admin/v1/...                                      admin token (Authorization: Bearer)
+// Under /v3 and /admin, a client address with too many 401s is answered 429 first.
 //   GET /health, /ready, /metrics
+// HEAD on any route is answered as GET (the server drops the body).
 // The admin routes are listed in docs/openapi.yaml.
 
 #include <functional>
 #include <optional>
 #include <string>
 
+#include "api/auth_throttle.h"
 #include "api/service.h"
 #include "http/http_server.h"
 #include "http/multipart.h"
@@ -22,9 +25,14 @@
 namespace faceauth {
 
 struct RouterConfig {
-  Bytes admin_token_hash;        // SHA-256 of the admin token
-  size_t max_field_bytes = 256;  // text fields longer than this: invalid_data_format
-  std::function<bool()> ready;   // models loaded and storage reachable
+  Bytes admin_token_hash;                // SHA-256 of the admin token
+  size_t max_field_bytes = 256;          // text fields longer than this: invalid_data_format
+  std::function<bool()> ready;           // start-up complete, models loaded, storage reachable and writable
+  AuthThrottleConfig auth_throttle{};    // repeated 401s per client address
+  std::function<void()> on_store_error;  // a request met a StoreError (readiness)
+  // True when a front (DashboardRouter) has authenticated and authorised every /admin/v1
+  // request before it gets here: the bearer check is then not repeated.
+  bool admin_checked_outside = false;
 };
 
 class ApiRouter {
@@ -44,12 +52,14 @@ class ApiRouter {
   HttpResponse submissions(Context& context, const std::string& kyc_project_id, size_t first_segment);
   HttpResponse admin(Context& context);
   HttpResponse admin_projects(Context& context);
+  HttpResponse lockout(Context& context);
   HttpResponse respond(Context& context, const Outcome& outcome);
   HttpResponse fail(Context& context, ApiErrorCode code, std::string message = "");
 
   FaceAuthService& service_;
   Metrics& metrics_;
   RouterConfig config_;
+  AuthThrottle throttle_;
 };
 
 }  // namespace faceauth

@@ -218,6 +218,7 @@ Outcome FaceAuthService::decide_and_record(const AuthInput& input, const ApiKey&
   if (submission->status != SubmissionStatus::approved || submission->template_sealed.empty()) {
     return Outcome::fail(ApiErrorCode::invalid_submission_status);
   }
+  if (std::optional<Outcome> refused = refuse_when_locked(project, *submission)) return *refused;
   return compare_and_record(input, key, project, *submission, response);
 }
 
@@ -257,7 +258,11 @@ Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey
   attempt.faceauth_project_id = project.id;
   attempt.submission_id = submission.id;
   attempt.approved = decision.approved;
-  attempt.scores_json = scores_json(scores, project.policy).dump();
+  nlohmann::json quality = quality_measures_json(scores, project.policy);
+  nlohmann::json stored_scores = scores_json(scores, project.policy);
+  if (!quality.is_null()) stored_scores["quality"] = quality;
+  attempt.scores_json = stored_scores.dump();
+  attempt.similarity_failed = similarity_failed(decision);
   attempt.fail_codes_json = string_array(decision, false).dump();
   attempt.comments_json = string_array(decision, true).dump();
   attempt.policy_json = policy_json(project.policy).dump();
@@ -279,9 +284,20 @@ Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey
     body["fail_code"] = string_array(decision, false);
     body["rejected_comment"] = string_array(decision, true);
   }
+  if (!quality.is_null()) body["quality"] = quality;  // ours, beside the vendor's fields
+  // The response is stored with the attempt (same transaction) for a retry with its Idempotency-Key.
   if (response) response->response_body = body.dump();
-  store_.insert_attempt(attempt, event, response);
-  if (event && config_.on_webhook_event) config_.on_webhook_event();
+  LockoutRule rule = lockout_rule(project.policy.lockout);
+  std::optional<WebhookEvent> lock_event;
+  if (rule.failures > 0 && attempt.similarity_failed) {
+    lock_event = lockout_webhook_event(project.kyc_project_id, attempt.id,
+                                       lockout_payload(project.id, submission.id, "locked", attempt.created_ms,
+                                                       attempt.created_ms + rule.lock_ms, rule.failures, attempt.id),
+                                       attempt.created_ms);
+  }
+  LockoutState lock = store_.insert_attempt_counted(attempt, event, rule, lock_event, response);
+  bool lock_event_written = lock.locked && lock.locked_ms == attempt.created_ms && lock_event;
+  if ((event || lock_event_written) && config_.on_webhook_event) config_.on_webhook_event();
   return Outcome::ok(body);
 }
 

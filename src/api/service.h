@@ -72,6 +72,11 @@ class FaceAuthService {
   // POST /v3/faceauth. The key, submission and status are checked before any image work.
   Outcome authenticate(const AuthInput& input);
 
+  // The dashboard's "try it" (src/api/service_dashboard.cpp): authenticate() in a project named
+  // by the admin API, without its key or rate limit; the attempt is recorded (key_id
+  // "admin-try-it") like any other.
+  Outcome authenticate_in_project(const std::string& faceauth_project_id, const AuthInput& input);
+
   // Which project a key belongs to (live keys only), compared in constant time.
   std::optional<ApiKey> resolve_key(const std::string& key, KeyKind kind);
 
@@ -103,6 +108,11 @@ class FaceAuthService {
   Outcome delete_webhook(const std::string& kyc_project_id);
   Outcome list_webhook_deliveries(const std::string& kyc_project_id, int64_t after_seq, int limit);
 
+  // Lockouts of a FaceAuth project's submissions (src/api/service_lockout.cpp).
+  Outcome get_lockout(const std::string& faceauth_project_id, const std::string& submission_id);
+  Outcome unlock_submission(const std::string& faceauth_project_id, const std::string& submission_id);
+  Outcome list_lockout_events(const std::string& faceauth_project_id, int64_t after_seq, int limit);
+
   Store& store() { return store_; }
 
  private:
@@ -118,6 +128,11 @@ class FaceAuthService {
   std::optional<std::string> apply_webhook_url(KycProject& project, const std::string& url);
   // The event of a decided attempt when its KYC project has a webhook.
   std::optional<WebhookEvent> webhook_event_for(const std::string& kyc_project_id, const Attempt& attempt);
+  // 429 too_many_requests with Retry-After when the policy's lockout holds the submission.
+  std::optional<Outcome> refuse_when_locked(const FaceAuthProject& project, const Submission& submission);
+  // An outbox event of the lockout webhook when the KYC project has a webhook.
+  std::optional<WebhookEvent> lockout_webhook_event(const std::string& kyc_project_id, const std::string& attempt_id,
+                                                    std::string payload, int64_t time_ms);
   Outcome compare_and_record(const AuthInput& input, const ApiKey& key, const FaceAuthProject& project,
                              const Submission& submission, IdempotencyRecord* response);
 
@@ -135,6 +150,13 @@ class FaceAuthService {
   ServiceConfig config_;
   RateLimiter limiter_;
 };
+
+// The store's rule of a policy's lockout (all zero when off).
+LockoutRule lockout_rule(const LockoutPolicy& policy);
+// {"webhook_trigger": "faceAuthLockout", "data": {faceauth_project_id, submission_id, state
+// ("locked" | "unlocked"), time, locked_until, failures, authentication_id}}
+std::string lockout_payload(const std::string& faceauth_project_id, const std::string& submission_id, const char* state,
+                            int64_t time_ms, int64_t locked_until_ms, int failures, const std::string& attempt_id);
 
 // Milliseconds since the epoch, and its text in the vendor's format (2023-08-08T07:04:48.633Z).
 int64_t now_ms();

@@ -58,24 +58,33 @@ nlohmann::ordered_json parsed(const std::string& text) {
   return value.is_discarded() ? nlohmann::ordered_json() : value;
 }
 
-// One record in the vendor's field names, plus ours: image_status.
+// One record in the vendor's field names, plus ours: image_status, and quality (the
+// measurements, kept with the scores in the store) when they were measured.
 nlohmann::ordered_json attempt_json(const Attempt& a) {
-  return {{"faceAuth_projectId", a.faceauth_project_id},
-          {"policy", parsed(a.policy_json)},
-          {"auth_id", a.id},
-          {"auth_status", a.approved ? "approved" : "rejected"},
-          {"create_time", iso_time(a.created_ms)},
-          {"submit_type", "api"},
-          {"kyc_submission_id", a.submission_id},
-          {"delete_check", a.delete_check},
-          {"result", parsed(a.scores_json)},
-          {"fail_code", parsed(a.fail_codes_json)},
-          {"reject_comment", parsed(a.comments_json)},
-          {"userId", a.user_id},
-          {"cf1", a.cf1},
-          {"cf2", a.cf2},
-          {"cf3", a.cf3},
-          {"image_status", a.image_state}};
+  nlohmann::ordered_json result = parsed(a.scores_json);
+  nlohmann::ordered_json quality = nullptr;
+  if (result.is_object() && result.contains("quality")) {
+    quality = result["quality"];
+    result.erase("quality");
+  }
+  nlohmann::ordered_json record = {{"faceAuth_projectId", a.faceauth_project_id},
+                                   {"policy", parsed(a.policy_json)},
+                                   {"auth_id", a.id},
+                                   {"auth_status", a.approved ? "approved" : "rejected"},
+                                   {"create_time", iso_time(a.created_ms)},
+                                   {"submit_type", "api"},
+                                   {"kyc_submission_id", a.submission_id},
+                                   {"delete_check", a.delete_check},
+                                   {"result", result},
+                                   {"fail_code", parsed(a.fail_codes_json)},
+                                   {"reject_comment", parsed(a.comments_json)},
+                                   {"userId", a.user_id},
+                                   {"cf1", a.cf1},
+                                   {"cf2", a.cf2},
+                                   {"cf3", a.cf3},
+                                   {"image_status", a.image_state}};
+  if (!quality.is_null()) record["quality"] = quality;
+  return record;
 }
 
 bool plain_auth_id(const std::string& id) {

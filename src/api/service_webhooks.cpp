@@ -84,8 +84,9 @@ Outcome FaceAuthService::get_webhook(const std::string& kyc_project_id) {
 Outcome FaceAuthService::set_webhook(const std::string& kyc_project_id, const nlohmann::json& request) {
   std::optional<KycProject> project = store_.get_kyc_project(kyc_project_id);
   if (!project) return Outcome::fail(ApiErrorCode::not_found, "No such KYC project");
+  // As every admin route: a missing or malformed field of the JSON body is invalid_data_format.
   if (!request.contains("url") || !request.at("url").is_string() || request.at("url").get<std::string>().empty()) {
-    return Outcome::fail(ApiErrorCode::required_field_missing, "url is required");
+    return Outcome::fail(ApiErrorCode::invalid_data_format, "url is required (an http:// URL)");
   }
   std::optional<std::string> given;
   if (request.contains("secret")) given = secret_field(request);

@@ -25,7 +25,9 @@ constexpr const char* kAdminUsage =
   faceauth list [--kyc KYC_ID]
   faceauth show|rotate-key ID
   policy get ID
-  policy set ID [--similarity N] [--retention-days N] [--json JSON]
+  policy set ID [--similarity N] [--retention-days N] [--lockout-failures N] [--lockout-window S]
+             [--lockout-seconds S] [--json JSON]     lockout: N failed face comparisons within S s
+                                                     lock a submission for S s; failures 0 = off
   submission create KYC_ID [--selfie FILE] [--id-image FILE] [--user-id U] [--email E]
                     [--cf1 V] [--cf2 V] [--cf3 V] [--approve]
   submission list KYC_ID [--status pending|approved|rejected] [--user-id U] [--limit N] [--after ID]
@@ -40,6 +42,16 @@ constexpr const char* kAdminUsage =
                     copies a stopped node's SQLite database into PostgreSQL (every table),
                     verifies each table's rows and SHA-256 on both sides; safe to re-run;
                     one JSON line per table; exit 1 when any table differs (docs/deploy.md)
+  lockout show FACEAUTH_ID SUBMISSION_ID      lock state and counted failures of a submission
+  lockout unlock FACEAUTH_ID SUBMISSION_ID    ends its lock and restarts its failure count
+  lockout events FACEAUTH_ID [--after SEQ] [--limit N]   the lock/unlock log, oldest first
+  user add NAME [--role owner|admin|viewer] [--password-stdin]
+                    a dashboard user (default role viewer); the password is made and shown
+                    once unless --password-stdin reads it (10-256 characters) from stdin
+  user list
+  user reset NAME [--password-stdin]     a new password; ends the user's sessions
+  user remove NAME                       removes the user and ends its sessions
+  audit [--actor NAME] [--action TEXT] [--limit N] [--before SEQ]   the audit log, newest first
 --url: default the base_url of --demo-json, else $FACEAUTH_URL, else http://127.0.0.1:8080 (http:// only)
 --token: default the admin_token of --demo-json (faceauthd's DATA_DIR/demo.json), else $FACEAUTH_ADMIN_TOKEN
 )";
@@ -142,7 +154,16 @@ int policy_command(const AdminServer& server, const Args& args) {
     policy["faceSimilarity_threshold"] = std::stod(args.get("similarity"));
   }
   if (!args.get("retention-days").empty()) body["image_retention_days"] = args.get_int("retention-days", 0);
-  if (body.empty()) throw std::invalid_argument("policy set needs --similarity, --retention-days or --json");
+  const std::pair<const char*, const char*> lockout[] = {
+      {"lockout-failures", "failures"}, {"lockout-window", "window_seconds"}, {"lockout-seconds", "lock_seconds"}};
+  for (const auto& [option, field] : lockout) {
+    if (args.get(option).empty()) continue;
+    nlohmann::json& policy = body.contains("policy") ? body["policy"] : body;
+    policy["lockout"][field] = args.get_int(option, 0);
+  }
+  if (body.empty()) {
+    throw std::invalid_argument("policy set needs --similarity, --retention-days, --lockout-... or --json");
+  }
   return send_json(server, "PUT", path, body);
 }
 
@@ -280,6 +301,57 @@ int webhook_command(const AdminServer& server, const Args& args) {
   throw std::invalid_argument(kAdminUsage);
 }
 
+int lockout_command(const AdminServer& server, const Args& args) {
+  const std::string& action = args.positional[1];
+  if (action == "events") {
+    expect_positional(args, 3);
+    std::string query = query_string({{"after", args.get("after")}, {"limit", args.get("limit")}});
+    return print_reply(admin_call(server, "GET", faceauth_path(args.positional[2]) + "/lockout-events" + query));
+  }
+  expect_positional(args, 4);
+  std::string path = faceauth_path(args.positional[2]) + "/lockouts/" + url_encode(args.positional[3]);
+  if (action == "show") return print_reply(admin_call(server, "GET", path));
+  if (action == "unlock") return print_reply(admin_call(server, "DELETE", path));
+  throw std::invalid_argument(kAdminUsage);
+}
+
+std::string user_path(const std::string& name) { return kApi + "/users/" + url_encode(name); }
+
+// {"password": the first line of stdin} with --password-stdin, else {} (the server makes one).
+nlohmann::json password_body(const Args& args) {
+  nlohmann::json body = nlohmann::json::object();
+  if (args.get("password-stdin").empty()) return body;
+  std::string line;
+  std::getline(std::cin, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  body["password"] = line;
+  return body;
+}
+
+int user_command(const AdminServer& server, const Args& args) {
+  const std::string& action = args.positional[1];
+  if (action == "list") return print_reply(admin_call(server, "GET", kApi + "/users"));
+  expect_positional(args, 3);
+  const std::string& name = args.positional[2];
+  if (action == "add") {
+    nlohmann::json body = password_body(args);
+    body["name"] = name;
+    body["role"] = args.get("role", "viewer");
+    return send_json(server, "POST", kApi + "/users", body);
+  }
+  if (action == "reset") return send_json(server, "POST", user_path(name) + "/reset-password", password_body(args));
+  if (action == "remove") return print_reply(admin_call(server, "DELETE", user_path(name)));
+  throw std::invalid_argument(kAdminUsage);
+}
+
+int audit_command(const AdminServer& server, const Args& args) {
+  std::string query = query_string({{"actor", args.get("actor")},
+                                    {"action", args.get("action")},
+                                    {"limit", args.get("limit")},
+                                    {"before", args.get("before")}});
+  return print_reply(admin_call(server, "GET", kApi + "/audit" + query));
+}
+
 int submission_command(const AdminServer& server, const Args& args) {
   const std::string& action = args.positional[1];
   if (action == "create") return submission_create(server, args);
@@ -320,16 +392,20 @@ int cmd_admin(const Args& args) {
     return 0;
   }
   if (!args.positional.empty() && args.positional[0] == "migrate-store") return migrate_store_command(args);
+  if (args.positional.size() == 1 && args.positional[0] == "audit") return audit_command(admin_server(args), args);
   if (args.positional.size() < 2) throw std::invalid_argument(kAdminUsage);
   const std::string& group = args.positional[0];
-  if (group != "kyc" && group != "faceauth" && group != "policy" && group != "submission" && group != "webhook") {
+  if (group != "kyc" && group != "faceauth" && group != "policy" && group != "submission" && group != "webhook" &&
+      group != "lockout" && group != "user") {
     throw std::invalid_argument(kAdminUsage);
   }
   AdminServer server = admin_server(args);
+  if (group == "user") return user_command(server, args);
   if (group == "kyc") return kyc_command(server, args);
   if (group == "faceauth") return faceauth_command(server, args);
   if (group == "policy") return policy_command(server, args);
   if (group == "webhook") return webhook_command(server, args);
+  if (group == "lockout") return lockout_command(server, args);
   return submission_command(server, args);
 }
 

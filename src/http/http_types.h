@@ -18,13 +18,14 @@ struct CaseInsensitiveLess {
 };
 
 struct HttpRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // as sent: path and query
-  std::string path;    // percent-decoded path, no query
+  std::string method;                             // "GET", "POST", ...
+  std::string target;                             // as sent: path and query
+  std::string path;                               // percent-decoded path, no query
   std::multimap<std::string, std::string> query;  // percent-decoded
   std::multimap<std::string, std::string, CaseInsensitiveLess> headers;
   std::string body;
-  std::string client_address;  // "ip:port" of the peer
+  std::string client_address;  // the client's IP: the peer, or X-Forwarded-For behind a trusted proxy
+  std::string peer;            // "ip:port" of the TCP peer
 
   // First value of a header or query parameter, or nullptr.
   const std::string* header(std::string_view name) const;

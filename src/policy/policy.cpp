@@ -60,6 +60,26 @@ QualityPolicy quality_from_json(const nlohmann::json& doc, QualityPolicy base) {
   return base;
 }
 
+// A whole number of a JSON object within [low, high], or `fallback` when absent.
+int whole_field(const nlohmann::json& doc, const char* name, int low, int high, int fallback) {
+  if (!doc.contains(name)) return fallback;
+  const nlohmann::json& value = doc.at(name);
+  if (!value.is_number_integer() || value.get<int64_t>() < low || value.get<int64_t>() > high) {
+    throw std::invalid_argument("lockout." + std::string(name) + " must be a whole number from " + std::to_string(low) +
+                                " to " + std::to_string(high));
+  }
+  return value.get<int>();
+}
+
+LockoutPolicy lockout_from_json(const nlohmann::json& doc, LockoutPolicy base) {
+  if (!doc.is_object()) throw std::invalid_argument("lockout must be a JSON object");
+  constexpr int kThirtyDays = 30 * 86400;
+  base.failures = whole_field(doc, "failures", 0, 1000, base.failures);
+  base.window_seconds = whole_field(doc, "window_seconds", 1, kThirtyDays, base.window_seconds);
+  base.lock_seconds = whole_field(doc, "lock_seconds", 1, kThirtyDays, base.lock_seconds);
+  return base;
+}
+
 }  // namespace
 
 bool QualityPolicy::any_on() const {
@@ -107,8 +127,19 @@ nlohmann::json scores_json(const Scores& scores, const Policy& policy) {
   if (on.face_cover && scores.face_cover) out["face_cover_score"] = *scores.face_cover;
   if (on.head_cover && scores.head_cover) out["head_cover_score"] = *scores.head_cover;
   if (on.liveness && scores.liveness) out["liveness_score"] = std::round(*scores.liveness * 10) / 10;
-  if (on.quality && scores.quality) out["quality"] = quality_json(*scores.quality);
   return out;
+}
+
+nlohmann::json quality_measures_json(const Scores& scores, const Policy& policy) {
+  if (!required_scores(policy).quality || !scores.quality) return nullptr;
+  return quality_json(*scores.quality);
+}
+
+bool similarity_failed(const Decision& decision) {
+  for (const FailCode& fail : decision.fails) {
+    if (fail.code == kSimilarityFail.code) return true;
+  }
+  return false;
 }
 
 nlohmann::json policy_json(const Policy& policy) {
@@ -124,7 +155,11 @@ nlohmann::json policy_json(const Policy& policy) {
             {"min_brightness", policy.quality.min_brightness},
             {"max_brightness", policy.quality.max_brightness},
             {"max_yaw", policy.quality.max_yaw},
-            {"max_pitch", policy.quality.max_pitch}}}};
+            {"max_pitch", policy.quality.max_pitch}}},
+          {"lockout",
+           {{"failures", policy.lockout.failures},
+            {"window_seconds", policy.lockout.window_seconds},
+            {"lock_seconds", policy.lockout.lock_seconds}}}};
 }
 
 Policy policy_from_json(const nlohmann::json& doc, Policy base) {
@@ -150,6 +185,7 @@ Policy policy_from_json(const nlohmann::json& doc, Policy base) {
   base.head_cover_threshold = threshold_field(doc, "headCover_threshold", base.head_cover_threshold);
   base.liveness_threshold = threshold_field(doc, "liveness_threshold", base.liveness_threshold);
   if (doc.contains("quality")) base.quality = quality_from_json(doc.at("quality"), base.quality);
+  if (doc.contains("lockout")) base.lockout = lockout_from_json(doc.at("lockout"), base.lockout);
   return base;
 }
 

@@ -27,6 +27,19 @@ struct QualityPolicy {
   bool operator==(const QualityPolicy&) const = default;
 };
 
+// Lockout of a submission after repeated failed similarity checks (ours): `failures`
+// face_compare_underscore rejections of one submission in one FaceAuth project within
+// `window_seconds` lock it for `lock_seconds` (429 too_many_requests, no face engine run).
+// failures 0 turns it off. Defaults: 5 failures in 15 minutes lock for 15 minutes.
+struct LockoutPolicy {
+  int failures = 5;
+  int window_seconds = 900;
+  int lock_seconds = 900;
+
+  bool on() const { return failures > 0; }
+  bool operator==(const LockoutPolicy&) const = default;
+};
+
 // Vendor names. Thresholds are 0-100 on the score scale; 0 turns a PPE or liveness check off.
 struct Policy {
   double face_similarity_threshold = 70.0;  // faceSimilarity_threshold (70 = FAR 1e-3)
@@ -36,6 +49,7 @@ struct Policy {
   double head_cover_threshold = 0.0;        // headCover_threshold
   double liveness_threshold = 0.0;          // liveness_threshold (ours; 0 = off)
   QualityPolicy quality{};                  // quality (ours)
+  LockoutPolicy lockout{};                  // lockout (ours)
 
   bool operator==(const Policy&) const = default;
 };
@@ -71,9 +85,16 @@ RequiredScores required_scores(const Policy& policy);
 // Approved when every check that is on passes. A check that is on but has no score fails.
 Decision decide(const Scores& scores, const Policy& policy);
 
-// The `score` object of the response: face_similarity_score always, the others when on;
-// `quality` (the measurements) when a quality check is on and they were measured.
+// The `score` object of the response, numbers only as the vendor's: face_similarity_score
+// always, the others when on.
 nlohmann::json scores_json(const Scores& scores, const Policy& policy);
+// The top-level `quality` object (the measurements) when a quality check is on and they were
+// measured, else null.
+nlohmann::json quality_measures_json(const Scores& scores, const Policy& policy);
+
+// True when the decision has the similarity failure (face_compare_underscore): such attempts
+// count towards the lockout.
+bool similarity_failed(const Decision& decision);
 
 // A 0-100 threshold field of a JSON object, or `fallback` when absent; throws
 // std::invalid_argument naming the field when it is not a number in range.
@@ -83,7 +104,8 @@ double threshold_field(const nlohmann::json& doc, const char* name, double fallb
 // {"faceSimilarity_threshold": 50, "occluded_threshold": {"enabled": false, "threshold": 50},
 //  "faceCover_threshold": 0, "headCover_threshold": 0, "liveness_threshold": 0,
 //  "quality": {"min_eye_distance_px": 20, "max_second_face_ratio": 0, "min_sharpness": 1.5,
-//              "min_brightness": 40, "max_brightness": 230, "max_yaw": 45, "max_pitch": 40}}
+//              "min_brightness": 40, "max_brightness": 230, "max_yaw": 45, "max_pitch": 40},
+//  "lockout": {"failures": 5, "window_seconds": 900, "lock_seconds": 900}}
 nlohmann::json policy_json(const Policy& policy);
 // Fills from the fields present over `base`; throws std::invalid_argument naming the bad
 // field when a value is out of range or of the wrong type.

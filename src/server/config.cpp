@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include "http/client_address.h"
 #include "vision/aligner.h"
 
 #include <cstdlib>
@@ -52,14 +53,56 @@ const std::map<std::string, Setter>& setters() {
        [](DaemonConfig& c, const std::string& v) { c.read_timeout_ms = to_int("read-timeout-ms", v, 100, 600000); }},
       {"idle-timeout-ms",
        [](DaemonConfig& c, const std::string& v) { c.idle_timeout_ms = to_int("idle-timeout-ms", v, 100, 3600000); }},
+      {"engine-queue",
+       [](DaemonConfig& c, const std::string& v) { c.engine_queue = to_int("engine-queue", v, 0, 100000); }},
+      {"header-timeout-ms",
+       [](DaemonConfig& c, const std::string& v) {
+         c.header_timeout_ms = to_int("header-timeout-ms", v, 100, 600000);
+       }},
+      {"min-body-bytes-per-second",
+       [](DaemonConfig& c, const std::string& v) {
+         c.min_body_bytes_per_second = to_int("min-body-bytes-per-second", v, 0, 1000000000);
+       }},
+      {"body-rate-grace-ms",
+       [](DaemonConfig& c, const std::string& v) {
+         c.body_rate_grace_ms = to_int("body-rate-grace-ms", v, 0, 600000);
+       }},
       {"max-connections",
-       [](DaemonConfig& c, const std::string& v) { c.max_connections = to_int("max-connections", v, 1, 100000); }},
+       [](DaemonConfig& c, const std::string& v) { c.max_connections = to_int("max-connections", v, 1, 1000000); }},
+      {"max-connections-per-address",
+       [](DaemonConfig& c, const std::string& v) {
+         c.max_connections_per_address = to_int("max-connections-per-address", v, 0, 1000000);
+       }},
+      {"max-requests-per-connection",
+       [](DaemonConfig& c, const std::string& v) {
+         c.max_requests_per_connection = to_int("max-requests-per-connection", v, 0, 100000000);
+       }},
+      {"io-threads", [](DaemonConfig& c, const std::string& v) { c.io_threads = to_int("io-threads", v, 1, 64); }},
+      {"handler-threads",
+       [](DaemonConfig& c, const std::string& v) { c.handler_threads = to_int("handler-threads", v, 0, 4096); }},
+      {"trusted-proxies",
+       [](DaemonConfig& c, const std::string& v) {
+         TrustedProxies::parse(v);  // refuses a bad entry now
+         c.trusted_proxies = v;
+       }},
       {"rate-limit-per-minute",
        [](DaemonConfig& c, const std::string& v) {
          c.rate_limit_per_minute = to_int("rate-limit-per-minute", v, 0, 10000000);
        }},
       {"rate-limit-burst",
        [](DaemonConfig& c, const std::string& v) { c.rate_limit_burst = to_int("rate-limit-burst", v, 1, 1000000); }},
+      {"auth-failures-per-address",
+       [](DaemonConfig& c, const std::string& v) {
+         c.auth_failures_per_address = to_int("auth-failures-per-address", v, 0, 1000000);
+       }},
+      {"auth-failure-window-ms",
+       [](DaemonConfig& c, const std::string& v) {
+         c.auth_failure_window_ms = to_int("auth-failure-window-ms", v, 100, 86400000);
+       }},
+      {"auth-failure-block-ms",
+       [](DaemonConfig& c, const std::string& v) {
+         c.auth_failure_block_ms = to_int("auth-failure-block-ms", v, 100, 86400000);
+       }},
       {"webhook-backoff-ms",
        [](DaemonConfig& c, const std::string& v) {
          c.webhook_backoff_ms = to_int("webhook-backoff-ms", v, 1, 86400000);
@@ -201,11 +244,23 @@ std::vector<std::string> describe(const DaemonConfig& c) {
           "workers = " + std::to_string(c.workers),
           "engine-wait-ms = " + std::to_string(c.engine_wait_ms),
           "max-body-mb = " + std::to_string(c.max_body_mb),
+          "engine-queue = " + std::to_string(c.engine_queue),
           "read-timeout-ms = " + std::to_string(c.read_timeout_ms),
           "idle-timeout-ms = " + std::to_string(c.idle_timeout_ms),
+          "header-timeout-ms = " + std::to_string(c.header_timeout_ms),
+          "min-body-bytes-per-second = " + std::to_string(c.min_body_bytes_per_second),
+          "body-rate-grace-ms = " + std::to_string(c.body_rate_grace_ms),
           "max-connections = " + std::to_string(c.max_connections),
+          "max-connections-per-address = " + std::to_string(c.max_connections_per_address),
+          "max-requests-per-connection = " + std::to_string(c.max_requests_per_connection),
+          "io-threads = " + std::to_string(c.io_threads),
+          "handler-threads = " + (c.handler_threads > 0 ? std::to_string(c.handler_threads) : std::string("auto")),
+          "trusted-proxies = " + (c.trusted_proxies.empty() ? std::string("(none)") : c.trusted_proxies),
           "rate-limit-per-minute = " + std::to_string(c.rate_limit_per_minute),
           "rate-limit-burst = " + std::to_string(c.rate_limit_burst),
+          "auth-failures-per-address = " + std::to_string(c.auth_failures_per_address),
+          "auth-failure-window-ms = " + std::to_string(c.auth_failure_window_ms),
+          "auth-failure-block-ms = " + std::to_string(c.auth_failure_block_ms),
           "webhook-backoff-ms = " + std::to_string(c.webhook_backoff_ms),
           "webhook-backoff-max-ms = " + std::to_string(c.webhook_backoff_max_ms),
           "webhook-max-attempts = " + std::to_string(c.webhook_max_attempts),

@@ -18,11 +18,23 @@ struct DaemonConfig {
   int workers = 0;            // engines in the pool; 0 = one per core
   int engine_wait_ms = 3000;  // wait for a free engine before 503
   int max_body_mb = 20;       // request body limit
+  int engine_queue = 64;      // requests waiting for an engine at once; more: 503 at once
   int read_timeout_ms = 15000;
   int idle_timeout_ms = 30000;
-  int max_connections = 256;
-  int rate_limit_per_minute = 6000;  // POST /v3/faceauth per add-on key; 0 = off
+  int header_timeout_ms = 10000;          // the whole header block; slower: closed
+  int min_body_bytes_per_second = 10240;  // once the body started, after the grace; 0 = off
+  int body_rate_grace_ms = 5000;
+  int max_connections = 10000;             // open at once
+  int max_connections_per_address = 64;    // per client IP; trusted proxies exempt; 0 = no cap
+  int max_requests_per_connection = 1000;  // per keep-alive connection; 0 = no limit
+  int io_threads = 2;                      // threads running the event loop
+  int handler_threads = 0;                 // 0 = workers + engine-queue + 8
+  std::string trusted_proxies;             // IPs/CIDRs whose X-Forwarded-For names the client
+  int rate_limit_per_minute = 6000;        // POST /v3/faceauth per add-on key; 0 = off
   int rate_limit_burst = 200;
+  int auth_failures_per_address = 30;  // 401s from one client address within the window; 0 = off
+  int auth_failure_window_ms = 60000;  // ... before it is answered 429 for auth-failure-block-ms
+  int auth_failure_block_ms = 60000;
   int webhook_backoff_ms = 1000;               // wait after a failed webhook try; doubles per try
   int webhook_backoff_max_ms = 300000;         // cap of that wait
   int webhook_max_attempts = 8;                // tries before an event is marked failed

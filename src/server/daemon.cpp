@@ -3,20 +3,25 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <iostream>
 #include <thread>
 
 #include <opencv2/core.hpp>
 
+#include "api/accounts.h"
+#include "api/dashboard_routes.h"
 #include "api/routes.h"
 #include "api/webhook.h"
 #include "server/background.h"
 #include "server/config.h"
 #include "server/demo.h"
+#include "server/readiness.h"
 
 namespace faceauth {
 namespace {
@@ -24,8 +29,12 @@ namespace {
 constexpr const char* kUsage =
     "usage: faceauthd [--config FILE] [--data-dir DIR] [--bind ADDR] [--port N] [--workers N]\n"
     "                 [--engine-wait-ms MS] [--max-body-mb MB] [--read-timeout-ms MS] [--idle-timeout-ms MS]\n"
+    "                 [--engine-queue N] [--header-timeout-ms MS] [--min-body-bytes-per-second N]\n"
+    "                 [--body-rate-grace-ms MS] [--max-connections-per-address N] [--max-requests-per-connection N]\n"
+    "                 [--io-threads N] [--handler-threads N] [--trusted-proxies IP/CIDR,...]\n"
     "                 [--max-connections N] [--rate-limit-per-minute N] [--rate-limit-burst N] [--models DIR] "
     "[--sealing-key HEX] [--admin-token TOKEN]\n"
+    "                 [--auth-failures-per-address N] [--auth-failure-window-ms MS] [--auth-failure-block-ms MS]\n"
     "                 [--webhook-backoff-ms MS] [--webhook-backoff-max-ms MS] [--webhook-max-attempts N]\n"
     "                 [--webhook-timeout-ms MS] [--webhook-poll-ms MS] [--retention-sweep-ms MS]\n"
     "                 [--no-demo] [--demo-photo FILE] [--public-url URL]\n"
@@ -68,6 +77,25 @@ AdminToken admin_token(const DaemonConfig& config) {
   return {token.hash, token.key};
 }
 
+// The embedder's calibration entry in its manifest ("knots", "rates_at_score": the FAR and
+// FRR of each score on LFW), for the dashboard's policy editor; null when there is none.
+nlohmann::json calibration_of(const EngineConfig& engine) {
+  std::ifstream in(engine.model_dir / (engine.embedding_model + ".json"));
+  nlohmann::json manifest = nlohmann::json::parse(in, nullptr, false);
+  if (manifest.is_discarded() || !manifest.contains("calibration")) return nullptr;
+  const nlohmann::json& table = manifest.at("calibration");
+  std::string key = manifest.contains("parts") ? (engine.embedding.flip ? "fused+flip" : "fused") : "";
+  if (key.empty()) {
+    for (const auto& [name, entry] : table.items()) {
+      if ((name.find("+flip") != std::string::npos) == engine.embedding.flip) {
+        key = name;
+        break;
+      }
+    }
+  }
+  return table.contains(key) ? table.at(key) : nlohmann::json(nullptr);
+}
+
 EngineConfig engine_config(const DaemonConfig& config) {
   EngineConfig engine;
   if (!config.models.empty()) engine.model_dir = config.models;
@@ -75,6 +103,55 @@ EngineConfig engine_config(const DaemonConfig& config) {
   if (config.alignment != "auto") engine.embedding.alignment = parse_alignment(config.alignment);
   engine.embedding.flip = config.embedding_flip;
   return engine;
+}
+
+// Raises the soft RLIMIT_NOFILE to what max-connections needs (up to the hard limit); returns
+// the connections that fit.
+int raise_file_limit(int max_connections) {
+  constexpr rlim_t kReserve = 256;  // database, models, logs, webhook sockets
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return max_connections;
+  const rlim_t want = static_cast<rlim_t>(max_connections) + kReserve;
+  if (limit.rlim_cur < want) {
+    limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? want : std::min(want, limit.rlim_max);
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_cur >= want) return max_connections;
+  return static_cast<int>(std::max<rlim_t>(limit.rlim_cur, 2 * kReserve) - kReserve);
+}
+
+// Routes answered on the I/O thread: no storage, no engine, no blocking.
+bool cheap_route(const HttpRequest& request) {
+  return (request.method == "GET" || request.method == "HEAD") &&
+         (request.path == "/health" || request.path == "/metrics");
+}
+
+HttpServerConfig http_config(const DaemonConfig& config, int workers) {
+  HttpServerConfig http;
+  http.bind_address = config.bind;
+  http.port = static_cast<uint16_t>(config.port);
+  http.max_body_bytes = static_cast<size_t>(config.max_body_mb) * 1024 * 1024;
+  http.read_timeout_ms = config.read_timeout_ms;
+  http.idle_timeout_ms = config.idle_timeout_ms;
+  http.header_timeout_ms = config.header_timeout_ms;
+  http.min_body_bytes_per_second = config.min_body_bytes_per_second;
+  http.body_rate_grace_ms = config.body_rate_grace_ms;
+  http.max_connections = raise_file_limit(config.max_connections);
+  if (http.max_connections < config.max_connections) {
+    std::cout << "faceauthd: the descriptor limit allows " << http.max_connections << " connections, not "
+              << config.max_connections << std::endl;
+  }
+  http.max_connections_per_address = config.max_connections_per_address;
+  http.max_requests_per_connection = config.max_requests_per_connection;
+  http.io_threads = config.io_threads;
+  // More handler threads than engine users (workers + queue), so requests that need no engine
+  // always find a thread.
+  http.handler_threads = config.handler_threads > 0 ? config.handler_threads : workers + config.engine_queue + 8;
+  http.max_queued_requests = std::max(256, 2 * http.handler_threads);
+  http.trusted_proxies = config.trusted_proxies;
+  http.run_inline = cheap_route;
+  return http;
 }
 
 std::filesystem::path demo_photo(const DaemonConfig& config, const EngineConfig& engine) {
@@ -124,7 +201,7 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
   EngineConfig engine = engine_config(config);
   int workers =
       config.workers > 0 ? config.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  EnginePool engines(engine, workers);
+  EnginePool engines(engine, workers, config.engine_queue);
   check_model_version(*store, engines.model_version());
   Metrics metrics;
   ServiceConfig service_config;
@@ -152,41 +229,71 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
   BackgroundLoop sweeper("retention sweeper", [&store, &config] {
     store->purge_expired_images(now_ms());
     store->purge_idempotency_keys(now_ms() - 86'400'000);  // Idempotency-Keys are kept a day
+    store->delete_expired_sessions(now_ms());              // dashboard sessions past their expiry
     return config.retention_sweep_ms;
   });
   service_config.on_webhook_event = [&webhooks] { webhooks.wake(); };
   FaceAuthService service(*store, engines, sealer, service_config);
-  ApiRouter router(service, metrics, {admin.hash, 256, [&store] { return store->ping(); }});
-  HttpServerConfig http;
-  http.bind_address = config.bind;
-  http.port = static_cast<uint16_t>(config.port);
-  http.max_body_bytes = static_cast<size_t>(config.max_body_mb) * 1024 * 1024;
-  http.read_timeout_ms = config.read_timeout_ms;
-  http.idle_timeout_ms = config.idle_timeout_ms;
-  http.max_connections = config.max_connections;
+  Readiness readiness(*store);
+  auto ready = [&readiness] { return readiness.ready(now_ms()); };
+  RouterConfig routes;
+  routes.admin_token_hash = admin.hash;
+  routes.ready = ready;
+  routes.on_store_error = [&readiness] { readiness.note_store_error(now_ms()); };
+  routes.auth_throttle = {config.auth_failures_per_address, std::chrono::milliseconds(config.auth_failure_window_ms),
+                          std::chrono::milliseconds(config.auth_failure_block_ms)};
+  routes.admin_checked_outside = true;
+  ApiRouter api(service, metrics, routes);
+  Accounts accounts(*store);
+  std::optional<std::string> owner_password = accounts.ensure_owner(now_ms());
+  DashboardStats stats;
+  DashboardConfig dashboard{admin.hash, "", calibration_of(engine), config.embedder, [&webhooks] { webhooks.wake(); },
+                            ready};
+  std::unique_ptr<DashboardRouter> router;
+  // The port (and so the public URL the dashboard checks Origin against) is known once the
+  // server listens; until the front exists requests answer 503.
+  std::atomic<DashboardRouter*> router_ready{nullptr};
   HttpServer server(
-      http, [&router](const HttpRequest& r) { return router.handle(r); },
-      [&router](HttpProtocolError e) { return router.protocol_error(e); });
+      http_config(config, workers),
+      [&router_ready](const HttpRequest& r) {
+        DashboardRouter* front = router_ready.load();
+        if (!front) return error_response({ApiErrorCode::detection_server_error, "starting"}, random_hex_id());
+        return front->handle(r);
+      },
+      [&api](HttpProtocolError e) { return api.protocol_error(e); });
+  metrics.set_collector([&server] { return render_connection_stats(server.stats()); });
   server.start();
-  webhooks.start();
-  sweeper.start();
   std::string base_url =
       config.public_url.empty() ? "http://" + config.bind + ":" + std::to_string(server.port()) : config.public_url;
+  dashboard.public_url = base_url;
+  router = std::make_unique<DashboardRouter>(api, service, accounts, engines, sealer, stats, dashboard);
+  router_ready.store(router.get());
+  webhooks.start();
+  sweeper.start();
   std::cout << "faceauthd listening on " << base_url << " with " << workers << " engine workers, liveness head "
             << service_config.liveness->version() << std::endl;
   if (!admin.made.empty() && !config.demo) {
     std::cout << "admin token (shown once, only its hash is kept): " << admin.made << std::endl;
   }
   if (config.demo && store->list_kyc_projects().empty()) {
-    std::cout << create_demo(service, engines, {config.data_dir, demo_photo(config, engine), base_url, admin.made})
+    std::cout << create_demo(
+                     service, engines,
+                     {config.data_dir, demo_photo(config, engine), base_url, admin.made, owner_password.value_or("")})
               << std::flush;
   }
+  std::cout << "dashboard: " << base_url << "/dashboard/" << std::endl;
+  if (owner_password) {
+    std::cout << "dashboard user: owner, password (shown once, only its hash is kept): " << *owner_password
+              << std::endl;
+  }
+  readiness.mark_started();  // /ready: only now, with demo.json and the owner password written
   int received = 0;
   sigwait(&signals, &received);
   std::cout << "faceauthd: signal " << received << ", finishing requests in flight" << std::endl;
   server.stop(10000);
   webhooks.stop();
   sweeper.stop();
+  metrics.set_collector(nullptr);
   std::cout << "faceauthd: stopped" << std::endl;
   return 0;
 }

@@ -62,7 +62,9 @@ std::string create_demo(FaceAuthService& service, EnginePool& engines, const Dem
   std::string submission_id = submission.body["submissionId"];
   service.set_submission_status(kyc_id, submission_id, SubmissionStatus::approved);
 
-  cv::Mat pixels = cv::imread(setup.photo.string(), cv::IMREAD_COLOR);
+  // Decoded from the bytes already read: the photo is read once (it may be a pipe).
+  cv::Mat raw(1, static_cast<int>(photo.size()), CV_8UC1, photo.data());
+  cv::Mat pixels = cv::imdecode(raw, cv::IMREAD_COLOR);
   EnginePool::Lease engine = engines.acquire(std::chrono::seconds(30));
   auto analysis =
       engine->analyze(std::span(reinterpret_cast<const uint8_t*>(photo.data()), photo.size()), Stages::detect);
@@ -80,7 +82,10 @@ std::string create_demo(FaceAuthService& service, EnginePool& engines, const Dem
                          {"kyc_project_id", kyc_id},
                          {"faceauth_project_id", door.body["project"]["id"]},
                          {"selfie", same.string()},
-                         {"other_person", other.string()}};
+                         {"other_person", other.string()},
+                         {"dashboard_url", setup.base_url + "/dashboard/"},
+                         {"dashboard_user", "owner"},
+                         {"dashboard_password", setup.owner_password}};
   write_private(setup.data_dir / "demo.json", demo.dump(2) + "\n");
   return "demo project created; keys are in " + (setup.data_dir / "demo.json").string() +
          "\n  the same person (approved):\n    " + curl(setup.base_url, addon_key, submission_id, same) +

@@ -14,7 +14,8 @@ struct DemoSetup {
   std::filesystem::path data_dir;
   std::filesystem::path photo;  // a group photo with at least two faces
   std::string base_url;
-  std::string admin_token;  // "" when it was not made in this start
+  std::string admin_token;     // "" when it was not made in this start
+  std::string owner_password;  // the dashboard owner's, "" when it was not made in this start
 };
 
 // Creates the demo and writes DATA_DIR/demo.json (mode 0600); returns the curl commands to

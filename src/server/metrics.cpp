@@ -44,6 +44,38 @@ void Metrics::render_histogram(std::string& out, const std::string& name, const 
   out += name + "_count{" + labels + "} " + std::to_string(histogram.count) + "\n";
 }
 
+void Metrics::set_collector(std::function<std::string()> collector) {
+  std::lock_guard lock(mutex_);
+  collector_ = std::move(collector);
+}
+
+std::string render_connection_stats(const HttpServerStats& s) {
+  auto line = [](const std::string& name, const std::string& labels, uint64_t value) {
+    return name + (labels.empty() ? "" : "{" + labels + "}") + " " + std::to_string(value) + "\n";
+  };
+  std::string out =
+      "# HELP faceauth_connections_open Open client connections.\n# TYPE faceauth_connections_open gauge\n";
+  out += line("faceauth_connections_open", "", s.open);
+  out += "# HELP faceauth_connections_accepted_total Connections admitted.\n";
+  out += "# TYPE faceauth_connections_accepted_total counter\n";
+  out += line("faceauth_connections_accepted_total", "", s.accepted);
+  out += "# HELP faceauth_connections_refused_total Connections closed at accept, by cap.\n";
+  out += "# TYPE faceauth_connections_refused_total counter\n";
+  out += line("faceauth_connections_refused_total", "reason=\"max_connections\"", s.refused_max_connections);
+  out += line("faceauth_connections_refused_total", "reason=\"per_address\"", s.refused_per_address);
+  out += "# HELP faceauth_connections_closed_total Connections closed by a timeout, by reason.\n";
+  out += "# TYPE faceauth_connections_closed_total counter\n";
+  out += line("faceauth_connections_closed_total", "reason=\"slow_header\"", s.closed_slow_header);
+  out += line("faceauth_connections_closed_total", "reason=\"slow_body\"", s.closed_slow_body);
+  out += line("faceauth_connections_closed_total", "reason=\"idle\"", s.closed_idle);
+  out += "# HELP faceauth_requests_overloaded_total Requests answered 503 with every handler thread busy.\n";
+  out += "# TYPE faceauth_requests_overloaded_total counter\n";
+  out += line("faceauth_requests_overloaded_total", "", s.overloaded);
+  out += "# HELP faceauth_handler_queue Requests waiting for a handler thread.\n# TYPE faceauth_handler_queue gauge\n";
+  out += line("faceauth_handler_queue", "", s.handler_queue);
+  return out;
+}
+
 std::string Metrics::render() const {
   std::lock_guard lock(mutex_);
   std::string out = "# HELP faceauth_requests_total HTTP requests by route and status.\n";
@@ -60,6 +92,7 @@ std::string Metrics::render() const {
   for (const auto& [stage, histogram] : stage_seconds_) {
     render_histogram(out, "faceauth_stage_seconds", "stage=\"" + stage + "\"", histogram);
   }
+  if (collector_) out += collector_();
   return out;
 }
 

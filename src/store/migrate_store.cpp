@@ -94,7 +94,8 @@ const std::vector<Table>& tables() {
         {"created_ms", K::integer},
         {"image_sealed", K::blob},
         {"delete_check", K::boolean},
-        {"image_state", K::text}}},
+        {"image_state", K::text},
+        {"similarity_failed", K::boolean}}},
       {"webhook_events",
        "id",
        {{"id", K::text},
@@ -127,6 +128,50 @@ const std::vector<Table>& tables() {
         {"response_body", K::text},
         {"created_ms", K::integer}}},
       {"cluster_values", "name", {{"name", K::text}, {"value", K::blob}}},
+      {"lockouts",
+       "faceauth_project_id, submission_id",
+       {{"faceauth_project_id", K::text},
+        {"submission_id", K::text},
+        {"locked_ms", K::integer},
+        {"locked_until_ms", K::integer},
+        {"counted_from_ms", K::integer}}},
+      {"lockout_events",
+       "seq",
+       {{"seq", K::integer},
+        {"faceauth_project_id", K::text},
+        {"submission_id", K::text},
+        {"kind", K::text},
+        {"time_ms", K::integer},
+        {"locked_until_ms", K::integer},
+        {"failures", K::integer},
+        {"attempt_id", K::text},
+        {"actor", K::text}}},
+      {"users",
+       "id",
+       {{"id", K::text},
+        {"name", K::text},
+        {"role", K::text},
+        {"password_hash", K::text},
+        {"created_ms", K::integer},
+        {"password_changed_ms", K::integer}}},
+      {"sessions",
+       "token_hash",
+       {{"token_hash", K::blob},
+        {"user_id", K::text},
+        {"created_ms", K::integer},
+        {"expires_ms", K::integer},
+        {"client_address", K::text}}},
+      {"audit_log",
+       "seq",
+       {{"seq", K::integer},
+        {"time_ms", K::integer},
+        {"actor", K::text},
+        {"role", K::text},
+        {"action", K::text},
+        {"target", K::text},
+        {"status", K::integer},
+        {"client_address", K::text},
+        {"request_id", K::text}}},
   };
   return all;
 }
@@ -263,12 +308,20 @@ std::string upsert_sql(const Table& t) {
          t.key + ") DO UPDATE SET " + updates;
 }
 
+// The key's text columns in byte order, as SQLite sorts them.
 std::string pg_order(const Table& t) {
-  std::string key = t.key;
-  return std::string(t.name) == "webhook_deliveries" ? key
-         : key == "id"                               ? "id COLLATE \"C\""
-         : key == "name"                             ? "name COLLATE \"C\""
-                                                     : "project_id COLLATE \"C\", key COLLATE \"C\"";
+  std::string out, key = t.key;
+  size_t start = 0;
+  while (start < key.size()) {
+    size_t end = key.find(", ", start);
+    std::string column = key.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    bool text = false;
+    for (const Column& c : t.columns) text = text || (column == c.name && c.kind == Kind::text);
+    out += (out.empty() ? "" : ", ") + column + (text ? " COLLATE \"C\"" : "");
+    if (end == std::string::npos) break;
+    start = end + 2;
+  }
+  return out;
 }
 
 // The target's rows of a table in key order, hashed like the source's.
@@ -328,11 +381,12 @@ std::vector<TableCopy> migrate_sqlite_to_postgres(const std::string& sqlite_path
       const std::string sql = upsert_sql(tables()[i]);
       for (const Row& row : rows[i]) target.run(sql, params_of(tables()[i], row), tables()[i].name);
     }
-    // Deliveries keep their numbers; new ones continue after them.
-    target.run(
-        "SELECT setval(pg_get_serial_sequence('webhook_deliveries', 'seq'), COALESCE(MAX(seq), 0) + 1, false) FROM "
-        "webhook_deliveries",
-        "copy");
+    // Logs keep their numbers; new entries continue after them.
+    for (const char* log : {"webhook_deliveries", "lockout_events", "audit_log"}) {
+      target.run(std::string("SELECT setval(pg_get_serial_sequence('") + log +
+                     "', 'seq'), COALESCE(MAX(seq), 0) + 1, " + "false) FROM " + log,
+                 "copy");
+    }
     target.exec("COMMIT", "copy");
   } catch (...) {
     target.rollback_quietly();

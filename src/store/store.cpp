@@ -56,4 +56,23 @@ std::unique_ptr<Store> open_store(const std::string& database, const std::string
   throw StoreError("database: expected postgresql://..., sqlite:PATH or nothing");
 }
 
+const char* role_name(Role role) {
+  switch (role) {
+    case Role::owner:
+      return "owner";
+    case Role::admin:
+      return "admin";
+    case Role::viewer:
+      return "viewer";
+  }
+  return "unknown";
+}
+
+std::optional<Role> parse_role(const std::string& text) {
+  if (text == "owner") return Role::owner;
+  if (text == "admin") return Role::admin;
+  if (text == "viewer") return Role::viewer;
+  return std::nullopt;
+}
+
 }  // namespace faceauth

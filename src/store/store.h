@@ -84,7 +84,7 @@ struct Attempt {
   std::string faceauth_project_id;
   std::string submission_id;
   bool approved = false;
-  std::string scores_json;      // the response's `score` object
+  std::string scores_json;      // the response's `score` object, and the `quality` measurements under "quality"
   std::string fail_codes_json;  // JSON array of codes
   std::string comments_json;    // JSON array of rejected comments
   std::string policy_json;      // snapshot of the policy it was judged under
@@ -98,6 +98,37 @@ struct Attempt {
   // What became of the face image: "stored", "not_stored" (retention 0), "deleted" (DELETE
   // /v3/faceauth), "expired" (the retention sweeper). Set by the store.
   std::string image_state;
+  // A failed similarity check (face_compare_underscore): counts towards the lockout.
+  bool similarity_failed = false;
+};
+
+// The lockout rule of a FaceAuth project's policy, in milliseconds; failures 0 = off.
+struct LockoutRule {
+  int failures = 0;
+  int64_t window_ms = 0;
+  int64_t lock_ms = 0;
+};
+
+// The lock state of one submission in one FaceAuth project (the lock is keyed by both).
+struct LockoutState {
+  bool locked = false;          // locked_until_ms > the time asked about
+  int64_t locked_until_ms = 0;  // end of the current or last lock; 0 = never locked
+  int64_t locked_ms = 0;        // start of that lock
+  // Failed similarity checks that count now: within the window, after the last lock or unlock.
+  int failures = 0;
+};
+
+// The event log of locks and unlocks, per FaceAuth project.
+struct LockoutEvent {
+  int64_t seq = 0;  // assigned by the store, increasing
+  std::string faceauth_project_id;
+  std::string submission_id;
+  std::string kind;  // "locked" | "unlocked"
+  int64_t time_ms = 0;
+  int64_t locked_until_ms = 0;  // for "locked": when the lock ends
+  int failures = 0;             // for "locked": the failures that locked it
+  std::string attempt_id;       // for "locked": the attempt that locked it
+  std::string actor;            // "policy" for a lock, "admin" for an unlock
 };
 
 // One page of a project's attempts, oldest first, ordered by (created_ms, id).
@@ -158,6 +189,54 @@ enum class IdempotencyClaim {
   in_progress,  // the first request with this key is still running
 };
 
+// A person who signs in to the dashboard. owner: everything, users too; admin: projects,
+// keys, policies, submissions, webhooks; viewer: reads, but no key and no face image.
+enum class Role { owner, admin, viewer };
+const char* role_name(Role role);
+std::optional<Role> parse_role(const std::string& text);
+
+struct User {
+  std::string id;
+  std::string name;  // unique; what people type to sign in
+  Role role = Role::viewer;
+  std::string password_hash;  // argon2id string of crypto_pwhash_str (salt and limits inside)
+  int64_t created_ms = 0;
+  int64_t password_changed_ms = 0;
+};
+
+// A signed-in browser. The cookie holds a random token; the store keeps its SHA-256 only.
+struct Session {
+  Bytes token_hash;
+  std::string user_id;
+  int64_t created_ms = 0;
+  int64_t expires_ms = 0;
+  std::string client_address;
+};
+
+// One change made through the admin API (dashboard, CLI or scripts): who, when, what, from
+// where. Never a secret: no bodies, no keys, no passwords.
+struct AuditEntry {
+  int64_t seq = 0;  // assigned by the store, increasing
+  int64_t time_ms = 0;
+  std::string actor;   // a user name, "admin-token" or "anonymous" (a refused sign-in)
+  std::string role;    // the actor's role, "" for anonymous
+  std::string action;  // e.g. "POST /admin/v1/kyc-projects/{id}/rotate-key"
+  std::string target;  // the ids in the path, space separated
+  int status = 0;      // the HTTP status answered
+  std::string client_address;
+  std::string request_id;
+};
+
+// Newest first: entries with seq < before_seq (0 = from the newest), within [from_ms, to_ms).
+struct AuditQuery {
+  std::string actor;   // "" = anyone
+  std::string action;  // substring of the action, "" = any
+  int64_t from_ms = 0;
+  int64_t to_ms = INT64_MAX;
+  int64_t before_seq = 0;
+  int limit = 100;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -206,6 +285,30 @@ class Store {
     insert_attempt(attempt, event, nullptr);
   }
   void insert_attempt(const Attempt& attempt) { insert_attempt(attempt, std::nullopt, nullptr); }
+  // The attempt, its webhook event and the lockout count in one transaction. When the rule is
+  // on, the attempt is a failed similarity check and its (project, submission) is not locked
+  // at attempt.created_ms, the failures since max(created_ms - window, the last lock or
+  // unlock) are counted; reaching rule.failures locks it until created_ms + lock_ms, logs a
+  // "locked" LockoutEvent and writes `lock_event` (when given) to the outbox; `response` as
+  // for insert_attempt. Returns the lock state after the attempt.
+  virtual LockoutState insert_attempt_counted(const Attempt& attempt, const std::optional<WebhookEvent>& event,
+                                              const LockoutRule& rule, const std::optional<WebhookEvent>& lock_event,
+                                              const IdempotencyRecord* response) = 0;
+  // The lock state of a submission in a FaceAuth project at now_ms (failures counted in
+  // rule.window_ms).
+  virtual LockoutState get_lockout(const std::string& faceauth_project_id, const std::string& submission_id,
+                                   const LockoutRule& rule, int64_t now_ms) = 0;
+  // Ends the lock (if any) and restarts the failure count at now_ms; when it was locked, logs
+  // an "unlocked" LockoutEvent and writes `unlock_event` (when given) to the outbox. Returns
+  // whether it was locked.
+  virtual bool unlock_submission(const std::string& faceauth_project_id, const std::string& submission_id,
+                                 int64_t now_ms, const std::optional<WebhookEvent>& unlock_event) = 0;
+  // The lockout event log of a FaceAuth project, oldest first, after `after_seq`.
+  virtual std::vector<LockoutEvent> list_lockout_events(const std::string& faceauth_project_id, int64_t after_seq,
+                                                        int limit) = 0;
+  // A small write in its own transaction (readiness); false when it fails.
+  virtual bool probe_write(int64_t now_ms) = 0;
+
   virtual std::optional<Attempt> get_attempt(const std::string& faceauth_project_id, const std::string& id) = 0;
   virtual int64_t count_attempts(const std::string& faceauth_project_id) = 0;
   // Up to query.limit attempts after query.after within [from_ms, to_ms).
@@ -252,6 +355,30 @@ class Store {
   virtual void release_idempotency_key(const std::string& project_id, const std::string& key) = 0;
   // Deletes the records created before `before_ms`; returns how many.
   virtual int64_t purge_idempotency_keys(int64_t before_ms) = 0;
+
+  // Makes an event of the project pending again, due now, with a fresh try budget (the
+  // dashboard's "redeliver"); false when the project has no such event.
+  virtual bool requeue_webhook_event(const std::string& kyc_project_id, const std::string& event_id,
+                                     int64_t now_ms) = 0;
+
+  // Dashboard users. create_user is false when the name is taken.
+  virtual bool create_user(const User& user) = 0;
+  virtual std::vector<User> list_users() = 0;  // by name
+  virtual std::optional<User> find_user(const std::string& name) = 0;
+  virtual std::optional<User> get_user(const std::string& id) = 0;
+  // A new password hash; ends every session of the user. False when no such user.
+  virtual bool set_user_password(const std::string& id, const std::string& password_hash, int64_t now_ms) = 0;
+  // Removes the user and its sessions; false when absent.
+  virtual bool delete_user(const std::string& id) = 0;
+
+  virtual void create_session(const Session& session) = 0;
+  // The session with this token hash when it has not expired at now_ms.
+  virtual std::optional<Session> find_session(const Bytes& token_hash, int64_t now_ms) = 0;
+  virtual bool delete_session(const Bytes& token_hash) = 0;
+  virtual int64_t delete_expired_sessions(int64_t now_ms) = 0;
+
+  virtual void append_audit(const AuditEntry& entry) = 0;
+  virtual std::vector<AuditEntry> list_audit(const AuditQuery& query) = 0;
 };
 
 // What a stored Idempotency-Key record (its request hash and creation time, and

@@ -93,13 +93,37 @@ tjscalingfactor pick_jpeg_scale(int width, int height, int target) {
   return best;
 }
 
+// CMYK as print workflows (Adobe) store it and libjpeg-turbo hands it over: inverted, 255 =
+// no ink. YCCK files decode to the same CMYK. R = C * K / 255 (and G from M, B from Y).
+cv::Mat cmyk_to_bgr(const cv::Mat& cmyk) {
+  cv::Mat bgr(cmyk.rows, cmyk.cols, CV_8UC3);
+  for (int y = 0; y < cmyk.rows; ++y) {
+    const uint8_t* in = cmyk.ptr<uint8_t>(y);
+    uint8_t* out = bgr.ptr<uint8_t>(y);
+    for (int x = 0; x < cmyk.cols; ++x, in += 4, out += 3) {
+      const int k = in[3];
+      out[0] = static_cast<uint8_t>((in[2] * k + 127) / 255);
+      out[1] = static_cast<uint8_t>((in[1] * k + 127) / 255);
+      out[2] = static_cast<uint8_t>((in[0] * k + 127) / 255);
+    }
+  }
+  return bgr;
+}
+
 Result<cv::Mat> decode_jpeg(std::span<const uint8_t> bytes, int width, int height, int target) {
   TjHandle handle(tjInitDecompress());
   if (!handle) return make_error(ErrorCode::detection_server_error, "JPEG decoder unavailable");
+  int header_width = 0, header_height = 0, subsampling = 0, colorspace = 0;
+  if (tjDecompressHeader3(handle.get(), bytes.data(), static_cast<unsigned long>(bytes.size()), &header_width,
+                          &header_height, &subsampling, &colorspace) != 0) {
+    return make_error(ErrorCode::image_converting_error, "the image header is invalid");
+  }
+  // libjpeg-turbo cannot convert CMYK or YCCK (ID scans, print files) to BGR itself.
+  const bool cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
   tjscalingfactor scale = pick_jpeg_scale(width, height, target);
-  cv::Mat out(TJSCALED(height, scale), TJSCALED(width, scale), CV_8UC3);
+  cv::Mat out(TJSCALED(height, scale), TJSCALED(width, scale), cmyk ? CV_8UC4 : CV_8UC3);
   int rc = tjDecompress2(handle.get(), bytes.data(), static_cast<unsigned long>(bytes.size()), out.data, out.cols,
-                         static_cast<int>(out.step), out.rows, TJPF_BGR, TJFLAG_FASTDCT);
+                         static_cast<int>(out.step), out.rows, cmyk ? TJPF_CMYK : TJPF_BGR, TJFLAG_FASTDCT);
   if (rc != 0) {
     bool fatal = tjGetErrorCode(handle.get()) == TJERR_FATAL;
     std::string_view text = tjGetErrorStr2(handle.get());
@@ -109,7 +133,7 @@ Result<cv::Mat> decode_jpeg(std::span<const uint8_t> bytes, int width, int heigh
       return make_error(ErrorCode::image_converting_error, "the JPEG data is corrupt or truncated");
     }
   }
-  return out;
+  return cmyk ? cmyk_to_bgr(out) : out;
 }
 
 Result<cv::Mat> decode_with_opencv(std::span<const uint8_t> bytes) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Black-box checks of `faceauth admin` against a real faceauthd on a free loopback port:
 # KYC and FaceAuth projects, policies, key rotation, submissions (create, approve, list,
-# show, reject, delete, import of a directory) and the errors (wrong token, https://).
+# show, reject, delete, import of a directory), dashboard users and the audit log, and the
+# errors (wrong token, https://).
 # usage: test_admin.sh FACEAUTH FACEAUTHD
 set -euo pipefail
 cli=$1
@@ -148,6 +149,31 @@ for name in ['sample1', 'sample2']:
 admin submission list "$kyc" --status approved >"$work/subs-imported.json"
 check "d = json.load(open('$work/subs-imported.json'))
 assert sorted(s['userId'] for s in d['submissions']) == ['sample1', 'sample2'], d" "imported submissions are listed"
+
+# Dashboard users and the audit log
+admin user add alice --role admin >"$work/user.json"
+check "d = json.load(open('$work/user.json'))
+assert d['user']['name'] == 'alice' and d['user']['role'] == 'admin' and len(d['password']) == 20, d" "user add"
+printf 'a chosen password\n' | admin user add bob --password-stdin >"$work/user2.json"
+check "d = json.load(open('$work/user2.json')); assert d['user']['role'] == 'viewer' and 'password' not in d, d" \
+  "user add --password-stdin (default role viewer)"
+admin user list >"$work/users.json"
+check "d = json.load(open('$work/users.json')); names = [u['name'] for u in d['users']]
+assert names == ['alice', 'bob', 'owner'], d
+assert 'argon2' not in open('$work/users.json').read(), d" "user list (no hashes)"
+admin user reset bob >"$work/reset.json"
+check "d = json.load(open('$work/reset.json')); assert d['sessions_ended'] and len(d['password']) == 20, d" "user reset"
+admin user remove alice >/dev/null || fail "user remove"
+if admin user remove owner >/dev/null 2>"$work/owner.txt"; then fail "the last owner must stay"; fi
+admin user list >"$work/users2.json"
+check "d = json.load(open('$work/users2.json')); assert [u['name'] for u in d['users']] == ['bob', 'owner'], d" \
+  "user remove"
+admin audit --actor admin-token --action users >"$work/audit.json"
+check "d = json.load(open('$work/audit.json')); acts = [e['action'] for e in d['entries']]
+assert acts[0] == 'DELETE /admin/v1/users/{id}' and acts[0:2] == ['DELETE /admin/v1/users/{id}'] * 2, acts
+assert d['entries'][1]['status'] == 200 and d['entries'][0]['status'] == 400, d['entries'][:2]
+assert 'POST /admin/v1/users' in acts and all(e['actor'] == 'admin-token' for e in d['entries']), d
+assert 'a chosen password' not in open('$work/audit.json').read()" "audit lists the user changes, newest first"
 
 # Errors: a wrong token, an https:// URL
 if "$cli" admin kyc list --url "$url" --token wrong >/dev/null 2>"$work/unauth.txt"; then fail "a wrong token must fail"; fi

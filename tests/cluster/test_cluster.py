@@ -116,7 +116,7 @@ class ClusterTest(unittest.TestCase):
                   "--admin-token", cls.admin_token, "--workers", "1", "--embedder", "faceplugin_recognition",
                   "--rate-limit-per-minute", "60", "--rate-limit-burst", "400", "--webhook-timeout-ms", "2000",
                   "--webhook-lease-ms", "3000", "--webhook-backoff-ms", "200", "--webhook-backoff-max-ms", "2000", "--webhook-poll-ms", "200",
-                  "--webhook-max-attempts", "50"]
+                  "--webhook-max-attempts", "50", "--trusted-proxies", "127.0.0.1"]
         # The first one makes the demo (its selfies are our test images); the others join.
         for i in range(3):
             demo = i == 0

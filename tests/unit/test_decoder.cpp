@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
+#include <turbojpeg.h>
 
+#include <algorithm>
 #include <string>
 
 #include <opencv2/imgproc.hpp>
@@ -25,6 +27,34 @@ ErrorCode decode_error(const std::vector<uint8_t>& bytes, const DecodeLimits& li
   auto result = decode_image(bytes, limits);
   EXPECT_FALSE(result.ok());
   return result.ok() ? ErrorCode::detection_server_error : result.error().code;
+}
+
+// A CMYK JPEG as print workflows write it (inverted CMYK, 255 = no ink, the convention of
+// libjpeg-turbo's own RGB-to-CMYK conversion): libjpeg-turbo stores it as YCCK.
+std::vector<uint8_t> cmyk_jpeg(const cv::Mat& bgr) {
+  std::vector<uint8_t> cmyk(bgr.total() * 4);
+  for (int y = 0; y < bgr.rows; ++y) {
+    for (int x = 0; x < bgr.cols; ++x) {
+      cv::Vec3b p = bgr.at<cv::Vec3b>(y, x);
+      double r = 1 - p[2] / 255.0, g = 1 - p[1] / 255.0, b = 1 - p[0] / 255.0;
+      double k = std::min({r, g, b});
+      double c = k < 1 ? (r - k) / (1 - k) : 0, m = k < 1 ? (g - k) / (1 - k) : 0, ye = k < 1 ? (b - k) / (1 - k) : 0;
+      uint8_t* out = &cmyk[(static_cast<size_t>(y) * bgr.cols + x) * 4];
+      out[0] = static_cast<uint8_t>(255 - c * 255 + 0.5);
+      out[1] = static_cast<uint8_t>(255 - m * 255 + 0.5);
+      out[2] = static_cast<uint8_t>(255 - ye * 255 + 0.5);
+      out[3] = static_cast<uint8_t>(255 - k * 255 + 0.5);
+    }
+  }
+  tjhandle handle = tjInitCompress();
+  unsigned char* jpeg = nullptr;
+  unsigned long size = 0;
+  int rc = tjCompress2(handle, cmyk.data(), bgr.cols, 0, bgr.rows, TJPF_CMYK, &jpeg, &size, TJSAMP_444, 95, 0);
+  EXPECT_EQ(rc, 0) << tjGetErrorStr2(handle);
+  std::vector<uint8_t> bytes(jpeg, jpeg + size);
+  tjFree(jpeg);
+  tjDestroy(handle);
+  return bytes;
 }
 
 TEST(Decoder, SniffsFormatsFromBytes) {
@@ -64,6 +94,28 @@ TEST(Decoder, AppliesExifOrientation) {
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->orientation, 6);
   EXPECT_EQ(result->bgr.size(), cv::Size(48, 64));
+}
+
+TEST(Decoder, CmykJpegIsDecodedToItsColours) {
+  cv::Mat image = gradient(96, 64);
+  std::vector<uint8_t> jpeg = cmyk_jpeg(image);
+  tjhandle handle = tjInitDecompress();
+  int width = 0, height = 0, subsampling = 0, colorspace = -1;
+  ASSERT_EQ(tjDecompressHeader3(handle, jpeg.data(), jpeg.size(), &width, &height, &subsampling, &colorspace), 0);
+  tjDestroy(handle);
+  EXPECT_TRUE(colorspace == TJCS_YCCK || colorspace == TJCS_CMYK) << colorspace;
+  auto decoded = decode_image(jpeg, DecodeLimits{});
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  ASSERT_EQ(decoded->bgr.size(), image.size());
+  ASSERT_EQ(decoded->bgr.type(), CV_8UC3);
+  cv::Mat diff;
+  cv::absdiff(decoded->bgr, image, diff);
+  cv::Scalar mean = cv::mean(diff);
+  for (int c = 0; c < 3; ++c) EXPECT_LT(mean[c], 4.0) << "channel " << c;  // JPEG loss only
+  // Not washed out or inverted: the dark and the bright corner keep their colours.
+  const cv::Vec3b dark = decoded->bgr.at<cv::Vec3b>(0, 0), bright = decoded->bgr.at<cv::Vec3b>(63, 95);
+  EXPECT_LT(dark[0], 30);
+  EXPECT_GT(bright[0], 220);
 }
 
 TEST(Decoder, TruncatedJpegIsAConvertingError) {

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,9 +11,12 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -49,11 +53,21 @@ struct RawResponse {
 // hanging it.
 class Client {
  public:
-  explicit Client(uint16_t port, int timeout_ms = 5000) {
+  // `source`: the loopback address to connect from ("127.0.0.2", ...).
+  explicit Client(uint16_t port, int timeout_ms = 5000, const char* source = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd_ < 0) throw std::runtime_error("socket");
     timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (source) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source, &local.sin_addr);
+      if (::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0) {
+        ::close(fd_);
+        throw std::runtime_error("bind");
+      }
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
@@ -156,6 +170,7 @@ HttpResponse echo(const HttpRequest& request) {
   const std::string* q = request.query_value("q");
   response.body = request.method + " " + request.path + " q=" + (q ? *q : "-") + " body=" + request.body;
   response.headers.emplace_back("X-Client", request.client_address);
+  response.headers.emplace_back("X-Peer", request.peer);
   const std::string* custom = request.header("x-custom");
   if (custom) response.headers.emplace_back("X-Custom-Echo", *custom);
   return response;
@@ -175,6 +190,10 @@ HttpResponse protocol_error(HttpProtocolError error) {
     case HttpProtocolError::bad_request:
       response.status = 400;
       response.body = R"({"error":"bad_request"})";
+      break;
+    case HttpProtocolError::overloaded:
+      response.status = 503;
+      response.body = R"({"error":"overloaded"})";
       break;
   }
   return response;
@@ -246,7 +265,8 @@ TEST(HttpServer, BindsIpv6Loopback) {
   while ((n = ::recv(fd, chunk, sizeof(chunk), 0)) > 0) received.append(chunk, static_cast<size_t>(n));
   ::close(fd);
   EXPECT_EQ(received.rfind("HTTP/1.1 200", 0), 0u) << received;
-  EXPECT_NE(received.find("X-Client: [::1]:"), std::string::npos) << received;
+  EXPECT_NE(received.find("X-Client: ::1\r\n"), std::string::npos) << received;
+  EXPECT_NE(received.find("X-Peer: [::1]:"), std::string::npos) << received;
   EXPECT_NE(received.find("GET /v6 q=1"), std::string::npos) << received;
 }
 
@@ -262,7 +282,8 @@ TEST(HttpServer, GetRoundTripDecodesPathAndQuery) {
   EXPECT_EQ(response->header("content-length"), std::to_string(response->body.size()));
   EXPECT_EQ(response->header("server"), "faceauthd");
   EXPECT_EQ(response->header("x-custom-echo"), "MixedCase Value");
-  EXPECT_EQ(response->header("x-client").rfind("127.0.0.1:", 0), 0u);
+  EXPECT_EQ(response->header("x-client"), "127.0.0.1");
+  EXPECT_EQ(response->header("x-peer").rfind("127.0.0.1:", 0), 0u);
 }
 
 TEST(HttpServer, PostRoundTrip) {
@@ -303,8 +324,8 @@ TEST(HttpServer, KeepAliveServesThreeRequestsOnOneConnection) {
     EXPECT_EQ(response->status, 200);
     EXPECT_EQ(response->body, "GET /n q=" + std::to_string(i) + " body=");
     EXPECT_NE(response->header("connection"), "close");
-    if (i == 0) first_client = response->header("x-client");
-    EXPECT_EQ(response->header("x-client"), first_client);  // same peer port: same connection
+    if (i == 0) first_client = response->header("x-peer");
+    EXPECT_EQ(response->header("x-peer"), first_client);  // same peer port: same connection
   }
 }
 
@@ -532,7 +553,7 @@ TEST(HttpServer, ThirtyTwoConcurrentClientsEachDoingFiveRequests) {
   EXPECT_EQ(ok.load(), 32 * 5);
 }
 
-TEST(HttpServer, ConnectionsBeyondTheMaximumWaitForAFreeSlot) {
+TEST(HttpServer, ConnectionsBeyondTheMaximumAreClosedAtOnce) {
   HttpServerConfig config = test_config();
   config.max_connections = 2;
   auto server = start_server(config);
@@ -542,14 +563,21 @@ TEST(HttpServer, ConnectionsBeyondTheMaximumWaitForAFreeSlot) {
   b.send(get("/b"));
   ASSERT_TRUE(a->read_response());
   ASSERT_TRUE(b.read_response());
-  Client c(server->port(), 300);  // connects (backlog) but is not served while a and b are open
-  c.send(get("/c"));
-  EXPECT_FALSE(c.read_response());
-  a.reset();  // frees a slot: c, waiting in the backlog, is served now
+  {
+    Client c(server->port());  // over the cap: closed without an answer
+    EXPECT_TRUE(c.closed_within(2000));
+  }
+  EXPECT_EQ(server->stats().refused_max_connections, 1u);
+  a.reset();  // frees a slot
   std::optional<RawResponse> response;
-  for (int attempt = 0; attempt < 10 && !response; ++attempt) response = c.read_response();
+  for (int attempt = 0; attempt < 50 && !response; ++attempt) {
+    Client d(server->port());
+    d.send(get("/d"));
+    response = d.read_response();
+    if (!response) std::this_thread::sleep_for(milliseconds(20));  // a's slot not yet given back
+  }
   ASSERT_TRUE(response);
-  EXPECT_EQ(response->body, "GET /c q=- body=");
+  EXPECT_EQ(response->body, "GET /d q=- body=");
 }
 
 TEST(HttpServer, StopLetsTheRequestInFlightFinishThenRefusesConnections) {
@@ -612,6 +640,256 @@ TEST(HttpServer, DestructorStopsAndServerCanRestart) {
   auto response = client.read_response();
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 200);
+}
+
+// Waits (bounded) until `done` holds.
+bool eventually(const std::function<bool()>& done, int timeout_ms = 5000) {
+  const auto deadline = Clock::now() + milliseconds(timeout_ms);
+  while (Clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return done();
+}
+
+// A gate a handler waits at until the test opens it.
+class Gate {
+ public:
+  void wait() {
+    std::unique_lock lock(mutex_);
+    ++waiting_;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return open_; });
+  }
+  void open() {
+    std::lock_guard lock(mutex_);
+    open_ = true;
+    changed_.notify_all();
+  }
+  bool waiting(int count) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(5), [&] { return waiting_ >= count; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int waiting_ = 0;
+  bool open_ = false;
+};
+
+TEST(HttpServer, PerAddressCapRefusesTheExcessAndServesOtherAddresses) {
+  HttpServerConfig config = test_config();
+  config.max_connections_per_address = 2;
+  auto server = start_server(config);
+  Client a(server->port(), 5000, "127.0.0.2");
+  Client b(server->port(), 5000, "127.0.0.2");
+  a.send(get("/a"));
+  b.send(get("/b"));
+  ASSERT_TRUE(a.read_response());
+  ASSERT_TRUE(b.read_response());
+  Client excess(server->port(), 5000, "127.0.0.2");
+  EXPECT_TRUE(excess.closed_within(2000));
+  EXPECT_EQ(server->stats().refused_per_address, 1u);
+  Client other(server->port(), 5000, "127.0.0.3");
+  other.send(get("/other"));
+  auto response = other.read_response();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->header("x-client"), "127.0.0.3");
+}
+
+TEST(HttpServer, TrustedProxiesAreExemptFromThePerAddressCap) {
+  HttpServerConfig config = test_config();
+  config.max_connections_per_address = 1;
+  config.trusted_proxies = "127.0.0.4";
+  auto server = start_server(config);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 3; ++i) {
+    clients.push_back(std::make_unique<Client>(server->port(), 5000, "127.0.0.4"));
+    clients.back()->send(get("/p"));
+    ASSERT_TRUE(clients.back()->read_response()) << i;
+  }
+  EXPECT_EQ(server->stats().refused_per_address, 0u);
+}
+
+TEST(HttpServer, ForwardedForIsReadOnlyFromTrustedProxies) {
+  HttpServerConfig config = test_config();
+  config.trusted_proxies = "127.0.0.5, 10.0.0.0/8";
+  auto server = start_server(config);
+  const std::string forwarded = "X-Forwarded-For: 198.51.100.9, 203.0.113.7\r\nX-Forwarded-For: 10.1.2.3\r\n";
+  Client proxied(server->port(), 5000, "127.0.0.5");
+  proxied.send(get("/f", forwarded));
+  auto response = proxied.read_response();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->header("x-client"), "203.0.113.7");  // rightmost entry that is not a proxy
+  Client direct(server->port(), 5000, "127.0.0.6");
+  direct.send(get("/f", forwarded));
+  response = direct.read_response();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->header("x-client"), "127.0.0.6");  // not a proxy: its header is ignored
+}
+
+TEST(HttpServer, SlowHeadersAreClosedAtTheHeaderDeadline) {
+  HttpServerConfig config = test_config();
+  config.header_timeout_ms = 300;
+  config.read_timeout_ms = 30000;
+  auto server = start_server(config);
+  Client slow(server->port());
+  bool closed = false;
+  for (int line = 0; line < 40 && !closed; ++line) {  // one header line every 100 ms, never the end
+    try {
+      slow.send(line == 0 ? "GET /slow HTTP/1.1\r\n" : "X-Line: " + std::to_string(line) + "\r\n");
+    } catch (const std::runtime_error&) {
+      closed = true;
+      break;
+    }
+    closed = slow.closed_within(100);
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_TRUE(eventually([&] { return server->stats().closed_slow_header == 1; }));
+}
+
+TEST(HttpServer, AConnectionThatSendsNothingIsClosedAtTheHeaderDeadline) {
+  HttpServerConfig config = test_config();
+  config.header_timeout_ms = 200;
+  config.idle_timeout_ms = 30000;
+  auto server = start_server(config);
+  Client silent(server->port());
+  EXPECT_TRUE(silent.closed_within(3000));
+  EXPECT_TRUE(eventually([&] { return server->stats().closed_slow_header == 1 && server->stats().open == 0; }));
+}
+
+TEST(HttpServer, ABodyBelowTheMinimumRateIsClosed) {
+  HttpServerConfig config = test_config();
+  config.min_body_bytes_per_second = 1000;
+  config.body_rate_grace_ms = 200;
+  config.read_timeout_ms = 30000;
+  auto server = start_server(config);
+  Client slow(server->port());
+  slow.send("POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n");
+  bool closed = false;
+  for (int i = 0; i < 100 && !closed; ++i) {  // 10 bytes every 100 ms: 100 bytes/s
+    try {
+      slow.send(std::string(10, 'x'));
+    } catch (const std::runtime_error&) {
+      closed = true;
+      break;
+    }
+    closed = slow.closed_within(100);
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_TRUE(eventually([&] { return server->stats().closed_slow_body == 1; }));
+}
+
+TEST(HttpServer, ABodyAboveTheMinimumRateIsServed) {
+  HttpServerConfig config = test_config();
+  config.min_body_bytes_per_second = 100;
+  config.body_rate_grace_ms = 100;
+  auto server = start_server(config);
+  Client client(server->port());
+  client.send("POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 40\r\n\r\n");
+  for (int i = 0; i < 4; ++i) {  // 10 bytes every 50 ms: 200 bytes/s
+    std::this_thread::sleep_for(milliseconds(50));
+    client.send(std::string(10, 'y'));
+  }
+  auto response = client.read_response();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->body, "POST /b q=- body=" + std::string(40, 'y'));
+}
+
+TEST(HttpServer, MaxRequestsPerConnectionEndsTheConnection) {
+  HttpServerConfig config = test_config();
+  config.max_requests_per_connection = 2;
+  auto server = start_server(config);
+  Client client(server->port());
+  client.send(get("/1"));
+  auto first = client.read_response();
+  ASSERT_TRUE(first);
+  EXPECT_NE(first->header("connection"), "close");
+  client.send(get("/2"));
+  auto second = client.read_response();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->header("connection"), "close");
+  EXPECT_TRUE(client.closed_within(2000));
+}
+
+TEST(HttpServer, InlineRoutesAreAnsweredWhileEveryHandlerThreadIsBusy) {
+  Gate gate;
+  HttpServerConfig config = test_config();
+  config.handler_threads = 1;
+  config.run_inline = [](const HttpRequest& request) { return request.path == "/health"; };
+  auto server = start_server(config, [&](const HttpRequest& request) {
+    if (request.path == "/block") gate.wait();
+    return echo(request);
+  });
+  Client blocked(server->port());
+  blocked.send(get("/block"));
+  ASSERT_TRUE(gate.waiting(1));
+  Client health(server->port());
+  health.send(get("/health"));
+  auto response = health.read_response();
+  gate.open();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->body, "GET /health q=- body=");
+  auto unblocked = blocked.read_response();
+  ASSERT_TRUE(unblocked);
+  EXPECT_EQ(unblocked->body, "GET /block q=- body=");
+}
+
+TEST(HttpServer, AFullHandlerQueueIsAnsweredOverloaded) {
+  Gate gate;
+  HttpServerConfig config = test_config();
+  config.handler_threads = 1;
+  config.max_queued_requests = 1;
+  auto server = start_server(config, [&](const HttpRequest& request) {
+    gate.wait();
+    return echo(request);
+  });
+  Client running(server->port());
+  running.send(get("/running"));
+  ASSERT_TRUE(gate.waiting(1));
+  Client queued(server->port());
+  queued.send(get("/queued"));
+  ASSERT_TRUE(eventually([&] { return server->stats().handler_queue == 1; }));
+  Client refused(server->port());
+  refused.send(get("/refused"));
+  auto response = refused.read_response();
+  gate.open();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 503);
+  EXPECT_EQ(response->body, R"({"error":"overloaded"})");
+  EXPECT_EQ(server->stats().overloaded, 1u);
+  auto first = running.read_response();
+  auto second = queued.read_response();
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(second->body, "GET /queued q=- body=");
+}
+
+TEST(HttpServer, FiveHundredIdleConnectionsCostNoThreadAndAreCountedOpen) {
+  rlimit limit{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &limit), 0);
+  if (limit.rlim_cur < 2048 && limit.rlim_max >= 2048) {
+    limit.rlim_cur = 2048;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur < 1200) GTEST_SKIP() << "descriptor limit " << limit.rlim_cur;
+  HttpServerConfig config = test_config();
+  config.max_connections = 1000;
+  config.max_connections_per_address = 0;
+  config.header_timeout_ms = 30000;
+  config.handler_threads = 1;
+  auto server = start_server(config);
+  std::vector<std::unique_ptr<Client>> idle;
+  for (int i = 0; i < 500; ++i) idle.push_back(std::make_unique<Client>(server->port()));
+  ASSERT_TRUE(eventually([&] { return server->stats().open == 500; })) << server->stats().open;
+  Client client(server->port());
+  client.send(get("/served"));
+  auto response = client.read_response();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->body, "GET /served q=- body=");
+  idle.clear();
+  EXPECT_TRUE(eventually([&] { return server->stats().open == 1; })) << server->stats().open;
 }
 
 }  // namespace

@@ -71,7 +71,7 @@ class MigrateStoreTest : public ::testing::Test {
 };
 
 void expect_all_same(const std::vector<TableCopy>& copies, int64_t attempts) {
-  ASSERT_EQ(copies.size(), 9u);
+  ASSERT_EQ(copies.size(), 14u);
   for (const TableCopy& t : copies) {
     EXPECT_TRUE(t.same()) << t.table << ": " << t.source_rows << " / " << t.target_rows;
     if (t.table == "attempts") {

@@ -84,5 +84,56 @@ TEST(Policy, JsonRoundTripAndValidation) {
   EXPECT_THROW(policy_from_json(nlohmann::json::array()), std::invalid_argument);
 }
 
+TEST(Policy, LockoutIsOnByDefaultAndRoundTrips) {
+  Policy policy;
+  EXPECT_TRUE(policy.lockout.on());
+  EXPECT_EQ(policy.lockout, (LockoutPolicy{5, 900, 900}));
+  nlohmann::json doc = policy_json(policy);
+  EXPECT_EQ(doc["lockout"], (nlohmann::json{{"failures", 5}, {"window_seconds", 900}, {"lock_seconds", 900}}));
+  Policy changed = policy_from_json({{"lockout", {{"failures", 0}}}}, policy);
+  EXPECT_FALSE(changed.lockout.on());
+  EXPECT_EQ(changed.lockout.window_seconds, 900);  // fields absent keep their value
+  EXPECT_EQ(policy_from_json(policy_json(changed)), changed);
+  // A stored policy from before the lockout existed reads with the defaults.
+  EXPECT_EQ(policy_from_json({{"faceSimilarity_threshold", 60}}).lockout, LockoutPolicy{});
+}
+
+TEST(Policy, LockoutValuesAreValidated) {
+  EXPECT_THROW(policy_from_json({{"lockout", {{"failures", -1}}}}), std::invalid_argument);
+  EXPECT_THROW(policy_from_json({{"lockout", {{"failures", 1001}}}}), std::invalid_argument);
+  EXPECT_THROW(policy_from_json({{"lockout", {{"failures", "5"}}}}), std::invalid_argument);
+  EXPECT_THROW(policy_from_json({{"lockout", {{"failures", 2.5}}}}), std::invalid_argument);
+  EXPECT_THROW(policy_from_json({{"lockout", {{"window_seconds", 0}}}}), std::invalid_argument);
+  EXPECT_THROW(policy_from_json({{"lockout", {{"lock_seconds", 30 * 86400 + 1}}}}), std::invalid_argument);
+  EXPECT_THROW(policy_from_json({{"lockout", 5}}), std::invalid_argument);
+  try {
+    policy_from_json({{"lockout", {{"lock_seconds", -3}}}});
+    FAIL() << "accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("lockout.lock_seconds"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Policy, OnlyTheSimilarityFailureCountsTowardsTheLockout) {
+  EXPECT_TRUE(similarity_failed(decide({10.0, {}, {}, {}, {}}, Policy{})));
+  EXPECT_FALSE(similarity_failed(decide({90.0, {}, {}, {}, {}}, Policy{})));
+  EXPECT_FALSE(similarity_failed(decide({90.0, {}, {}, {}, 10.0}, all_on())));  // another check failed
+  EXPECT_TRUE(similarity_failed(decide({10.0, 10.0, 10.0, 10.0, 10.0}, all_on())));
+}
+
+TEST(Policy, ScoreHoldsNumbersOnlyAndQualityIsApart) {
+  Scores scores{88.5, {}, {}, {}, {}};
+  scores.quality = QualityMeasures{};
+  Policy policy;  // quality checks are on by default
+  nlohmann::json score = scores_json(scores, policy);
+  EXPECT_EQ(score, (nlohmann::json{{"face_similarity_score", 88.5}}));
+  for (const auto& item : score.items()) EXPECT_TRUE(item.value().is_number()) << item.key();
+  EXPECT_TRUE(quality_measures_json(scores, policy).is_object());
+  policy.quality = QualityPolicy{0, 0, 0, 0, 0, 0, 0};
+  EXPECT_TRUE(quality_measures_json(scores, policy).is_null());
+  scores.quality.reset();
+  EXPECT_TRUE(quality_measures_json(scores, Policy{}).is_null());
+}
+
 }  // namespace
 }  // namespace faceauth

@@ -169,16 +169,17 @@ TEST(QualityPolicy, JsonRoundTripAndValidation) {
   EXPECT_THROW(policy_from_json({{"quality", 3}}), std::invalid_argument);
 }
 
-TEST(QualityPolicy, MeasurementsAppearInTheScoreWhenOn) {
+TEST(QualityPolicy, MeasurementsAppearBesideTheScoreWhenOn) {
   Scores scores;
   scores.face_similarity = 90;
   scores.quality = QualityMeasures{};
   scores.quality->brightness = 12.34;
-  nlohmann::json out = scores_json(scores, Policy{});
-  EXPECT_DOUBLE_EQ(out.at("quality").at("brightness").get<double>(), 12.3);
+  nlohmann::json out = quality_measures_json(scores, Policy{});
+  EXPECT_DOUBLE_EQ(out.at("brightness").get<double>(), 12.3);
+  EXPECT_FALSE(scores_json(scores, Policy{}).contains("quality"));  // `score` keeps numbers only
   Policy off;
   off.quality = {0, 0, 0, 0, 0, 0, 0};
-  EXPECT_FALSE(scores_json(scores, off).contains("quality"));
+  EXPECT_TRUE(quality_measures_json(scores, off).is_null());
 }
 
 TEST(Liveness, FeatureLayoutMatchesTheCommittedHead) {

@@ -779,5 +779,199 @@ TEST(PostgresStore, UnreachableServerIsAStoreError) {
   EXPECT_THROW(open_store("mysql://x", "/tmp/unused.db", 1), StoreError);
 }
 
+// -- Lockout counters (written against the Store interface: the same tests for every store) --
+
+class LockoutStoreTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    t_ = make_tenant("acme");
+    store_->create_submission(make_submission(t_.kyc.id, "sub-1"));
+    store_->create_submission(make_submission(t_.kyc.id, "sub-2"));
+  }
+
+  // A failed similarity check (or, with `failed` false, an approved attempt) at `at_ms`.
+  LockoutState attempt_at(int64_t at_ms, const LockoutRule& rule, bool failed = true,
+                          const std::string& submission = "sub-1", const std::string& project = "") {
+    Attempt a = make_attempt(project.empty() ? t_.faceauth.id : project, submission, "att-" + std::to_string(++n_));
+    a.created_ms = at_ms;
+    a.approved = !failed;
+    a.similarity_failed = failed;
+    a.fail_codes_json = failed ? R"(["face_compare_underscore"])" : "[]";
+    return store_->insert_attempt_counted(a, std::nullopt, rule, lock_event("lock-" + a.id, a.id, at_ms), nullptr);
+  }
+
+  WebhookEvent lock_event(const std::string& id, const std::string& attempt_id, int64_t at_ms) {
+    WebhookEvent e;
+    e.id = id;
+    e.kyc_project_id = t_.kyc.id;
+    e.attempt_id = attempt_id;
+    e.payload = R"({"webhook_trigger":"faceAuthLockout"})";
+    e.created_ms = e.next_attempt_ms = at_ms;
+    return e;
+  }
+
+  size_t outbox() { return store_->due_webhook_events(INT64_MAX / 2, 1000).size(); }
+
+  Tenant t_;
+  int n_ = 0;
+};
+
+INSTANTIATE_TEST_SUITE_P(Stores, LockoutStoreTest, ::testing::Values("sqlite", "postgres"), backend_name);
+
+TEST_P(LockoutStoreTest, TheNthFailureWithinTheWindowLocks) {
+  const LockoutRule rule{3, 60'000, 10'000};
+  LockoutState first = attempt_at(1000, rule);
+  EXPECT_FALSE(first.locked);
+  EXPECT_EQ(first.failures, 1);
+  EXPECT_EQ(attempt_at(2000, rule).failures, 2);
+  EXPECT_EQ(outbox(), 0u);
+  LockoutState third = attempt_at(3000, rule);
+  EXPECT_TRUE(third.locked);
+  EXPECT_EQ(third.failures, 3);
+  EXPECT_EQ(third.locked_ms, 3000);
+  EXPECT_EQ(third.locked_until_ms, 13'000);
+  EXPECT_EQ(outbox(), 1u);  // the lock's webhook event, in the attempt's transaction
+
+  EXPECT_TRUE(store_->get_lockout(t_.faceauth.id, "sub-1", rule, 12'999).locked);
+  LockoutState after = store_->get_lockout(t_.faceauth.id, "sub-1", rule, 13'000);
+  EXPECT_FALSE(after.locked);
+  EXPECT_EQ(after.failures, 0);  // the count restarts after a lock
+  EXPECT_EQ(after.locked_until_ms, 13'000);
+
+  std::vector<LockoutEvent> events = store_->list_lockout_events(t_.faceauth.id, 0, 100);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, "locked");
+  EXPECT_EQ(events[0].submission_id, "sub-1");
+  EXPECT_EQ(events[0].time_ms, 3000);
+  EXPECT_EQ(events[0].locked_until_ms, 13'000);
+  EXPECT_EQ(events[0].failures, 3);
+  EXPECT_EQ(events[0].attempt_id, "att-3");
+  EXPECT_EQ(events[0].actor, "policy");
+  EXPECT_GT(events[0].seq, 0);
+}
+
+TEST_P(LockoutStoreTest, OnlyFailuresWithinTheSlidingWindowCount) {
+  const LockoutRule rule{3, 1000, 10'000};
+  attempt_at(1000, rule);
+  attempt_at(1900, rule);
+  EXPECT_FALSE(attempt_at(2100, rule).locked);  // the first is out of the window by then
+  EXPECT_EQ(store_->get_lockout(t_.faceauth.id, "sub-1", rule, 2100).failures, 2);
+  EXPECT_TRUE(attempt_at(2800, rule).locked);  // 1900, 2100, 2800
+}
+
+TEST_P(LockoutStoreTest, ApprovedAttemptsDoNotCountAndDoNotReset) {
+  const LockoutRule rule{2, 60'000, 10'000};
+  attempt_at(1000, rule);
+  LockoutState approved = attempt_at(1500, rule, false);
+  EXPECT_FALSE(approved.locked);
+  EXPECT_EQ(approved.failures, 1);
+  EXPECT_TRUE(attempt_at(2000, rule).locked);
+}
+
+TEST_P(LockoutStoreTest, TheLockIsPerProjectAndSubmission) {
+  const LockoutRule rule{2, 60'000, 10'000};
+  FaceAuthProject other;
+  other.id = "fa-other";
+  other.kyc_project_id = t_.kyc.id;
+  other.name = "other door";
+  store_->create_faceauth_project(other, key_for(KeyKind::addon, other.id));
+  attempt_at(1000, rule);
+  EXPECT_TRUE(attempt_at(1100, rule).locked);
+  EXPECT_FALSE(store_->get_lockout(t_.faceauth.id, "sub-2", rule, 1200).locked);
+  EXPECT_FALSE(store_->get_lockout(other.id, "sub-1", rule, 1200).locked);
+  EXPECT_FALSE(attempt_at(1200, rule, true, "sub-2").locked);
+  EXPECT_FALSE(attempt_at(1300, rule, true, "sub-1", other.id).locked);
+  EXPECT_EQ(store_->list_lockout_events(other.id, 0, 100).size(), 0u);
+}
+
+TEST_P(LockoutStoreTest, ARuleThatIsOffNeverLocks) {
+  const LockoutRule off{};
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(attempt_at(1000 + i, off).locked);
+  EXPECT_EQ(outbox(), 0u);
+  EXPECT_EQ(store_->list_lockout_events(t_.faceauth.id, 0, 100).size(), 0u);
+  EXPECT_EQ(store_->count_attempts(t_.faceauth.id), 10);
+}
+
+TEST_P(LockoutStoreTest, FailuresDuringALockNeitherExtendNorRelock) {
+  const LockoutRule rule{2, 60'000, 10'000};
+  attempt_at(1000, rule);
+  attempt_at(1100, rule);
+  LockoutState during = attempt_at(1200, rule);  // in flight when the lock began
+  EXPECT_TRUE(during.locked);
+  EXPECT_EQ(during.locked_until_ms, 11'100);
+  EXPECT_EQ(store_->list_lockout_events(t_.faceauth.id, 0, 100).size(), 1u);
+  EXPECT_EQ(outbox(), 1u);
+}
+
+TEST_P(LockoutStoreTest, UnlockEndsTheLockAndRestartsTheCount) {
+  const LockoutRule rule{2, 60'000, 600'000};
+  attempt_at(1000, rule);
+  attempt_at(1100, rule);
+  ASSERT_TRUE(store_->get_lockout(t_.faceauth.id, "sub-1", rule, 2000).locked);
+  EXPECT_TRUE(store_->unlock_submission(t_.faceauth.id, "sub-1", 2000, lock_event("unlock-1", "", 2000)));
+  LockoutState unlocked = store_->get_lockout(t_.faceauth.id, "sub-1", rule, 2000);
+  EXPECT_FALSE(unlocked.locked);
+  EXPECT_EQ(unlocked.failures, 0);
+  EXPECT_EQ(outbox(), 2u);  // the lock's and the unlock's events
+  // Not locked any more: nothing to log, no event, but the count restarts.
+  EXPECT_FALSE(store_->unlock_submission(t_.faceauth.id, "sub-1", 2100, lock_event("unlock-2", "", 2100)));
+  EXPECT_EQ(outbox(), 2u);
+  std::vector<LockoutEvent> events = store_->list_lockout_events(t_.faceauth.id, 0, 100);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].kind, "unlocked");
+  EXPECT_EQ(events[1].actor, "admin");
+  EXPECT_EQ(events[1].time_ms, 2000);
+  EXPECT_EQ(events[1].locked_until_ms, 601'100);  // when the lock would have ended
+  EXPECT_GT(events[1].seq, events[0].seq);
+  EXPECT_EQ(store_->list_lockout_events(t_.faceauth.id, events[0].seq, 100).size(), 1u);
+  EXPECT_EQ(store_->list_lockout_events(t_.faceauth.id, 0, 1).size(), 1u);
+  // After the unlock the full count is needed again.
+  EXPECT_FALSE(attempt_at(3000, rule).locked);
+  EXPECT_TRUE(attempt_at(3100, rule).locked);
+}
+
+TEST_P(LockoutStoreTest, UnlockWithoutALockResetsTheCount) {
+  const LockoutRule rule{2, 60'000, 10'000};
+  attempt_at(1000, rule);
+  EXPECT_FALSE(store_->unlock_submission(t_.faceauth.id, "sub-1", 1500, std::nullopt));
+  EXPECT_FALSE(attempt_at(2000, rule).locked);
+  EXPECT_EQ(store_->get_lockout(t_.faceauth.id, "sub-1", rule, 2000).failures, 1);
+}
+
+TEST_P(LockoutStoreTest, TheFailureFlagIsStoredWithTheAttempt) {
+  const LockoutRule rule{5, 60'000, 10'000};
+  attempt_at(1000, rule);
+  attempt_at(1100, rule, false);
+  EXPECT_TRUE(store_->get_attempt(t_.faceauth.id, "att-1")->similarity_failed);
+  EXPECT_FALSE(store_->get_attempt(t_.faceauth.id, "att-2")->similarity_failed);
+}
+
+TEST_P(LockoutStoreTest, AFailedLockWriteLeavesNoAttempt) {
+  const LockoutRule rule{1, 60'000, 10'000};
+  Attempt a = make_attempt(t_.faceauth.id, "sub-1", "att-x");
+  a.similarity_failed = true;
+  WebhookEvent bad = lock_event("ev", a.id, 1000);
+  bad.kyc_project_id = "no-such-kyc-project";  // the outbox row breaks a foreign key
+  EXPECT_THROW(store_->insert_attempt_counted(a, std::nullopt, rule, bad, nullptr), StoreError);
+  EXPECT_FALSE(store_->get_attempt(t_.faceauth.id, "att-x").has_value());
+  EXPECT_EQ(store_->list_lockout_events(t_.faceauth.id, 0, 100).size(), 0u);
+  EXPECT_FALSE(store_->get_lockout(t_.faceauth.id, "sub-1", rule, a.created_ms).locked);
+}
+
+TEST_P(StoreTest, WriteProbeFailsWhileAnotherWriterHoldsTheDatabase) {
+  if (GetParam() != "sqlite") GTEST_SKIP() << "SQLite only: one writer at a time is SQLite's";
+  EXPECT_TRUE(store_->probe_write(1000));
+  const std::string path = backend_->url().substr(7);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  EXPECT_FALSE(store_->probe_write(2000));
+  EXPECT_TRUE(store_->ping());  // reads still work: only writes are stuck
+  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close_v2(db);
+  EXPECT_TRUE(store_->probe_write(3000));
+}
+
 }  // namespace
 }  // namespace faceauth

@@ -157,6 +157,80 @@ CREATE TABLE webhook_deliveries (
 ) STRICT;
 CREATE INDEX webhook_deliveries_project ON webhook_deliveries(kyc_project_id, seq);
 )sql"},
+    {4, R"sql(
+-- Lockout: failed similarity checks are counted from the attempts themselves (a sliding
+-- window), the lock of each (FaceAuth project, submission) is one row.
+ALTER TABLE attempts ADD COLUMN similarity_failed INTEGER NOT NULL DEFAULT 0 CHECK (similarity_failed IN (0, 1));
+UPDATE attempts SET similarity_failed = 1
+  WHERE EXISTS (SELECT 1 FROM json_each(attempts.fail_codes_json) WHERE value = 'face_compare_underscore');
+CREATE INDEX attempts_similarity_failures ON attempts(faceauth_project_id, kyc_submission_id, created_ms)
+  WHERE similarity_failed = 1;
+
+-- counted_from_ms: failures at or before it (the last lock or unlock) no longer count.
+CREATE TABLE lockouts (
+  faceauth_project_id TEXT NOT NULL REFERENCES faceauth_projects(id),
+  submission_id       TEXT NOT NULL,
+  locked_ms           INTEGER NOT NULL,
+  locked_until_ms     INTEGER NOT NULL,
+  counted_from_ms     INTEGER NOT NULL,
+  PRIMARY KEY (faceauth_project_id, submission_id)
+) STRICT;
+
+CREATE TABLE lockout_events (
+  seq                 INTEGER PRIMARY KEY AUTOINCREMENT,
+  faceauth_project_id TEXT NOT NULL,
+  submission_id       TEXT NOT NULL,
+  kind                TEXT NOT NULL CHECK (kind IN ('locked', 'unlocked')),
+  time_ms             INTEGER NOT NULL,
+  locked_until_ms     INTEGER NOT NULL,
+  failures            INTEGER NOT NULL,
+  attempt_id          TEXT NOT NULL,
+  actor               TEXT NOT NULL
+) STRICT;
+CREATE INDEX lockout_events_project ON lockout_events(faceauth_project_id, seq);
+
+-- One row rewritten by the readiness probe.
+CREATE TABLE write_probe (
+  id         INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+  written_ms INTEGER NOT NULL
+) STRICT;
+)sql"},
+    // Dashboard users and their sessions (the cookie's token is stored as its SHA-256).
+    {5, R"sql(
+CREATE TABLE users (
+  id                  TEXT PRIMARY KEY NOT NULL,
+  name                TEXT NOT NULL UNIQUE,
+  role                TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'viewer')),
+  password_hash       TEXT NOT NULL,
+  created_ms          INTEGER NOT NULL,
+  password_changed_ms INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE sessions (
+  token_hash     BLOB PRIMARY KEY NOT NULL CHECK (length(token_hash) = 32),
+  user_id        TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  created_ms     INTEGER NOT NULL,
+  expires_ms     INTEGER NOT NULL,
+  client_address TEXT NOT NULL
+) STRICT;
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE INDEX sessions_expiry ON sessions(expires_ms);
+)sql"},
+    // The audit log of changes made through the admin API.
+    {6, R"sql(
+CREATE TABLE audit_log (
+  seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+  time_ms        INTEGER NOT NULL,
+  actor          TEXT NOT NULL,
+  role           TEXT NOT NULL,
+  action         TEXT NOT NULL,
+  target         TEXT NOT NULL,
+  status         INTEGER NOT NULL,
+  client_address TEXT NOT NULL,
+  request_id     TEXT NOT NULL
+) STRICT;
+CREATE INDEX audit_log_time ON audit_log(time_ms);
+)sql"},
     {7, R"sql(
 -- The interface several servers need (PostgreSQL's migration 7 is the same): the outbox
 -- lease, the shared rate limit, values every server checks at start.
@@ -191,7 +265,7 @@ constexpr const char* kKycProjectColumns =
 constexpr const char* kAttemptColumns =
     "SELECT id, faceauth_project_id, kyc_submission_id, approved, scores_json, fail_codes_json, comments_json, "
     "policy_json, user_id, cf1, cf2, cf3, key_id, client_address, latency_ms, created_ms, image_sealed, "
-    "delete_check, image_state FROM attempts";
+    "delete_check, image_state, similarity_failed FROM attempts";
 constexpr const char* kWebhookEventColumns =
     "SELECT id, kyc_project_id, attempt_id, payload, created_ms, state, attempts, next_attempt_ms FROM "
     "webhook_events";
@@ -205,6 +279,8 @@ constexpr int latest_version() {
   return latest;
 }
 constexpr int kLatestVersion = latest_version();
+
+constexpr int kBusyTimeoutMs = 5000;  // wait for another writer (a second process on the file)
 
 int64_t now_ms() {
   using namespace std::chrono;
@@ -624,37 +700,96 @@ class SqliteStore final : public Store {
 
   void insert_attempt(const Attempt& a, const std::optional<WebhookEvent>& event,
                       const IdempotencyRecord* response) override {
-    const char* image_state = a.delete_check ? "deleted" : a.image_sealed.empty() ? "not_stored" : "stored";
     std::lock_guard lock(mutex_);
     transaction("insert attempt", [&] {
-      query(
-          "INSERT INTO attempts(id, faceauth_project_id, kyc_submission_id, approved, scores_json, fail_codes_json, "
-          "comments_json, policy_json, user_id, cf1, cf2, cf3, key_id, client_address, latency_ms, created_ms, "
-          "image_sealed, delete_check, image_state) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          "insert attempt")
-          .text(a.id)
-          .text(a.faceauth_project_id)
-          .text(a.submission_id)
-          .integer(a.approved ? 1 : 0)
-          .text(a.scores_json)
-          .text(a.fail_codes_json)
-          .text(a.comments_json)
-          .text(a.policy_json)
-          .text(a.user_id)
-          .text(a.cf1)
-          .text(a.cf2)
-          .text(a.cf3)
-          .text(a.key_id)
-          .text(a.client_address)
-          .real(a.latency_ms)
-          .integer(a.created_ms)
-          .blob(a.image_sealed)
-          .integer(a.delete_check ? 1 : 0)
-          .text(image_state)
-          .run();
+      insert_attempt_row(a);
       if (event) insert_webhook_event(*event);
       if (response) store_response(*response);
     });
+  }
+
+  LockoutState insert_attempt_counted(const Attempt& a, const std::optional<WebhookEvent>& event,
+                                      const LockoutRule& rule, const std::optional<WebhookEvent>& lock_event,
+                                      const IdempotencyRecord* response) override {
+    std::lock_guard lock(mutex_);
+    return transaction("insert attempt", [&] {
+      insert_attempt_row(a);
+      if (event) insert_webhook_event(*event);
+      if (response) store_response(*response);
+      LockoutRow row = read_lockout_row(a.faceauth_project_id, a.submission_id);
+      LockoutState state = lockout_state(row, a.faceauth_project_id, a.submission_id, rule, a.created_ms);
+      if (rule.failures <= 0 || !a.similarity_failed || state.locked || state.failures < rule.failures) return state;
+      row = {a.created_ms, a.created_ms + rule.lock_ms, a.created_ms};
+      write_lockout_row(a.faceauth_project_id, a.submission_id, row);
+      LockoutEvent logged{
+          0,       a.faceauth_project_id, a.submission_id, "locked", a.created_ms, row.until_ms, state.failures, a.id,
+          "policy"};
+      insert_lockout_event(logged);
+      if (lock_event) insert_webhook_event(*lock_event);
+      state.locked = true;
+      state.locked_ms = row.locked_ms;
+      state.locked_until_ms = row.until_ms;
+      return state;
+    });
+  }
+
+  LockoutState get_lockout(const std::string& faceauth_project_id, const std::string& submission_id,
+                           const LockoutRule& rule, int64_t now_ms) override {
+    std::lock_guard lock(mutex_);
+    LockoutRow row = read_lockout_row(faceauth_project_id, submission_id);
+    return lockout_state(row, faceauth_project_id, submission_id, rule, now_ms);
+  }
+
+  bool unlock_submission(const std::string& faceauth_project_id, const std::string& submission_id, int64_t now_ms,
+                         const std::optional<WebhookEvent>& unlock_event) override {
+    std::lock_guard lock(mutex_);
+    return transaction("unlock submission", [&] {
+      LockoutRow row = read_lockout_row(faceauth_project_id, submission_id);
+      const bool was_locked = row.until_ms > now_ms;
+      LockoutRow unlocked{row.locked_ms, was_locked ? now_ms : row.until_ms, now_ms};
+      write_lockout_row(faceauth_project_id, submission_id, unlocked);
+      if (!was_locked) return false;
+      insert_lockout_event({0, faceauth_project_id, submission_id, "unlocked", now_ms, row.until_ms, 0, "", "admin"});
+      if (unlock_event) insert_webhook_event(*unlock_event);
+      return true;
+    });
+  }
+
+  std::vector<LockoutEvent> list_lockout_events(const std::string& faceauth_project_id, int64_t after_seq,
+                                                int limit) override {
+    std::lock_guard lock(mutex_);
+    Query q = query(
+        "SELECT seq, faceauth_project_id, submission_id, kind, time_ms, locked_until_ms, failures, attempt_id, actor "
+        "FROM lockout_events WHERE faceauth_project_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        "list lockout events");
+    q.text(faceauth_project_id).integer(after_seq).integer(std::clamp(limit, 1, 1000));
+    std::vector<LockoutEvent> out;
+    while (q.step()) {
+      out.push_back({q.column_int(0), q.column_text(1), q.column_text(2), q.column_text(3), q.column_int(4),
+                     q.column_int(5), static_cast<int>(q.column_int(6)), q.column_text(7), q.column_text(8)});
+    }
+    return out;
+  }
+
+  bool probe_write(int64_t now_ms) override {
+    std::lock_guard lock(mutex_);
+    // A short wait: a probe that waits as long as a request would answer too late to matter.
+    sqlite3_busy_timeout(db_, 1000);
+    bool ok = true;
+    try {
+      transaction("write probe", [&] {
+        query(
+            "INSERT INTO write_probe(id, written_ms) VALUES(1, ?) "
+            "ON CONFLICT(id) DO UPDATE SET written_ms = excluded.written_ms",
+            "write probe")
+            .integer(now_ms)
+            .run();
+      });
+    } catch (const StoreError&) {
+      ok = false;
+    }
+    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    return ok;
   }
 
   std::optional<Attempt> get_attempt(const std::string& faceauth_project_id, const std::string& id) override {
@@ -694,7 +829,8 @@ class SqliteStore final : public Store {
       if (purged) {
         query(
             "UPDATE webhook_events SET payload = json_set(payload, '$.data.user_id', '', '$.data.cf1', '', "
-            "'$.data.cf2', '', '$.data.cf3', '') WHERE attempt_id = ?",
+            "'$.data.cf2', '', '$.data.cf3', '') WHERE attempt_id = ? AND "
+            "json_extract(payload, '$.webhook_trigger') = 'faceAuth'",
             "purge attempt")
             .text(id)
             .run();
@@ -820,6 +956,164 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  bool requeue_webhook_event(const std::string& kyc_project_id, const std::string& event_id, int64_t now_ms) override {
+    std::lock_guard lock(mutex_);
+    return transaction("requeue webhook event", [&] {
+      return query(
+                 "UPDATE webhook_events SET state = 'pending', attempts = 0, next_attempt_ms = ? "
+                 "WHERE kyc_project_id = ? AND id = ?",
+                 "requeue webhook event")
+                 .integer(now_ms)
+                 .text(kyc_project_id)
+                 .text(event_id)
+                 .run() > 0;
+    });
+  }
+
+  bool create_user(const User& user) override {
+    std::lock_guard lock(mutex_);
+    return transaction("create user", [&] {
+      {
+        Query taken = query("SELECT 1 FROM users WHERE name = ?", "create user");
+        if (taken.text(user.name).step()) return false;
+      }
+      query(
+          "INSERT INTO users(id, name, role, password_hash, created_ms, password_changed_ms) VALUES(?, ?, ?, ?, ?, ?)",
+          "create user")
+          .text(user.id)
+          .text(user.name)
+          .text(role_name(user.role))
+          .text(user.password_hash)
+          .integer(user.created_ms)
+          .integer(user.password_changed_ms)
+          .run();
+      return true;
+    });
+  }
+
+  std::vector<User> list_users() override {
+    std::lock_guard lock(mutex_);
+    Query q = query(std::string(kUserColumns) + " ORDER BY name", "list users");
+    std::vector<User> out;
+    while (q.step()) out.push_back(read_user(q));
+    return out;
+  }
+
+  std::optional<User> find_user(const std::string& name) override {
+    std::lock_guard lock(mutex_);
+    Query q = query(std::string(kUserColumns) + " WHERE name = ?", "find user");
+    if (!q.text(name).step()) return std::nullopt;
+    return read_user(q);
+  }
+
+  std::optional<User> get_user(const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    Query q = query(std::string(kUserColumns) + " WHERE id = ?", "get user");
+    if (!q.text(id).step()) return std::nullopt;
+    return read_user(q);
+  }
+
+  bool set_user_password(const std::string& id, const std::string& password_hash, int64_t now_ms) override {
+    std::lock_guard lock(mutex_);
+    return transaction("set user password", [&] {
+      bool changed =
+          query("UPDATE users SET password_hash = ?, password_changed_ms = ? WHERE id = ?", "set user password")
+              .text(password_hash)
+              .integer(now_ms)
+              .text(id)
+              .run() > 0;
+      if (changed) query("DELETE FROM sessions WHERE user_id = ?", "set user password").text(id).run();
+      return changed;
+    });
+  }
+
+  bool delete_user(const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    return transaction("delete user", [&] {
+      query("DELETE FROM sessions WHERE user_id = ?", "delete user").text(id).run();
+      return query("DELETE FROM users WHERE id = ?", "delete user").text(id).run() > 0;
+    });
+  }
+
+  void create_session(const Session& session) override {
+    std::lock_guard lock(mutex_);
+    transaction("create session", [&] {
+      query("INSERT INTO sessions(token_hash, user_id, created_ms, expires_ms, client_address) VALUES(?, ?, ?, ?, ?)",
+            "create session")
+          .blob(session.token_hash)
+          .text(session.user_id)
+          .integer(session.created_ms)
+          .integer(session.expires_ms)
+          .text(session.client_address)
+          .run();
+    });
+  }
+
+  std::optional<Session> find_session(const Bytes& token_hash, int64_t now_ms) override {
+    std::lock_guard lock(mutex_);
+    Query q = query(
+        "SELECT token_hash, user_id, created_ms, expires_ms, client_address FROM sessions "
+        "WHERE token_hash = ? AND expires_ms > ?",
+        "find session");
+    if (!q.blob(token_hash).integer(now_ms).step()) return std::nullopt;
+    return Session{q.column_blob(0), q.column_text(1), q.column_int(2), q.column_int(3), q.column_text(4)};
+  }
+
+  bool delete_session(const Bytes& token_hash) override {
+    std::lock_guard lock(mutex_);
+    return transaction("delete session", [&] {
+      return query("DELETE FROM sessions WHERE token_hash = ?", "delete session").blob(token_hash).run() > 0;
+    });
+  }
+
+  int64_t delete_expired_sessions(int64_t now_ms) override {
+    std::lock_guard lock(mutex_);
+    return transaction("delete expired sessions", [&] {
+      return static_cast<int64_t>(
+          query("DELETE FROM sessions WHERE expires_ms <= ?", "delete expired sessions").integer(now_ms).run());
+    });
+  }
+
+  void append_audit(const AuditEntry& e) override {
+    std::lock_guard lock(mutex_);
+    transaction("append audit", [&] {
+      query(
+          "INSERT INTO audit_log(time_ms, actor, role, action, target, status, client_address, request_id) "
+          "VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+          "append audit")
+          .integer(e.time_ms)
+          .text(e.actor)
+          .text(e.role)
+          .text(e.action)
+          .text(e.target)
+          .integer(e.status)
+          .text(e.client_address)
+          .text(e.request_id)
+          .run();
+    });
+  }
+
+  std::vector<AuditEntry> list_audit(const AuditQuery& aq) override {
+    std::lock_guard lock(mutex_);
+    Query q = query(
+        "SELECT seq, time_ms, actor, role, action, target, status, client_address, request_id FROM audit_log "
+        "WHERE (?1 = '' OR actor = ?1) AND (?2 = '' OR instr(action, ?2) > 0) AND time_ms >= ?3 AND time_ms < ?4 "
+        "AND (?5 = 0 OR seq < ?5) ORDER BY seq DESC LIMIT ?6",
+        "list audit");
+    q.text(aq.actor)
+        .text(aq.action)
+        .integer(aq.from_ms)
+        .integer(aq.to_ms)
+        .integer(aq.before_seq)
+        .integer(std::clamp(aq.limit, 1, 1000));
+    std::vector<AuditEntry> out;
+    while (q.step()) {
+      out.push_back({q.column_int(0), q.column_int(1), q.column_text(2), q.column_text(3), q.column_text(4),
+                     q.column_text(5), static_cast<int>(q.column_int(6)), q.column_text(7), q.column_text(8)});
+    }
+    return out;
+  }
+
   int64_t count_attempts(const std::string& faceauth_project_id) override {
     std::lock_guard lock(mutex_);
     Query q = query("SELECT COUNT(*) FROM attempts WHERE faceauth_project_id = ?", "count attempts");
@@ -938,13 +1232,27 @@ class SqliteStore final : public Store {
     if (changed != 1) throw StoreError("store idempotent response: the key is no longer held by this request");
   }
 
+  static constexpr const char* kUserColumns =
+      "SELECT id, name, role, password_hash, created_ms, password_changed_ms FROM users";
+
+  static User read_user(const Query& q) {
+    User user;
+    user.id = q.column_text(0);
+    user.name = q.column_text(1);
+    user.role = parse_role(q.column_text(2)).value_or(Role::viewer);
+    user.password_hash = q.column_text(3);
+    user.created_ms = q.column_int(4);
+    user.password_changed_ms = q.column_int(5);
+    return user;
+  }
+
   static constexpr const char* kSubmissionColumns =
       "SELECT id, kyc_project_id, status, user_id, email, cf1, cf2, cf3, template_sealed, template_model, "
       "template_source, selfie_sealed, id_image_sealed, created_ms, updated_ms FROM submissions";
 
   void configure() {
     sqlite3_extended_result_codes(db_, 1);
-    sqlite3_busy_timeout(db_, 5000);
+    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
     // Refuse SQL that could corrupt the file on purpose (writable_schema and the like).
     sqlite3_db_config(db_, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
     {
@@ -1053,6 +1361,7 @@ class SqliteStore final : public Store {
     a.image_sealed = q.column_blob(16);
     a.delete_check = q.column_int(17) != 0;
     a.image_state = q.column_text(18);
+    a.similarity_failed = q.column_int(19) != 0;
     return a;
   }
 
@@ -1090,6 +1399,105 @@ class SqliteStore final : public Store {
         .text(webhook_state_name(e.state))
         .integer(e.attempts)
         .integer(e.next_attempt_ms)
+        .run();
+  }
+
+  // Callers hold mutex_ inside a transaction.
+  void insert_attempt_row(const Attempt& a) {
+    const char* image_state = a.delete_check ? "deleted" : a.image_sealed.empty() ? "not_stored" : "stored";
+    query(
+        "INSERT INTO attempts(id, faceauth_project_id, kyc_submission_id, approved, scores_json, fail_codes_json, "
+        "comments_json, policy_json, user_id, cf1, cf2, cf3, key_id, client_address, latency_ms, created_ms, "
+        "image_sealed, delete_check, image_state, similarity_failed) "
+        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert attempt")
+        .text(a.id)
+        .text(a.faceauth_project_id)
+        .text(a.submission_id)
+        .integer(a.approved ? 1 : 0)
+        .text(a.scores_json)
+        .text(a.fail_codes_json)
+        .text(a.comments_json)
+        .text(a.policy_json)
+        .text(a.user_id)
+        .text(a.cf1)
+        .text(a.cf2)
+        .text(a.cf3)
+        .text(a.key_id)
+        .text(a.client_address)
+        .real(a.latency_ms)
+        .integer(a.created_ms)
+        .blob(a.image_sealed)
+        .integer(a.delete_check ? 1 : 0)
+        .text(image_state)
+        .integer(a.similarity_failed ? 1 : 0)
+        .run();
+  }
+
+  // The lockouts row of a (project, submission); zeros when there is none.
+  struct LockoutRow {
+    int64_t locked_ms = 0, until_ms = 0, counted_from_ms = 0;
+  };
+
+  // Callers hold mutex_.
+  LockoutRow read_lockout_row(const std::string& faceauth_project_id, const std::string& submission_id) {
+    Query q = query(
+        "SELECT locked_ms, locked_until_ms, counted_from_ms FROM lockouts WHERE faceauth_project_id = ? AND "
+        "submission_id = ?",
+        "read lockout");
+    if (!q.text(faceauth_project_id).text(submission_id).step()) return {};
+    return {q.column_int(0), q.column_int(1), q.column_int(2)};
+  }
+
+  // Callers hold mutex_ inside a transaction.
+  void write_lockout_row(const std::string& faceauth_project_id, const std::string& submission_id,
+                         const LockoutRow& row) {
+    query(
+        "INSERT INTO lockouts(faceauth_project_id, submission_id, locked_ms, locked_until_ms, counted_from_ms) "
+        "VALUES(?, ?, ?, ?, ?) ON CONFLICT(faceauth_project_id, submission_id) DO UPDATE SET "
+        "locked_ms = excluded.locked_ms, locked_until_ms = excluded.locked_until_ms, "
+        "counted_from_ms = excluded.counted_from_ms",
+        "write lockout")
+        .text(faceauth_project_id)
+        .text(submission_id)
+        .integer(row.locked_ms)
+        .integer(row.until_ms)
+        .integer(row.counted_from_ms)
+        .run();
+  }
+
+  // The state at now_ms; failures are counted in (max(now - window, counted_from), now].
+  // Callers hold mutex_.
+  LockoutState lockout_state(const LockoutRow& row, const std::string& faceauth_project_id,
+                             const std::string& submission_id, const LockoutRule& rule, int64_t now_ms) {
+    LockoutState state;
+    state.locked = row.until_ms > now_ms;
+    state.locked_ms = row.locked_ms;
+    state.locked_until_ms = row.until_ms;
+    Query q = query(
+        "SELECT COUNT(*) FROM attempts WHERE faceauth_project_id = ? AND kyc_submission_id = ? AND "
+        "similarity_failed = 1 AND created_ms > ? AND created_ms <= ?",
+        "count failures");
+    q.text(faceauth_project_id).text(submission_id).integer(std::max(now_ms - rule.window_ms, row.counted_from_ms));
+    q.integer(now_ms).step();
+    state.failures = static_cast<int>(q.column_int(0));
+    return state;
+  }
+
+  // Callers hold mutex_ inside a transaction.
+  void insert_lockout_event(const LockoutEvent& e) {
+    query(
+        "INSERT INTO lockout_events(faceauth_project_id, submission_id, kind, time_ms, locked_until_ms, failures, "
+        "attempt_id, actor) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+        "log lockout event")
+        .text(e.faceauth_project_id)
+        .text(e.submission_id)
+        .text(e.kind)
+        .integer(e.time_ms)
+        .integer(e.locked_until_ms)
+        .integer(e.failures)
+        .text(e.attempt_id)
+        .text(e.actor)
         .run();
   }
 
