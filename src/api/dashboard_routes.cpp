@@ -326,18 +326,18 @@ void DashboardRouter::record_audit(const Call& call, int status) {
   entry.time_ms = now_ms();
   entry.actor = call.who ? call.who->actor : "anonymous";
   entry.role = call.who ? role_name(call.who->role) : "";
-  if (!call.who && !call.audit_actor.empty())
-    entry.actor = std::string("anonymous (").append(call.audit_actor).append(")");
+  if (!call.who && !call.audit_actor.empty()) entry.actor = "anonymous (" + call.audit_actor + ")";
   // The route with its ids replaced, the ids apart: no query string (it may hold a search).
   std::string action = call.request.method, target;
   for (size_t i = 0; i < call.segments.size(); ++i) {
     bool id = i >= 3 && (call.segments[i - 1] == "kyc-projects" || call.segments[i - 1] == "faceauth-projects" ||
                          call.segments[i - 1] == "submissions" || call.segments[i - 1] == "attempts" ||
                          call.segments[i - 1] == "users" || call.segments[i - 1] == "events");
-    // Appended piece by piece: GCC 12's -Wrestrict misfires on `literal + std::string&&`.
-    action.append(i == 0 ? " /" : "/").append(id ? std::string_view("{id}") : std::string_view(call.segments[i]));
+    // Appends, not operator+: GCC 12's -Wrestrict misreads "x" + std::string&& at -O2.
+    action.append(i == 0 ? " /" : "/");
+    action.append(id ? std::string_view("{id}") : std::string_view(call.segments[i]));
     if (!id) continue;
-    if (!target.empty()) target += ' ';
+    if (!target.empty()) target.push_back(' ');
     target.append(call.segments[i], 0, 128);
   }
   entry.action = action;
