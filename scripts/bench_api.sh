@@ -2,7 +2,11 @@
 # API benchmark of faceauthd: POST /v3/faceauth with a 960x720 JPEG over loopback.
 #
 #   scripts/bench_api.sh [--faceauthd PATH] [--baseline PATH] [--c1-seconds N] [--c8-seconds N]
-#                        [--total N] [--load-seconds N] [--idle N]
+#                        [--total N] [--load-seconds N] [--idle N] [--postgres]
+#
+# --postgres: every server started here keeps its store on PostgreSQL instead of SQLite (a
+# fresh database each) on a durable (fsync on) throw-away server from
+# tests/tools/pg_test_server.sh on a loopback port, stopped at the end.
 #
 # Targets (the issue): median latency <= 40 ms at concurrency 1; >= 40 requests/s at
 # concurrency 8 with zero errors; resident memory after 10,000 requests <= 500 MB and not
@@ -47,6 +51,7 @@ c8_seconds=30
 total=10000
 load_seconds=20
 idle_count=10000
+postgres=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --faceauthd) faceauthd=$2; shift 2 ;;
@@ -56,7 +61,8 @@ while [ $# -gt 0 ]; do
     --total) total=$2; shift 2 ;;
     --load-seconds) load_seconds=$2; shift 2 ;;
     --idle) idle_count=$2; shift 2 ;;
-    *) echo "usage: scripts/bench_api.sh [--faceauthd PATH] [--baseline PATH] [--c1-seconds N] [--c8-seconds N] [--total N] [--load-seconds N] [--idle N]" >&2; exit 2 ;;
+    --postgres) postgres=1; shift ;;
+    *) echo "usage: scripts/bench_api.sh [--faceauthd PATH] [--baseline PATH] [--c1-seconds N] [--c8-seconds N] [--total N] [--load-seconds N] [--idle N] [--postgres]" >&2; exit 2 ;;
   esac
 done
 for tool in wrk curl node slowhttptest /usr/bin/python3; do
@@ -69,14 +75,22 @@ image=build/bench/selfie-960x720.jpg
 
 work=$(mktemp -d)
 server_pid=
+pg_dir=
 cleanup() {
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
     kill -TERM "$server_pid"
     wait "$server_pid" 2>/dev/null || true
   fi
+  [ -z "$pg_dir" ] || tests/tools/pg_test_server.sh stop "$pg_dir"
   rm -rf "$work"
 }
 trap cleanup EXIT
+pg_url=
+databases=0
+if [ "$postgres" = 1 ]; then
+  pg_dir=$(mktemp -d /tmp/faceauth-bench-pg.XXXXXX)
+  pg_url=$(tests/tools/pg_test_server.sh start "$pg_dir" --durable)
+fi
 
 # start_server BINARY DATA_DIR [ARGS...]: sets port, base, server_pid; waits for demo.json.
 start_server() {
@@ -84,6 +98,11 @@ start_server() {
   shift 2
   port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   base=http://127.0.0.1:$port
+  if [ -n "$pg_url" ]; then  # a fresh database for each server
+    databases=$((databases + 1))
+    psql -q "$pg_url" -c "CREATE DATABASE bench_$databases"
+    set -- "$@" --database "${pg_url%/faceauth}/bench_$databases"
+  fi
   "$bin" --data-dir "$data" --bind 127.0.0.1 --port "$port" "$@" >"$data.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 600); do

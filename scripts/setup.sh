@@ -15,7 +15,7 @@ export FACEAUTH_CACHE=$cache
 packages=(
   build-essential cmake pkg-config git clang clang-format libclang-rt-14-dev
   libopencv-dev libturbojpeg0-dev libsodium-dev nlohmann-json3-dev libgtest-dev
-  libboost-dev libsqlite3-dev wrk slowhttptest
+  libboost-dev libsqlite3-dev wrk slowhttptest libpq-dev postgresql nginx
   libxnnpack-dev libpthreadpool-dev libdlib-dev libopenblas0-pthread valgrind
   python3 python3-numpy python3-onnx python3-opencv openssl ca-certificates
   chromium

@@ -47,6 +47,10 @@ Row row(ApiErrorCode code) {
       return {"method_not_allowed", 405, "Method not allowed on this resource"};
     case ApiErrorCode::header_too_large:
       return {"invalid_data_format", 431, "Request headers are too large"};
+    case ApiErrorCode::idempotency_key_reused:
+      return {"idempotency_key_reused", 422, "This Idempotency-Key was used with a different request"};
+    case ApiErrorCode::idempotency_key_in_progress:
+      return {"idempotency_key_in_progress", 409, "The first request with this Idempotency-Key is still running"};
   }
   return {"data_processing_error", 500, "Data processing error"};
 }

@@ -28,6 +28,9 @@ enum class ApiErrorCode {
   not_found,
   method_not_allowed,
   header_too_large,
+  // ours: Idempotency-Key (docs/openapi.yaml)
+  idempotency_key_reused,
+  idempotency_key_in_progress,
 };
 
 struct ApiError {

@@ -296,7 +296,7 @@ HttpResponse DashboardRouter::try_it(Call& call) {
   if (!is_valid_utf8(submission_id) || !is_valid_utf8(user_id)) {
     return fail(call.request_id, ApiErrorCode::invalid_data_format, "fields must be valid UTF-8");
   }
-  AuthInput input{"", submission_id, image, user_id, "", "", "", r.client_address};
+  AuthInput input{"", submission_id, image, user_id, "", "", "", r.client_address, ""};
   Outcome outcome = service_.authenticate_in_project(call.segments[3], input);
   if (outcome.error) return outcome_response(outcome, call.request_id);
   std::optional<FaceAuthProject> project = service_.store().get_faceauth_project(call.segments[3]);

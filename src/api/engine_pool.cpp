@@ -6,6 +6,7 @@ namespace faceauth {
 
 EnginePool::EnginePool(const EngineConfig& config, int size, int max_waiting) : size_(size), max_waiting_(max_waiting) {
   for (int i = 0; i < size; ++i) idle_.push_back(std::make_unique<FaceEngine>(config));
+  if (!idle_.empty()) model_version_ = idle_.front()->model_version();
   if (!idle_.empty() && idle_.front()->calibration().empty()) {
     throw std::runtime_error("the embedding pipeline " + idle_.front()->model_version() +
                              " has no score calibration in its manifest (see docs/accuracy.md)");

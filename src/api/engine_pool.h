@@ -37,12 +37,15 @@ class EnginePool {
   // An engine, or an empty lease when none was free within `wait` or the queue is full.
   Lease acquire(std::chrono::milliseconds wait);
   int size() const { return size_; }
+  // The embedding pipeline every engine of the pool runs (the templates' model version).
+  const std::string& model_version() const { return model_version_; }
   int waiting() const;
 
  private:
   void give_back(std::unique_ptr<FaceEngine> engine);
 
   int size_;
+  std::string model_version_;
   int max_waiting_;
   int waiting_ = 0;
   mutable std::mutex mutex_;

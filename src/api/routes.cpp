@@ -1,5 +1,7 @@
 #include "api/routes.h"
 
+#include <algorithm>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -231,6 +233,24 @@ HttpResponse ApiRouter::dispatch(Context& context) {
   return fail(context, ApiErrorCode::not_found);
 }
 
+// 1-255 visible ASCII characters (a UUID is the usual choice).
+static bool valid_idempotency_key(const std::string& key) {
+  if (key.empty() || key.size() > 255) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+// The request's Idempotency-Key into `key`; the error response when it is not valid.
+std::optional<HttpResponse> ApiRouter::take_idempotency_key(Context& context, std::string& key) {
+  const std::string* header = context.request.header("idempotency-key");
+  if (!header) return std::nullopt;
+  if (!valid_idempotency_key(*header)) {
+    return fail(context, ApiErrorCode::invalid_data_format,
+                "Idempotency-Key must be 1 to 255 visible ASCII characters");
+  }
+  key = *header;
+  return std::nullopt;
+}
+
 HttpResponse ApiRouter::faceauth(Context& context) {
   const std::string* key = context.request.header("x-api-key");
   FormFields form = parse_form(context.request, {"faceImage"}, config_.max_field_bytes);
@@ -249,7 +269,9 @@ HttpResponse ApiRouter::faceauth(Context& context) {
                   field(form, "cf1"),
                   field(form, "cf2"),
                   field(form, "cf3"),
-                  context.request.client_address};
+                  context.request.client_address,
+                  ""};
+  if (std::optional<HttpResponse> bad = take_idempotency_key(context, input.idempotency_key)) return *bad;
   return respond(context, service_.authenticate(input));
 }
 
@@ -278,9 +300,10 @@ HttpResponse ApiRouter::submissions(Context& context, const std::string& kyc_pro
   if (rest == 0 && method == "POST") {
     FormFields form = parse_form(context.request, {"selfieImage", "idImage"}, config_.max_field_bytes);
     if (form.error) return fail(context, *form.error, form.message);
-    SubmissionInput input{form.values["selfieImage"], form.values["idImage"], field(form, "userId"),
-                          field(form, "email"),       field(form, "cf1"),     field(form, "cf2"),
-                          field(form, "cf3")};
+    SubmissionInput input{
+        form.values["selfieImage"], form.values["idImage"], field(form, "userId"), field(form, "email"),
+        field(form, "cf1"),         field(form, "cf2"),     field(form, "cf3"),    ""};
+    if (std::optional<HttpResponse> bad = take_idempotency_key(context, input.idempotency_key)) return *bad;
     return respond(context, service_.create_submission(kyc_project_id, input));
   }
   if (rest == 0 && method == "GET") {

@@ -50,6 +50,7 @@ class ApiRouter {
   struct Context;
   HttpResponse dispatch(Context& context);
   HttpResponse faceauth(Context& context);
+  std::optional<HttpResponse> take_idempotency_key(Context& context, std::string& key);
   HttpResponse history(Context& context);
   HttpResponse webhook(Context& context);
   HttpResponse submissions(Context& context, const std::string& kyc_project_id, size_t first_segment);

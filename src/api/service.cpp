@@ -1,5 +1,7 @@
 #include "api/service.h"
 
+#include <sodium.h>
+
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -10,6 +12,34 @@
 
 namespace faceauth {
 namespace {
+
+constexpr int64_t kIdempotencyKeepMs = 86'400'000;  // a day
+// A claim not answered within this long was on a server that died: a retry takes it over.
+// Longer than a request runs after its body is read (engine-wait-ms 3 s, then the work).
+constexpr int64_t kIdempotencyStaleMs = 30'000;
+
+// SHA-256 over a request's fields, each with its length (a retry may use another multipart
+// boundary or field order and is still the same request).
+Bytes fields_hash(std::initializer_list<std::string_view> parts) {
+  crypto_hash_sha256_state state;
+  crypto_hash_sha256_init(&state);
+  for (std::string_view part : parts) {
+    const uint64_t size = part.size();
+    crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(&size), sizeof size);
+    crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(part.data()), part.size());
+  }
+  Bytes out(crypto_hash_sha256_BYTES);
+  crypto_hash_sha256_final(&state, out.data());
+  return out;
+}
+
+Bytes request_hash(const AuthInput& in) {
+  return fields_hash({"faceauth", in.submission_id, in.user_id, in.cf1, in.cf2, in.cf3, in.image});
+}
+
+Bytes request_hash(const SubmissionInput& in) {
+  return fields_hash({"submission", in.selfie, in.id_image, in.user_id, in.email, in.cf1, in.cf2, in.cf3});
+}
 
 std::span<const uint8_t> as_bytes(std::string_view text) {
   return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
@@ -126,28 +156,74 @@ std::optional<ApiKey> FaceAuthService::resolve_key(const std::string& key, KeyKi
   return found;
 }
 
+// Several servers on one store share each key's bucket in the store; one server keeps it in memory.
+bool FaceAuthService::allow_request(const std::string& key_id, int& retry_after) {
+  if (!store_.shared()) return limiter_.allow(key_id, retry_after);
+  int64_t wait_ms =
+      store_.take_rate_token("addon:" + key_id, config_.rate_per_minute / 60.0, config_.rate_burst, now_ms());
+  retry_after = static_cast<int>(std::max<int64_t>(1, (wait_ms + 999) / 1000));
+  return wait_ms == 0;
+}
+
 Outcome FaceAuthService::authenticate(const AuthInput& input) {
   std::optional<ApiKey> key = resolve_key(input.api_key, KeyKind::addon);
   if (!key) return Outcome::fail(ApiErrorCode::Invalid_projectId);
   int retry_after = 1;
-  if (config_.rate_per_minute > 0 && !limiter_.allow(key->id, retry_after)) {
+  if (config_.rate_per_minute > 0 && !allow_request(key->id, retry_after)) {
     Outcome limited = Outcome::fail(ApiErrorCode::too_many_requests);
     limited.error->retry_after_seconds = retry_after;
     return limited;
   }
   std::optional<FaceAuthProject> project = store_.get_faceauth_project(key->project_id);
   if (!project) return Outcome::fail(ApiErrorCode::Invalid_projectId);
-  std::optional<Submission> submission = store_.get_submission(project->kyc_project_id, input.submission_id);
+  if (input.idempotency_key.empty()) return decide_and_record(input, *key, *project, nullptr);
+  return once(project->id, input.idempotency_key, request_hash(input), 200,
+              [&](IdempotencyRecord* response) { return decide_and_record(input, *key, *project, response); });
+}
+
+// The same key and request answer the first response (for POST /v3/faceauth the same
+// authentication_id), from any server; the first request's response is stored with its
+// write, in one transaction.
+Outcome FaceAuthService::once(const std::string& project_id, const std::string& key, Bytes request_hash,
+                              int success_status, const std::function<Outcome(IdempotencyRecord*)>& run) {
+  IdempotencyRecord record{project_id, key, std::move(request_hash), "", now_ms()};
+  switch (store_.claim_idempotency_key(record, record.created_ms, kIdempotencyStaleMs, kIdempotencyKeepMs)) {
+    case IdempotencyClaim::done:
+      return Outcome::ok(nlohmann::ordered_json::parse(record.response_body), success_status);
+    case IdempotencyClaim::mismatch:
+      return Outcome::fail(ApiErrorCode::idempotency_key_reused);
+    case IdempotencyClaim::in_progress:
+      return Outcome::fail(ApiErrorCode::idempotency_key_in_progress);
+    case IdempotencyClaim::claimed:
+      break;
+  }
+  Outcome outcome;
+  try {
+    outcome = run(&record);
+  } catch (...) {
+    try {
+      store_.release_idempotency_key(project_id, key);
+    } catch (const StoreError&) {  // the claim goes stale and a retry takes it over
+    }
+    throw;
+  }
+  if (outcome.error) store_.release_idempotency_key(project_id, key);  // errors are not stored
+  return outcome;
+}
+
+Outcome FaceAuthService::decide_and_record(const AuthInput& input, const ApiKey& key, const FaceAuthProject& project,
+                                           IdempotencyRecord* response) {
+  std::optional<Submission> submission = store_.get_submission(project.kyc_project_id, input.submission_id);
   if (!submission) return Outcome::fail(ApiErrorCode::Invalid_submissionId);
   if (submission->status != SubmissionStatus::approved || submission->template_sealed.empty()) {
     return Outcome::fail(ApiErrorCode::invalid_submission_status);
   }
-  if (std::optional<Outcome> refused = refuse_when_locked(*project, *submission)) return *refused;
-  return compare_and_record(input, *key, *project, *submission);
+  if (std::optional<Outcome> refused = refuse_when_locked(project, *submission)) return *refused;
+  return compare_and_record(input, key, project, *submission, response);
 }
 
 Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey& key, const FaceAuthProject& project,
-                                            const Submission& submission) {
+                                            const Submission& submission, IdempotencyRecord* response) {
   const int64_t started = now_ms();
   std::optional<Bytes> plain = sealer_.open(submission.template_sealed);
   if (!plain) return Outcome::fail(ApiErrorCode::data_processing_error, "The reference template cannot be read");
@@ -200,17 +276,6 @@ Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey
   attempt.latency_ms = static_cast<double>(attempt.created_ms - started);
   if (project.image_retention_days != 0) attempt.image_sealed = sealer_.seal(as_bytes(input.image));
   std::optional<WebhookEvent> event = webhook_event_for(project.kyc_project_id, attempt);
-  LockoutRule rule = lockout_rule(project.policy.lockout);
-  std::optional<WebhookEvent> lock_event;
-  if (rule.failures > 0 && attempt.similarity_failed) {
-    lock_event = lockout_webhook_event(project.kyc_project_id, attempt.id,
-                                       lockout_payload(project.id, submission.id, "locked", attempt.created_ms,
-                                                       attempt.created_ms + rule.lock_ms, rule.failures, attempt.id),
-                                       attempt.created_ms);
-  }
-  LockoutState lock = store_.insert_attempt_counted(attempt, event, rule, lock_event);
-  bool lock_event_written = lock.locked && lock.locked_ms == attempt.created_ms && lock_event;
-  if ((event || lock_event_written) && config_.on_webhook_event) config_.on_webhook_event();
   nlohmann::ordered_json body = {{"authentication_id", attempt.id},
                                  {"auth_status", decision.approved ? "approved" : "rejected"},
                                  {"create_time", iso_time(attempt.created_ms)},
@@ -220,6 +285,19 @@ Outcome FaceAuthService::compare_and_record(const AuthInput& input, const ApiKey
     body["rejected_comment"] = string_array(decision, true);
   }
   if (!quality.is_null()) body["quality"] = quality;  // ours, beside the vendor's fields
+  // The response is stored with the attempt (same transaction) for a retry with its Idempotency-Key.
+  if (response) response->response_body = body.dump();
+  LockoutRule rule = lockout_rule(project.policy.lockout);
+  std::optional<WebhookEvent> lock_event;
+  if (rule.failures > 0 && attempt.similarity_failed) {
+    lock_event = lockout_webhook_event(project.kyc_project_id, attempt.id,
+                                       lockout_payload(project.id, submission.id, "locked", attempt.created_ms,
+                                                       attempt.created_ms + rule.lock_ms, rule.failures, attempt.id),
+                                       attempt.created_ms);
+  }
+  LockoutState lock = store_.insert_attempt_counted(attempt, event, rule, lock_event, response);
+  bool lock_event_written = lock.locked && lock.locked_ms == attempt.created_ms && lock_event;
+  if ((event || lock_event_written) && config_.on_webhook_event) config_.on_webhook_event();
   return Outcome::ok(body);
 }
 
@@ -314,6 +392,14 @@ Outcome FaceAuthService::create_submission(const std::string& kyc_project_id, co
   if (input.selfie.empty() && input.id_image.empty()) {
     return Outcome::fail(ApiErrorCode::required_field_missing, "selfieImage or idImage is required");
   }
+  if (input.idempotency_key.empty()) return store_submission(kyc_project_id, input, nullptr);
+  if (!store_.get_kyc_project(kyc_project_id)) return Outcome::fail(ApiErrorCode::not_found, "No such KYC project");
+  return once(kyc_project_id, input.idempotency_key, request_hash(input), 201,
+              [&](IdempotencyRecord* response) { return store_submission(kyc_project_id, input, response); });
+}
+
+Outcome FaceAuthService::store_submission(const std::string& kyc_project_id, const SubmissionInput& input,
+                                          IdempotencyRecord* response) {
   std::optional<KycProject> project = store_.get_kyc_project(kyc_project_id);
   if (!project) return Outcome::fail(ApiErrorCode::not_found, "No such KYC project");
   // The reference face is the selfie when there is one, else the face on the ID (vendor rule).
@@ -332,9 +418,10 @@ Outcome FaceAuthService::create_submission(const std::string& kyc_project_id, co
         {"id_selfie_score", score}, {"threshold", project->auto_approve_threshold}, {"approved", approved}};
     if (!id_face) auto_approval["id_image_error"] = error_code_name(id_face.error().code);
   }
-  store_.create_submission(submission);
   nlohmann::ordered_json body = submission_json(submission);
   if (!auto_approval.is_null()) body["auto_approval"] = auto_approval;
+  if (response) response->response_body = body.dump();
+  store_.create_submission(submission, response);
   return Outcome::ok(body, 201);
 }
 

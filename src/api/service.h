@@ -39,11 +39,13 @@ struct AuthInput {
   std::string_view image;
   std::string user_id, cf1, cf2, cf3;
   std::string client_address;
+  std::string idempotency_key;  // "" = none
 };
 
 struct SubmissionInput {
   std::string_view selfie, id_image;  // either may be empty, not both
   std::string user_id, email, cf1, cf2, cf3;
+  std::string idempotency_key;  // "" = none
 };
 
 struct ServiceConfig {
@@ -87,6 +89,7 @@ class FaceAuthService {
   Outcome set_policy(const std::string& faceauth_project_id, const nlohmann::json& request);
   Outcome rotate_key(KeyKind kind, const std::string& project_id);
 
+  // With input.idempotency_key: once per KYC project and key, as POST /v3/faceauth.
   Outcome create_submission(const std::string& kyc_project_id, const SubmissionInput& input);
   Outcome get_submission(const std::string& kyc_project_id, const std::string& id);
   Outcome list_submissions(const std::string& kyc_project_id, const SubmissionFilter& filter);
@@ -131,8 +134,16 @@ class FaceAuthService {
   std::optional<WebhookEvent> lockout_webhook_event(const std::string& kyc_project_id, const std::string& attempt_id,
                                                     std::string payload, int64_t time_ms);
   Outcome compare_and_record(const AuthInput& input, const ApiKey& key, const FaceAuthProject& project,
-                             const Submission& submission);
+                             const Submission& submission, IdempotencyRecord* response);
 
+  bool allow_request(const std::string& key_id, int& retry_after);
+  // Runs `run` once per (project, Idempotency-Key): a repeat answers the stored response.
+  Outcome once(const std::string& project_id, const std::string& key, Bytes request_hash, int success_status,
+               const std::function<Outcome(IdempotencyRecord*)>& run);
+  Outcome store_submission(const std::string& kyc_project_id, const SubmissionInput& input,
+                           IdempotencyRecord* response);
+  Outcome decide_and_record(const AuthInput& input, const ApiKey& key, const FaceAuthProject& project,
+                            IdempotencyRecord* response);
   Store& store_;
   EnginePool& engines_;
   const Sealer& sealer_;

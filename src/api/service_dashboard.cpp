@@ -16,7 +16,7 @@ Outcome FaceAuthService::authenticate_in_project(const std::string& faceauth_pro
   key.id = "admin-try-it";  // the attempt's key_id: made from the dashboard, not with a key
   key.kind = KeyKind::addon;
   key.project_id = project->id;
-  return compare_and_record(input, key, *project, *submission);
+  return compare_and_record(input, key, *project, *submission, nullptr);
 }
 
 }  // namespace faceauth

@@ -66,7 +66,9 @@ WebhookDeliverer::WebhookDeliverer(Store& store, const Sealer& sealer, WebhookRe
 }
 
 int WebhookDeliverer::deliver_due(int64_t now_ms, int limit) {
-  std::vector<WebhookEvent> due = store_.due_webhook_events(now_ms, limit);
+  // The lease covers every try of the batch, so no other server picks one up meanwhile.
+  const int64_t lease = std::max<int64_t>(retry_.lease_ms, int64_t{limit} * (retry_.timeout_ms + 1000));
+  std::vector<WebhookEvent> due = store_.claim_webhook_events(now_ms, limit, lease);
   for (WebhookEvent& event : due) deliver(std::move(event), now_ms);
   return static_cast<int>(due.size());
 }

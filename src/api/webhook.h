@@ -38,6 +38,7 @@ struct WebhookRetry {
   int backoff_max_ms = 300000;  // the cap of that wait
   int max_attempts = 8;         // tries before the event is marked failed
   int timeout_ms = 5000;        // per try: connect, send, status line
+  int lease_ms = 30000;         // a claimed event is this server's for so long (then another's)
 };
 
 // The wait before try number attempts_done + 1.

@@ -10,6 +10,8 @@
 
 #include "cli/admin_client.h"
 #include "cli/commands.h"
+#include "store/migrate_store.h"
+#include "store/store.h"
 
 namespace faceauth {
 namespace {
@@ -36,6 +38,10 @@ constexpr const char* kAdminUsage =
   webhook set KYC_ID URL [--secret S]   http:// URL; the secret is made and shown once unless given
   webhook show|delete KYC_ID
   webhook deliveries KYC_ID [--after SEQ] [--limit N]   the delivery log, oldest first
+  migrate-store --from sqlite:PATH --to postgresql://...
+                    copies a stopped node's SQLite database into PostgreSQL (every table),
+                    verifies each table's rows and SHA-256 on both sides; safe to re-run;
+                    one JSON line per table; exit 1 when any table differs (docs/deploy.md)
   lockout show FACEAUTH_ID SUBMISSION_ID      lock state and counted failures of a submission
   lockout unlock FACEAUTH_ID SUBMISSION_ID    ends its lock and restarts its failure count
   lockout events FACEAUTH_ID [--after SEQ] [--limit N]   the lock/unlock log, oldest first
@@ -357,6 +363,27 @@ int submission_command(const AdminServer& server, const Args& args) {
   throw std::invalid_argument(kAdminUsage);
 }
 
+// Works on the databases directly, not through a server.
+int migrate_store_command(const Args& args) {
+  const std::string from = args.get("from"), to = args.get("to");
+  if (from.rfind("sqlite:", 0) != 0 || from.size() <= 7 || !is_postgres_url(to)) {
+    throw std::invalid_argument("usage: faceauth admin migrate-store --from sqlite:PATH --to postgresql://...");
+  }
+  bool same = true;
+  for (const TableCopy& t : migrate_sqlite_to_postgres(from.substr(7), to)) {
+    nlohmann::ordered_json line = {{"table", t.table},
+                                   {"sqlite_rows", t.source_rows},
+                                   {"postgres_rows", t.target_rows},
+                                   {"sqlite_sha256", t.source_sha256},
+                                   {"postgres_sha256", t.target_sha256},
+                                   {"same", t.same()}};
+    std::cout << line.dump() << "\n";
+    same = same && t.same();
+  }
+  std::cout << std::flush;
+  return same ? 0 : 1;
+}
+
 }  // namespace
 
 int cmd_admin(const Args& args) {
@@ -364,12 +391,12 @@ int cmd_admin(const Args& args) {
     std::cout << kAdminUsage;
     return 0;
   }
+  if (!args.positional.empty() && args.positional[0] == "migrate-store") return migrate_store_command(args);
   if (args.positional.size() == 1 && args.positional[0] == "audit") return audit_command(admin_server(args), args);
   if (args.positional.size() < 2) throw std::invalid_argument(kAdminUsage);
   const std::string& group = args.positional[0];
   if (group != "kyc" && group != "faceauth" && group != "policy" && group != "submission" && group != "webhook" &&
-      group != "lockout" &&
-      group != "user") {
+      group != "lockout" && group != "user") {
     throw std::invalid_argument(kAdminUsage);
   }
   AdminServer server = admin_server(args);

@@ -38,6 +38,11 @@ bool to_bool(const std::string& name, const std::string& value) {
 const std::map<std::string, Setter>& setters() {
   static const std::map<std::string, Setter> table = {
       {"data-dir", [](DaemonConfig& c, const std::string& v) { c.data_dir = v; }},
+      {"database", [](DaemonConfig& c, const std::string& v) { c.database = v; }},
+      {"database-pool",
+       [](DaemonConfig& c, const std::string& v) { c.database_pool = to_int("database-pool", v, 1, 1000); }},
+      {"webhook-lease-ms",
+       [](DaemonConfig& c, const std::string& v) { c.webhook_lease_ms = to_int("webhook-lease-ms", v, 100, 3600000); }},
       {"bind", [](DaemonConfig& c, const std::string& v) { c.bind = v; }},
       {"port", [](DaemonConfig& c, const std::string& v) { c.port = to_int("port", v, 0, 65535); }},
       {"workers", [](DaemonConfig& c, const std::string& v) { c.workers = to_int("workers", v, 0, 256); }},
@@ -220,9 +225,20 @@ DaemonConfig load_config(int argc, char** argv) {
   return config;
 }
 
+std::string redact_url(const std::string& url) {
+  const size_t scheme = url.find("://");
+  const size_t at = url.find('@');
+  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return url;
+  const size_t colon = url.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
 std::vector<std::string> describe(const DaemonConfig& c) {
   auto secret = [](const std::string& value) { return value.empty() ? std::string("(from data dir)") : "(set)"; };
   return {"data-dir = " + c.data_dir.string(),
+          "database = " + (c.database.empty() ? std::string("(SQLite in data dir)") : redact_url(c.database)),
+          "database-pool = " + std::to_string(c.database_pool),
           "bind = " + c.bind,
           "port = " + std::to_string(c.port),
           "workers = " + std::to_string(c.workers),
@@ -250,6 +266,7 @@ std::vector<std::string> describe(const DaemonConfig& c) {
           "webhook-max-attempts = " + std::to_string(c.webhook_max_attempts),
           "webhook-timeout-ms = " + std::to_string(c.webhook_timeout_ms),
           "webhook-poll-ms = " + std::to_string(c.webhook_poll_ms),
+          "webhook-lease-ms = " + std::to_string(c.webhook_lease_ms),
           "retention-sweep-ms = " + std::to_string(c.retention_sweep_ms),
           "models = " + (c.models.empty() ? std::string("(set-up cache)") : c.models.string()),
           "embedder = " + c.embedder,

@@ -11,6 +11,8 @@ namespace faceauth {
 
 struct DaemonConfig {
   std::filesystem::path data_dir = "faceauth-data";
+  std::string database;   // postgresql://user@host:port/db, sqlite:PATH, or "" = DATA_DIR/faceauth.db
+  int database_pool = 8;  // PostgreSQL connections per server
   std::string bind = "127.0.0.1";
   int port = 8080;
   int workers = 0;            // engines in the pool; 0 = one per core
@@ -38,6 +40,7 @@ struct DaemonConfig {
   int webhook_max_attempts = 8;                // tries before an event is marked failed
   int webhook_timeout_ms = 5000;               // per try
   int webhook_poll_ms = 1000;                  // the outbox is also read this often
+  int webhook_lease_ms = 30000;                // a claimed event is this server's for so long
   int retention_sweep_ms = 3600000;            // how often expired face images are purged
   std::filesystem::path models;                // "" = the set-up cache
   std::string embedder = "fused_recognition";  // the face descriptor model (a manifest name)
@@ -53,6 +56,9 @@ struct DaemonConfig {
 // Parses flags (argv) over environment over the file named by --config / FACEAUTH_CONFIG.
 // Throws std::invalid_argument with a message naming the bad setting.
 DaemonConfig load_config(int argc, char** argv);
+
+// The URL with any password replaced by "***".
+std::string redact_url(const std::string& url);
 
 // The settings as lines `name = value` for the start-up log, secrets redacted.
 std::vector<std::string> describe(const DaemonConfig& config);

@@ -159,18 +159,50 @@ std::filesystem::path demo_photo(const DaemonConfig& config, const EngineConfig&
   return engine.model_dir.parent_path() / "npm" / "face-api" / "package" / "demo" / "sample1.jpg";
 }
 
+// Every server on one database must hold the same sealing key: the first start stores a
+// value sealed with its key, and a later start whose key cannot open it is refused.
+void check_sealing_key(Store& store, const Sealer& sealer) {
+  const std::string check = "faceauth sealing check v1";
+  const Bytes plain(check.begin(), check.end());
+  Bytes stored = store.put_cluster_value_if_absent("sealing_check", sealer.seal(plain));
+  std::optional<Bytes> opened = sealer.open(stored);
+  if (!opened || *opened != plain) {
+    throw std::runtime_error(
+        "the sealing key cannot open what this database's servers sealed: every server on one database needs the "
+        "same sealing-key");
+  }
+}
+
+// Servers on one shared database must make templates with one embedding pipeline, or each
+// would re-embed the others' templates back and forth: a server of another one is refused.
+// (One server on its own store may change it: templates are re-embedded on use.)
+void check_model_version(Store& store, const std::string& model_version) {
+  if (!store.shared()) return;
+  Bytes mine(model_version.begin(), model_version.end());
+  Bytes stored = store.put_cluster_value_if_absent("model_version", mine);
+  if (stored != mine) {
+    throw std::runtime_error("this database's servers embed with " + std::string(stored.begin(), stored.end()) +
+                             ", this server with " + model_version +
+                             ": use the same embedder, alignment and embedding-flip on every server (docs/deploy.md "
+                             "says how to change them for all)");
+  }
+}
+
 int serve(const DaemonConfig& config, const sigset_t& signals) {
   std::filesystem::create_directories(config.data_dir);
   ::chmod(config.data_dir.c_str(), 0700);
   init_crypto();
   Sealer sealer = config.sealing_key.empty() ? Sealer::from_file(config.data_dir / "sealing.key")
                                              : Sealer::from_hex(config.sealing_key);
-  std::unique_ptr<Store> store = open_sqlite_store((config.data_dir / "faceauth.db").string());
+  std::unique_ptr<Store> store =
+      open_store(config.database, (config.data_dir / "faceauth.db").string(), config.database_pool);
+  check_sealing_key(*store, sealer);
   AdminToken admin = admin_token(config);
   EngineConfig engine = engine_config(config);
   int workers =
       config.workers > 0 ? config.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   EnginePool engines(engine, workers, config.engine_queue);
+  check_model_version(*store, engines.model_version());
   Metrics metrics;
   ServiceConfig service_config;
   service_config.engine_wait = std::chrono::milliseconds(config.engine_wait_ms);
@@ -185,7 +217,7 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
     metrics.observe_stage("embed", ms.embed / 1000);
   };
   WebhookRetry retry{config.webhook_backoff_ms, config.webhook_backoff_max_ms, config.webhook_max_attempts,
-                     config.webhook_timeout_ms};
+                     config.webhook_timeout_ms, config.webhook_lease_ms};
   WebhookDeliverer deliverer(*store, sealer, retry);
   // Events resume after a restart: the outbox is read at start and whenever an event is due.
   BackgroundLoop webhooks("webhook delivery", [&deliverer, &config] {
@@ -196,7 +228,8 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
   });
   BackgroundLoop sweeper("retention sweeper", [&store, &config] {
     store->purge_expired_images(now_ms());
-    store->delete_expired_sessions(now_ms());  // dashboard sessions past their expiry
+    store->purge_idempotency_keys(now_ms() - 86'400'000);  // Idempotency-Keys are kept a day
+    store->delete_expired_sessions(now_ms());              // dashboard sessions past their expiry
     return config.retention_sweep_ms;
   });
   service_config.on_webhook_event = [&webhooks] { webhooks.wake(); };

@@ -56,7 +56,7 @@ std::string create_demo(FaceAuthService& service, EnginePool& engines, const Dem
   Outcome kyc = service.create_kyc_project({{"name", "Demo KYC project"}});
   std::string kyc_id = kyc.body["project"]["id"];
   Outcome door = service.create_faceauth_project({{"kyc_project_id", kyc_id}, {"name", "Demo door"}});
-  Outcome submission = service.create_submission(kyc_id, {photo, {}, "demo-user", "", "", "", ""});
+  Outcome submission = service.create_submission(kyc_id, {photo, {}, "demo-user", "", "", "", "", ""});
   if (submission.error)
     throw std::runtime_error("the demo photo gave " + std::string(api_error_name(submission.error->code)));
   std::string submission_id = submission.body["submissionId"];

@@ -37,6 +37,25 @@ const char* webhook_state_name(WebhookState state) {
 
 namespace faceauth {
 
+IdempotencyClaim idempotency_claim(const Bytes& stored_hash, const IdempotencyRecord& request, int64_t created_ms,
+                                   int64_t now_ms, int64_t stale_ms) {
+  if (stored_hash != request.request_hash) return IdempotencyClaim::mismatch;
+  if (!request.response_body.empty()) return IdempotencyClaim::done;
+  if (created_ms >= now_ms - stale_ms) return IdempotencyClaim::in_progress;
+  return IdempotencyClaim::claimed;  // its server died mid-request: this one takes the key over
+}
+
+bool is_postgres_url(const std::string& database) {
+  return database.rfind("postgresql://", 0) == 0 || database.rfind("postgres://", 0) == 0;
+}
+
+std::unique_ptr<Store> open_store(const std::string& database, const std::string& default_sqlite_path, int pool_size) {
+  if (database.empty()) return open_sqlite_store(default_sqlite_path);
+  if (is_postgres_url(database)) return open_postgres_store(database, pool_size);
+  if (database.rfind("sqlite:", 0) == 0 && database.size() > 7) return open_sqlite_store(database.substr(7));
+  throw StoreError("database: expected postgresql://..., sqlite:PATH or nothing");
+}
+
 const char* role_name(Role role) {
   switch (role) {
     case Role::owner:

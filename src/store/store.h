@@ -172,6 +172,23 @@ struct WebhookDelivery {
   WebhookState event_state = WebhookState::pending;  // the event's state after this try
 };
 
+// A client's Idempotency-Key on a creating request (per project, kept a day): the request it
+// was first used with (a hash) and the response that request got ("" while in progress).
+struct IdempotencyRecord {
+  std::string project_id;
+  std::string key;
+  Bytes request_hash;
+  std::string response_body;
+  int64_t created_ms = 0;
+};
+
+enum class IdempotencyClaim {
+  claimed,      // this request holds the key now: run it, store its response with its write
+  done,         // answered before: the stored response is returned
+  mismatch,     // the key was used with another request
+  in_progress,  // the first request with this key is still running
+};
+
 // A person who signs in to the dashboard. owner: everything, users too; admin: projects,
 // keys, policies, submissions, webhooks; viewer: reads, but no key and no face image.
 enum class Role { owner, admin, viewer };
@@ -244,7 +261,9 @@ class Store {
   // Revokes the project's live keys of that kind and adds `new_key`; false when no project.
   virtual bool rotate_key(const ApiKey& new_key) = 0;
 
-  virtual void create_submission(const Submission& submission) = 0;
+  // With `response`: the response stored under its claimed Idempotency-Key, in the same transaction.
+  virtual void create_submission(const Submission& submission, const IdempotencyRecord* response) = 0;
+  void create_submission(const Submission& submission) { create_submission(submission, nullptr); }
   // Scoped by KYC project: another project's id answers nothing, exactly as an absent one.
   virtual std::optional<Submission> get_submission(const std::string& kyc_project_id, const std::string& id) = 0;
   virtual std::vector<Submission> list_submissions(const std::string& kyc_project_id,
@@ -258,18 +277,23 @@ class Store {
   // Deletes the submission with its images and template; false when absent.
   virtual bool delete_submission(const std::string& kyc_project_id, const std::string& id) = 0;
 
-  // The attempt and, when given, its webhook event, in one transaction.
-  virtual void insert_attempt(const Attempt& attempt, const std::optional<WebhookEvent>& event) = 0;
-  void insert_attempt(const Attempt& attempt) { insert_attempt(attempt, std::nullopt); }
+  // The attempt and, when given, its webhook event and the response stored under the
+  // request's Idempotency-Key (claimed before), in one transaction.
+  virtual void insert_attempt(const Attempt& attempt, const std::optional<WebhookEvent>& event,
+                              const IdempotencyRecord* response) = 0;
+  void insert_attempt(const Attempt& attempt, const std::optional<WebhookEvent>& event) {
+    insert_attempt(attempt, event, nullptr);
+  }
+  void insert_attempt(const Attempt& attempt) { insert_attempt(attempt, std::nullopt, nullptr); }
   // The attempt, its webhook event and the lockout count in one transaction. When the rule is
   // on, the attempt is a failed similarity check and its (project, submission) is not locked
   // at attempt.created_ms, the failures since max(created_ms - window, the last lock or
   // unlock) are counted; reaching rule.failures locks it until created_ms + lock_ms, logs a
-  // "locked" LockoutEvent and writes `lock_event` (when given) to the outbox. Returns the lock
-  // state after the attempt.
+  // "locked" LockoutEvent and writes `lock_event` (when given) to the outbox; `response` as
+  // for insert_attempt. Returns the lock state after the attempt.
   virtual LockoutState insert_attempt_counted(const Attempt& attempt, const std::optional<WebhookEvent>& event,
-                                              const LockoutRule& rule,
-                                              const std::optional<WebhookEvent>& lock_event) = 0;
+                                              const LockoutRule& rule, const std::optional<WebhookEvent>& lock_event,
+                                              const IdempotencyRecord* response) = 0;
   // The lock state of a submission in a FaceAuth project at now_ms (failures counted in
   // rule.window_ms).
   virtual LockoutState get_lockout(const std::string& faceauth_project_id, const std::string& submission_id,
@@ -296,15 +320,42 @@ class Store {
   // returns how many.
   virtual int64_t purge_expired_images(int64_t now_ms) = 0;
 
-  // Events due for a try (pending, next_attempt_ms <= now_ms), oldest first.
+  // Events due for a try (pending, next_attempt_ms <= now_ms, not leased), oldest first.
   virtual std::vector<WebhookEvent> due_webhook_events(int64_t now_ms, int limit) = 0;
-  // The earliest next_attempt_ms of a pending event, or nothing.
+  // Claims up to `limit` due events for this process, oldest first: each is hidden from every
+  // other claim until now_ms + lease_ms or until its delivery is recorded, so each event is
+  // tried by one server at a time, and a server that dies mid-try leaves it to another
+  // after the lease. (PostgreSQL: FOR UPDATE SKIP LOCKED.)
+  virtual std::vector<WebhookEvent> claim_webhook_events(int64_t now_ms, int limit, int64_t lease_ms) = 0;
+  // When the next pending event can be tried (its next_attempt_ms, or its lease's end), or nothing.
   virtual std::optional<int64_t> next_webhook_due_ms() = 0;
-  // Logs a try and updates its event (state, attempts, next_attempt_ms) in one transaction.
+  // Logs a try and updates its event (state, attempts, next_attempt_ms) and ends its lease,
+  // in one transaction.
   virtual void record_webhook_delivery(const WebhookDelivery& delivery, const WebhookEvent& event) = 0;
   // The delivery log of a KYC project, oldest first, after `after_seq`.
   virtual std::vector<WebhookDelivery> list_webhook_deliveries(const std::string& kyc_project_id, int64_t after_seq,
                                                                int limit) = 0;
+
+  // True when several servers may share this store (PostgreSQL): per-process state such as
+  // the rate limit then lives in the store.
+  virtual bool shared() const { return false; }
+  // One token of a shared token bucket (`rate_per_second`, up to `burst`), taken atomically:
+  // 0 when taken, else the milliseconds until one is there.
+  virtual int64_t take_rate_token(const std::string& bucket, double rate_per_second, double burst, int64_t now_ms) = 0;
+  // A named value every server of the cluster sees (the sealing check, the model version):
+  // stored when absent; returns the stored one, the given one or the one written before.
+  virtual Bytes put_cluster_value_if_absent(const std::string& name, const Bytes& value) = 0;
+
+  // Takes (record.project_id, record.key) for a request with record.request_hash at now_ms.
+  // A record older than keep_ms is forgotten; one still in progress after stale_ms (its
+  // server died) is taken over. `response_body` is filled for `done`.
+  virtual IdempotencyClaim claim_idempotency_key(IdempotencyRecord& record, int64_t now_ms, int64_t stale_ms,
+                                                 int64_t keep_ms) = 0;
+  // Gives up a claimed key whose request stored nothing (an error answer): a retry runs again.
+  virtual void release_idempotency_key(const std::string& project_id, const std::string& key) = 0;
+  // Deletes the records created before `before_ms`; returns how many.
+  virtual int64_t purge_idempotency_keys(int64_t before_ms) = 0;
+
   // Makes an event of the project pending again, due now, with a fresh try budget (the
   // dashboard's "redeliver"); false when the project has no such event.
   virtual bool requeue_webhook_event(const std::string& kyc_project_id, const std::string& event_id,
@@ -330,7 +381,19 @@ class Store {
   virtual std::vector<AuditEntry> list_audit(const AuditQuery& query) = 0;
 };
 
+// What a stored Idempotency-Key record (its request hash and creation time, and
+// request.response_body read from it) means for a request: both stores decide alike.
+IdempotencyClaim idempotency_claim(const Bytes& stored_hash, const IdempotencyRecord& request, int64_t created_ms,
+                                   int64_t now_ms, int64_t stale_ms);
+
 // Opens (creating when needed) an SQLite database file in WAL mode and migrates it.
 std::unique_ptr<Store> open_sqlite_store(const std::string& path);
+// Connects to a PostgreSQL database (a libpq URL, postgresql://user@host:port/db) with a
+// pool of `pool_size` connections and migrates it under an advisory lock.
+std::unique_ptr<Store> open_postgres_store(const std::string& url, int pool_size);
+// The store the `database` setting names: a postgresql:// or postgres:// URL, sqlite:PATH,
+// or "" for `default_sqlite_path`.
+std::unique_ptr<Store> open_store(const std::string& database, const std::string& default_sqlite_path, int pool_size);
+bool is_postgres_url(const std::string& database);
 
 }  // namespace faceauth

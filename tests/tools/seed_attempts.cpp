@@ -2,7 +2,7 @@
 // insert_attempt the service uses), so that the history tests can page through thousands of
 // records without running the face engine thousands of times. Not installed, not a route.
 //
-//   seed_attempts DB_PATH FACEAUTH_PROJECT_ID COUNT FIRST_MS STEP_MS
+//   seed_attempts DB_PATH|POSTGRES_URL FACEAUTH_PROJECT_ID COUNT FIRST_MS STEP_MS
 //
 // Attempt i is created at FIRST_MS + (i / 3) * STEP_MS: three attempts share each
 // millisecond, so pagination must break ties by id. Prints each new authentication id.
@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
   }
   try {
     init_crypto();
-    std::unique_ptr<Store> store = open_sqlite_store(argv[1]);
+    std::unique_ptr<Store> store =
+        is_postgres_url(argv[1]) ? open_postgres_store(argv[1], 2) : open_sqlite_store(argv[1]);
     const long count = std::stol(argv[3]);
     const int64_t first = std::stoll(argv[4]), step = std::stoll(argv[5]);
     for (long i = 0; i < count; ++i) {

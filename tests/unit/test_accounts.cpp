@@ -8,6 +8,7 @@
 #include "api/accounts.h"
 #include "api/dashboard_stats.h"
 #include "crypto/passwords.h"
+#include "store_backends.h"
 
 namespace faceauth {
 namespace {
@@ -136,28 +137,26 @@ TEST(DashboardStats, QuantileOfAHistogram) {
 }
 
 // Every Store implementation: users, sessions, audit, webhook requeue.
-class AccountStoreTest : public ::testing::Test {
+// (SQLite and PostgreSQL: store_backends.h.)
+class AccountStoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     init_crypto();
-    dir_ = fs::temp_directory_path() / ("faceauth_accounts_" + random_hex_id());
-    fs::create_directories(dir_);
-    store_ = open_sqlite_store((dir_ / "faceauth.db").string());
+    FACEAUTH_OPEN_BACKEND(backend_, GetParam());
+    store_ = backend_->open();
   }
-  void TearDown() override {
-    store_.reset();
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
+  void TearDown() override { store_.reset(); }
   User user(const std::string& name, Role role) {
     return User{random_hex_id(), name, role, hash_password("password-of-" + name), 1000, 1000};
   }
 
-  fs::path dir_;
+  std::unique_ptr<StoreBackend> backend_;
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(AccountStoreTest, UsersAreUniqueByName) {
+INSTANTIATE_TEST_SUITE_P(Stores, AccountStoreTest, ::testing::Values("sqlite", "postgres"), backend_name);
+
+TEST_P(AccountStoreTest, UsersAreUniqueByName) {
   User alice = user("alice", Role::admin);
   EXPECT_TRUE(store_->create_user(alice));
   EXPECT_FALSE(store_->create_user(user("alice", Role::viewer)));
@@ -171,7 +170,7 @@ TEST_F(AccountStoreTest, UsersAreUniqueByName) {
   EXPECT_FALSE(store_->find_user("carol"));
 }
 
-TEST_F(AccountStoreTest, SessionsExpireAndEndWithPasswordResetAndRemoval) {
+TEST_P(AccountStoreTest, SessionsExpireAndEndWithPasswordResetAndRemoval) {
   User alice = user("alice", Role::admin);
   ASSERT_TRUE(store_->create_user(alice));
   NewSession one = new_session_token(), two = new_session_token();
@@ -195,7 +194,7 @@ TEST_F(AccountStoreTest, SessionsExpireAndEndWithPasswordResetAndRemoval) {
   EXPECT_FALSE(store_->set_user_password(alice.id, "x", 1));
 }
 
-TEST_F(AccountStoreTest, AuditListsNewestFirstWithFilters) {
+TEST_P(AccountStoreTest, AuditListsNewestFirstWithFilters) {
   for (int i = 0; i < 5; ++i) {
     store_->append_audit({0, 1000 + i, i % 2 ? "alice" : "admin-token", "owner",
                           i < 3 ? "POST /admin/v1/kyc-projects" : "DELETE /admin/v1/users/{id}",
@@ -224,7 +223,7 @@ TEST_F(AccountStoreTest, AuditListsNewestFirstWithFilters) {
   EXPECT_EQ(second[0].target, "id2");
 }
 
-TEST_F(AccountStoreTest, RequeueMakesAnEventDueAgain) {
+TEST_P(AccountStoreTest, RequeueMakesAnEventDueAgain) {
   KycProject project{"kyc1", "K", "http://127.0.0.1:9/hook", 1000, 0, {}};
   NewKey key = generate_key("kyc");
   store_->create_kyc_project(project, {random_hex_id(), KeyKind::kyc, "kyc1", key.prefix, key.hash, 1000});
@@ -256,8 +255,9 @@ TEST_F(AccountStoreTest, RequeueMakesAnEventDueAgain) {
 
 // Accounts over a store: sign-in, sessions, throttling, revocation.
 class AccountsTest : public AccountStoreTest {};
+INSTANTIATE_TEST_SUITE_P(Stores, AccountsTest, ::testing::Values("sqlite", "postgres"), backend_name);
 
-TEST_F(AccountsTest, FirstStartMakesOneOwner) {
+TEST_P(AccountsTest, FirstStartMakesOneOwner) {
   Accounts accounts(*store_);
   std::optional<std::string> password = accounts.ensure_owner(1000);
   ASSERT_TRUE(password);
@@ -269,7 +269,7 @@ TEST_F(AccountsTest, FirstStartMakesOneOwner) {
   EXPECT_EQ(owner->password_hash.find(*password), std::string::npos);
 }
 
-TEST_F(AccountsTest, SignInMakesARevocableSession) {
+TEST_P(AccountsTest, SignInMakesARevocableSession) {
   Accounts accounts(*store_);
   ASSERT_TRUE(store_->create_user(user("alice", Role::admin)));
   SignIn in = accounts.sign_in("alice", "password-of-alice", "127.0.0.1:4000", 10'000);
@@ -288,7 +288,7 @@ TEST_F(AccountsTest, SignInMakesARevocableSession) {
   EXPECT_FALSE(accounts.session(in.token, 20'000));
 }
 
-TEST_F(AccountsTest, ResetAndRemovalEndSessions) {
+TEST_P(AccountsTest, ResetAndRemovalEndSessions) {
   Accounts accounts(*store_);
   ASSERT_TRUE(store_->create_user(user("alice", Role::admin)));
   ASSERT_TRUE(store_->create_user(user("owner", Role::owner)));
@@ -308,7 +308,7 @@ TEST_F(AccountsTest, ResetAndRemovalEndSessions) {
   EXPECT_TRUE(accounts.remove_user("nobody").error);
 }
 
-TEST_F(AccountsTest, FailedSignInsAreThrottledPerUserAndPerAddress) {
+TEST_P(AccountsTest, FailedSignInsAreThrottledPerUserAndPerAddress) {
   AccountsConfig config;
   config.user_failures = 3;
   config.address_failures = 5;
@@ -330,7 +330,7 @@ TEST_F(AccountsTest, FailedSignInsAreThrottledPerUserAndPerAddress) {
   EXPECT_EQ(accounts.sign_in("bob", "password-of-bob", "10.0.0.3:8", 70'010).result, SignIn::Result::ok);
 }
 
-TEST_F(AccountsTest, HugeNamesAndPasswordsFailWithoutGrowingTheThrottle) {
+TEST_P(AccountsTest, HugeNamesAndPasswordsFailWithoutGrowingTheThrottle) {
   Accounts accounts(*store_);
   ASSERT_TRUE(store_->create_user(user("alice", Role::admin)));
   std::string huge(100000, 'a');
@@ -345,7 +345,7 @@ TEST_F(AccountsTest, HugeNamesAndPasswordsFailWithoutGrowingTheThrottle) {
   EXPECT_EQ(accounts.sign_in("alice", "password-of-alice", "10.0.0.7:1", 1003).result, SignIn::Result::ok);
 }
 
-TEST_F(AccountsTest, UserRequestsAreValidated) {
+TEST_P(AccountsTest, UserRequestsAreValidated) {
   Accounts accounts(*store_);
   Outcome made = accounts.add_user({{"name", "carol"}, {"role", "viewer"}});
   ASSERT_FALSE(made.error);

@@ -1,35 +1,31 @@
-// Attempt history, purge, retention and the webhook outbox of the SQLite store, and the
-// webhook deliverer with a fake sender.
+// Attempt history, purge, retention and the webhook outbox of both stores (SQLite and
+// PostgreSQL, store_backends.h), and the webhook deliverer with a fake sender.
 #include <gtest/gtest.h>
 
-#include <filesystem>
+#include <atomic>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "api/webhook.h"
 #include "crypto/secrets.h"
 #include "store/store.h"
+#include "store_backends.h"
 
 namespace faceauth {
 namespace {
 
-namespace fs = std::filesystem;
 constexpr int64_t kDay = 86'400'000;
 
-class HistoryStoreTest : public ::testing::Test {
+class HistoryStoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    init_crypto();
-    dir_ = fs::temp_directory_path() / ("faceauth_history_" + random_hex_id());
-    fs::create_directories(dir_);
-    store_ = open_sqlite_store((dir_ / "faceauth.db").string());
+    FACEAUTH_OPEN_BACKEND(backend_, GetParam());
+    store_ = backend_->open();
     kyc_ = add_project("kyc-a", "fa-a", 30);
     add_project("kyc-b", "fa-b", -1);
   }
-  void TearDown() override {
-    store_.reset();
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
+  void TearDown() override { store_.reset(); }
 
   KycProject add_project(const std::string& kyc_id, const std::string& fa_id, int retention) {
     KycProject kyc{kyc_id, kyc_id, "http://127.0.0.1:9/hook", 1, 0, sealer_.seal(secret_bytes())};
@@ -75,13 +71,15 @@ class HistoryStoreTest : public ::testing::Test {
     return e;
   }
 
-  fs::path dir_;
+  std::unique_ptr<StoreBackend> backend_;
   std::unique_ptr<Store> store_;
   Sealer sealer_ = Sealer::from_hex(std::string(64, 'a'));
   KycProject kyc_;
 };
 
-TEST_F(HistoryStoreTest, KeysetPagesCoverTheRangeOnceWithTiesBrokenById) {
+INSTANTIATE_TEST_SUITE_P(Stores, HistoryStoreTest, ::testing::Values("sqlite", "postgres"), backend_name);
+
+TEST_P(HistoryStoreTest, KeysetPagesCoverTheRangeOnceWithTiesBrokenById) {
   std::vector<std::string> all;
   for (int i = 0; i < 50; ++i) {
     std::string id = "id-" + std::to_string(100 + (i * 37) % 50);  // ids not in time order
@@ -106,7 +104,7 @@ TEST_F(HistoryStoreTest, KeysetPagesCoverTheRangeOnceWithTiesBrokenById) {
   EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 50u);
 }
 
-TEST_F(HistoryStoreTest, PurgeErasesImageAndPersonalDataOnceAndKeepsTheRecord) {
+TEST_P(HistoryStoreTest, PurgeErasesImageAndPersonalDataOnceAndKeepsTheRecord) {
   Attempt a = attempt("fa-a", "att", 5000);
   store_->insert_attempt(a, event_for(a, "kyc-a"));
   EXPECT_FALSE(store_->purge_attempt("fa-b", "att"));  // another project's
@@ -127,7 +125,7 @@ TEST_F(HistoryStoreTest, PurgeErasesImageAndPersonalDataOnceAndKeepsTheRecord) {
   EXPECT_EQ(data["authentication_id"], "att");
 }
 
-TEST_F(HistoryStoreTest, SweeperPurgesOnlyImagesOlderThanTheRetention) {
+TEST_P(HistoryStoreTest, SweeperPurgesOnlyImagesOlderThanTheRetention) {
   const int64_t now = 100 * kDay;
   store_->insert_attempt(attempt("fa-a", "old", now - 31 * kDay));
   store_->insert_attempt(attempt("fa-a", "young", now - 29 * kDay));
@@ -143,12 +141,135 @@ TEST_F(HistoryStoreTest, SweeperPurgesOnlyImagesOlderThanTheRetention) {
   EXPECT_EQ(store_->purge_expired_images(now), 0);
 }
 
-TEST_F(HistoryStoreTest, AFailedAttemptInsertWritesNoEvent) {
+// PostgreSQL: while another server holds the sweeper's advisory lock, a sweep does nothing.
+TEST_P(HistoryStoreTest, OneSweeperAtATime) {
+  if (GetParam() != "postgres") GTEST_SKIP() << "PostgreSQL only: one SQLite file has one server";
+  const int64_t now = 100 * kDay;
+  store_->insert_attempt(attempt("fa-a", "old", now - 31 * kDay));
+  const std::string lock = "SELECT 1 FROM (SELECT pg_advisory_lock(7377286950052429826)) s";  // kSweeperLock
+  ASSERT_EQ(backend_->query_int(lock), 1);
+  EXPECT_EQ(store_->purge_expired_images(now), 0);
+  EXPECT_EQ(store_->get_attempt("fa-a", "old")->image_state, "stored");
+  ASSERT_EQ(backend_->query_int("SELECT pg_advisory_unlock(7377286950052429826)::int"), 1);
+  EXPECT_EQ(store_->purge_expired_images(now), 1);
+  EXPECT_EQ(store_->get_attempt("fa-a", "old")->image_state, "expired");
+}
+
+TEST_P(HistoryStoreTest, AFailedAttemptInsertWritesNoEvent) {
   Attempt a = attempt("fa-a", "dup", 1);
   store_->insert_attempt(a);
   WebhookEvent e = event_for(a, "kyc-a");
   EXPECT_THROW(store_->insert_attempt(a, e), StoreError);
   EXPECT_TRUE(store_->due_webhook_events(INT64_MAX, 10).empty());
+}
+
+// The pagination check of tests/api/test_history.py at the store: 5,000 attempts written by
+// four threads, read back in keyset pages of 2,000 (the API's largest), each exactly once.
+TEST_P(HistoryStoreTest, FiveThousandAttemptsPageExactlyOnce) {
+  constexpr int kThreads = 4;
+  constexpr int kEach = 1250;
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int n = 0; n < kThreads; ++n) {
+    writers.emplace_back([&, n] {
+      for (int i = 0; i < kEach; ++i) {
+        try {
+          store_->insert_attempt(attempt("fa-a", "a-" + std::to_string(n) + "-" + std::to_string(i), 10'000 + i / 3));
+        } catch (const std::exception&) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& writer : writers) writer.join();
+  ASSERT_EQ(failures.load(), 0);
+  EXPECT_EQ(store_->count_attempts("fa-a"), kThreads * kEach);
+  AttemptQuery q{"fa-a", 0, INT64_MAX, std::nullopt, 2000};
+  std::set<std::string> seen;
+  std::pair<int64_t, std::string> last{0, ""};
+  int pages = 0;
+  for (; pages < 10; ++pages) {
+    std::vector<Attempt> page = store_->list_attempts(q);
+    for (const Attempt& a : page) {
+      EXPECT_GT(std::make_pair(a.created_ms, a.id), last);
+      last = {a.created_ms, a.id};
+      EXPECT_TRUE(seen.insert(a.id).second) << a.id;
+    }
+    if (page.size() < 2000) break;
+    q.after = last;
+  }
+  EXPECT_EQ(pages, 2);  // 2,000 + 2,000 + 1,000
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kThreads * kEach));
+}
+
+// Two servers (two stores on one database) claiming the outbox: an event goes to one of
+// them, comes back to anyone when its lease ends, and a recorded try ends the lease.
+TEST_P(HistoryStoreTest, ClaimedEventsAreLeasedToOneServer) {
+  std::unique_ptr<Store> other = backend_->open();
+  for (int i = 0; i < 6; ++i) {
+    Attempt a = attempt("fa-a", "att-" + std::to_string(i), 1000 + i);
+    store_->insert_attempt(a, event_for(a, "kyc-a"));
+  }
+  std::vector<WebhookEvent> mine = store_->claim_webhook_events(2000, 4, 500);
+  std::vector<WebhookEvent> theirs = other->claim_webhook_events(2000, 10, 500);
+  ASSERT_EQ(mine.size(), 4u);
+  ASSERT_EQ(theirs.size(), 2u);
+  EXPECT_EQ(mine[0].id, "ev-att-0");  // oldest first
+  std::set<std::string> ids;
+  for (const auto& e : mine) ids.insert(e.id);
+  for (const auto& e : theirs) ids.insert(e.id);
+  EXPECT_EQ(ids.size(), 6u);
+  EXPECT_TRUE(other->claim_webhook_events(2499, 10, 500).empty());  // all leased
+  EXPECT_TRUE(store_->due_webhook_events(2499, 10).empty());
+  EXPECT_EQ(store_->next_webhook_due_ms(), 2500);
+
+  // The first server records a try of one event: that lease ends, the event is due at its
+  // next_attempt_ms. The others' leases run out at 2500 and anyone may claim them again.
+  WebhookEvent tried = mine[0];
+  tried.attempts = 1;
+  tried.next_attempt_ms = 3000;
+  WebhookDelivery log{0,   tried.id,   "kyc-a", tried.attempt_id,     "http://127.0.0.1:9/hook", 1, 2000,
+                      500, "HTTP 500", 1,       WebhookState::pending};
+  store_->record_webhook_delivery(log, tried);
+  std::vector<WebhookEvent> again = other->claim_webhook_events(2500, 10, 1000);
+  EXPECT_EQ(again.size(), 5u);
+  for (const auto& e : again) EXPECT_NE(e.id, tried.id);
+  std::vector<WebhookEvent> retry = store_->claim_webhook_events(3000, 10, 500);
+  ASSERT_EQ(retry.size(), 1u);
+  EXPECT_EQ(retry[0].id, tried.id);
+  EXPECT_EQ(retry[0].attempts, 1);
+}
+
+// Eight threads on two stores claiming at once: no event is handed out twice.
+TEST_P(HistoryStoreTest, ConcurrentClaimsNeverShareAnEvent) {
+  std::unique_ptr<Store> other = backend_->open();
+  for (int i = 0; i < 200; ++i) {
+    Attempt a = attempt("fa-a", "att-" + std::to_string(i), 1000);
+    store_->insert_attempt(a, event_for(a, "kyc-a"));
+  }
+  std::mutex mutex;
+  std::vector<std::string> claimed;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int n = 0; n < 8; ++n) {
+    Store* store = n % 2 == 0 ? store_.get() : other.get();
+    threads.emplace_back([&, store] {
+      for (int round = 0; round < 20; ++round) {
+        try {
+          for (const WebhookEvent& e : store->claim_webhook_events(5000, 3, 60000)) {
+            std::lock_guard lock(mutex);
+            claimed.push_back(e.id);
+          }
+        } catch (const std::exception&) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(std::set<std::string>(claimed.begin(), claimed.end()).size(), claimed.size());
+  EXPECT_EQ(claimed.size(), 200u);
 }
 
 TEST(WebhookSignature, IsHmacSha256OfTimestampDotBody) {
@@ -186,7 +307,7 @@ TEST(HttpUrl, OnlyPlainHttpUrls) {
   }
 }
 
-TEST_F(HistoryStoreTest, DelivererRetriesWithBackoffAndLogsEveryTry) {
+TEST_P(HistoryStoreTest, DelivererRetriesWithBackoffAndLogsEveryTry) {
   Attempt a = attempt("fa-a", "att", 1000);
   store_->insert_attempt(a, event_for(a, "kyc-a"));
   std::vector<int> answers = {500, 0, 204};
@@ -217,7 +338,7 @@ TEST_F(HistoryStoreTest, DelivererRetriesWithBackoffAndLogsEveryTry) {
   EXPECT_TRUE(store_->list_webhook_deliveries("kyc-b", 0, 10).empty());
 }
 
-TEST_F(HistoryStoreTest, DelivererGivesUpAfterMaxAttemptsAndWithoutAWebhook) {
+TEST_P(HistoryStoreTest, DelivererGivesUpAfterMaxAttemptsAndWithoutAWebhook) {
   Attempt a = attempt("fa-a", "att", 1000);
   store_->insert_attempt(a, event_for(a, "kyc-a"));
   int calls = 0;

@@ -1,4 +1,5 @@
-// The SQLite store on real files in a temporary directory.
+// The store contract, run against SQLite (a temporary file) and PostgreSQL (a fresh schema of
+// the test server): see store_backends.h.
 #include "store/store.h"
 
 #include <gtest/gtest.h>
@@ -10,51 +11,23 @@
 #include <thread>
 
 #include "crypto/secrets.h"
+#include "store_backends.h"
 
 namespace faceauth {
 namespace {
 
 namespace fs = std::filesystem;
 
-// A read-only look at the file behind the store's back.
-int64_t query_int(const fs::path& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-  int64_t value = -1;
-  if (sqlite3_step(stmt) == SQLITE_ROW) value = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  sqlite3_close_v2(db);
-  return value;
-}
-
-void exec_raw(const fs::path& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
-  char* error = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-  EXPECT_EQ(rc, SQLITE_OK) << (error ? error : "");
-  sqlite3_free(error);
-  sqlite3_close_v2(db);
-}
-
-class StoreTest : public ::testing::Test {
+class StoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    init_crypto();
-    dir_ = fs::temp_directory_path() / ("faceauth_store_" + random_hex_id());
-    fs::create_directories(dir_);
-    path_ = dir_ / "faceauth.db";
-    store_ = open_sqlite_store(path_.string());
+    FACEAUTH_OPEN_BACKEND(backend_, GetParam());
+    store_ = backend_->open();
   }
-  void TearDown() override {
-    store_.reset();
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
+  void TearDown() override { store_.reset(); }
 
-  int64_t rows(const std::string& table) { return query_int(path_, "SELECT COUNT(*) FROM " + table); }
+  int64_t rows(const std::string& table) { return backend_->query_int("SELECT COUNT(*) FROM " + table); }
+  int64_t query_int(const std::string& sql) { return backend_->query_int(sql); }
 
   static ApiKey key_for(KeyKind kind, const std::string& project_id, int64_t created_ms = 1000) {
     NewKey fresh = generate_key(kind == KeyKind::kyc ? "kyc" : "fa");
@@ -125,9 +98,11 @@ class StoreTest : public ::testing::Test {
     return a;
   }
 
-  fs::path dir_, path_;
+  std::unique_ptr<StoreBackend> backend_;
   std::unique_ptr<Store> store_;
 };
+
+INSTANTIATE_TEST_SUITE_P(Stores, StoreTest, ::testing::Values("sqlite", "postgres"), backend_name);
 
 void expect_same(const Submission& a, const Submission& b) {
   EXPECT_EQ(a.id, b.id);
@@ -183,31 +158,46 @@ TEST(SubmissionStatusNames, RoundTrip) {
   EXPECT_FALSE(parse_submission_status("").has_value());
 }
 
-TEST_F(StoreTest, OpensInWalModeWithAPrivateFile) {
-  EXPECT_TRUE(store_->ping());
+// SQLite only: the file's mode and journal.
+TEST(SqliteStore, OpensInWalModeWithAPrivateFile) {
+  init_crypto();
+  fs::path dir = fs::temp_directory_path() / ("faceauth_store_" + random_hex_id());
+  fs::create_directories(dir);
+  fs::path path = dir / "faceauth.db";
+  std::unique_ptr<Store> store = open_sqlite_store(path.string());
+  EXPECT_TRUE(store->ping());
   struct stat info {};
-  ASSERT_EQ(::stat(path_.c_str(), &info), 0);
+  ASSERT_EQ(::stat(path.c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0600u);
-  EXPECT_EQ(query_int(path_, "SELECT COUNT(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
+  sqlite3_finalize(stmt);
+  sqlite3_close_v2(db);
+  store.reset();
+  fs::remove_all(dir);
 }
 
-TEST_F(StoreTest, MigrateTwiceIsANoOp) {
+TEST_P(StoreTest, MigrateTwiceIsANoOp) {
   const int64_t versions = rows("schema_version");
-  const int64_t objects = query_int(path_, "SELECT COUNT(*) FROM sqlite_schema");
+  const int64_t objects = backend_->schema_objects();
   EXPECT_GE(versions, 1);
   store_->migrate();
   store_->migrate();
   EXPECT_EQ(rows("schema_version"), versions);
-  EXPECT_EQ(query_int(path_, "SELECT COUNT(*) FROM sqlite_schema"), objects);
+  EXPECT_EQ(backend_->schema_objects(), objects);
 }
 
-TEST_F(StoreTest, ReopenKeepsDataAndMigratesNothing) {
+TEST_P(StoreTest, ReopenKeepsDataAndMigratesNothing) {
   Tenant t = make_tenant("acme");
   store_->create_submission(make_submission(t.kyc.id, "sub-1"));
   store_->insert_attempt(make_attempt(t.faceauth.id, "sub-1", "att-1"));
   const int64_t versions = rows("schema_version");
   store_.reset();  // restart
-  store_ = open_sqlite_store(path_.string());
+  store_ = backend_->open();
   EXPECT_EQ(rows("schema_version"), versions);
   ASSERT_TRUE(store_->get_kyc_project(t.kyc.id).has_value());
   ASSERT_TRUE(store_->get_faceauth_project(t.faceauth.id).has_value());
@@ -217,17 +207,15 @@ TEST_F(StoreTest, ReopenKeepsDataAndMigratesNothing) {
   EXPECT_EQ(store_->count_attempts(t.faceauth.id), 1);
 }
 
-TEST_F(StoreTest, RefusesANewerSchema) {
+TEST_P(StoreTest, RefusesANewerSchema) {
   store_.reset();
-  exec_raw(path_, "INSERT INTO schema_version(version, applied_ms) VALUES(999, 0)");
-  EXPECT_THROW(open_sqlite_store(path_.string()), StoreError);
+  backend_->exec("INSERT INTO schema_version(version, applied_ms) VALUES(999, 0)");
+  EXPECT_THROW(backend_->open(), StoreError);
 }
 
-TEST_F(StoreTest, OpenFailureThrowsStoreError) {
-  EXPECT_THROW(open_sqlite_store((dir_ / "no" / "such" / "dir" / "x.db").string()), StoreError);
-}
+TEST_P(StoreTest, OpenFailureThrowsStoreError) { EXPECT_THROW(backend_->open_unreachable(), StoreError); }
 
-TEST_F(StoreTest, KycProjects) {
+TEST_P(StoreTest, KycProjects) {
   KycProject project{"kyc-1", "Acme", "", 1000};
   store_->create_kyc_project(project, key_for(KeyKind::kyc, "kyc-1"));
   std::optional<KycProject> got = store_->get_kyc_project("kyc-1");
@@ -251,7 +239,7 @@ TEST_F(StoreTest, KycProjects) {
   EXPECT_FALSE(store_->update_kyc_project({"absent", "x", "", 0}));
 }
 
-TEST_F(StoreTest, FaceAuthProjects) {
+TEST_P(StoreTest, FaceAuthProjects) {
   Tenant t = make_tenant("acme");
   FaceAuthProject second;
   second.id = "fa-2";
@@ -295,7 +283,7 @@ TEST_F(StoreTest, FaceAuthProjects) {
   EXPECT_FALSE(store_->update_faceauth_project(second));
 }
 
-TEST_F(StoreTest, FaceAuthProjectNeedsItsKycProject) {
+TEST_P(StoreTest, FaceAuthProjectNeedsItsKycProject) {
   FaceAuthProject orphan;
   orphan.id = "fa-orphan";
   orphan.kyc_project_id = "no-such-kyc";
@@ -305,7 +293,7 @@ TEST_F(StoreTest, FaceAuthProjectNeedsItsKycProject) {
   EXPECT_EQ(rows("api_keys"), 0);
 }
 
-TEST_F(StoreTest, KeyMustBelongToTheNewProject) {
+TEST_P(StoreTest, KeyMustBelongToTheNewProject) {
   KycProject project{"kyc-1", "Acme", "", 1};
   EXPECT_THROW(store_->create_kyc_project(project, key_for(KeyKind::kyc, "kyc-other")), StoreError);
   EXPECT_THROW(store_->create_kyc_project(project, key_for(KeyKind::addon, "kyc-1")), StoreError);
@@ -313,7 +301,7 @@ TEST_F(StoreTest, KeyMustBelongToTheNewProject) {
   EXPECT_EQ(rows("api_keys"), 0);
 }
 
-TEST_F(StoreTest, FindKey) {
+TEST_P(StoreTest, FindKey) {
   Tenant t = make_tenant("acme");
   std::optional<ApiKey> kyc = store_->find_key(t.kyc_key.hash);
   ASSERT_TRUE(kyc.has_value());
@@ -331,7 +319,7 @@ TEST_F(StoreTest, FindKey) {
   EXPECT_FALSE(store_->find_key(Bytes{}).has_value());
 }
 
-TEST_F(StoreTest, RotateKeyMakesTheOldKeyUnfindable) {
+TEST_P(StoreTest, RotateKeyMakesTheOldKeyUnfindable) {
   Tenant t = make_tenant("acme");
   Tenant other = make_tenant("other");
   ApiKey fresh = key_for(KeyKind::addon, t.faceauth.id, 5000);
@@ -344,7 +332,7 @@ TEST_F(StoreTest, RotateKeyMakesTheOldKeyUnfindable) {
   EXPECT_TRUE(store_->find_key(t.kyc_key.hash).has_value());
   EXPECT_TRUE(store_->find_key(other.addon_key.hash).has_value());
   // The old key row stays, revoked.
-  EXPECT_EQ(query_int(path_, "SELECT COUNT(*) FROM api_keys WHERE revoked_ms IS NOT NULL"), 1);
+  EXPECT_EQ(query_int("SELECT COUNT(*) FROM api_keys WHERE revoked_ms IS NOT NULL"), 1);
 
   ApiKey fresh_kyc = key_for(KeyKind::kyc, t.kyc.id, 6000);
   EXPECT_TRUE(store_->rotate_key(fresh_kyc));
@@ -356,12 +344,12 @@ TEST_F(StoreTest, RotateKeyMakesTheOldKeyUnfindable) {
   ApiKey third = key_for(KeyKind::addon, t.faceauth.id, 7000);
   EXPECT_TRUE(store_->rotate_key(third));
   EXPECT_FALSE(store_->find_key(fresh.hash).has_value());
-  EXPECT_EQ(query_int(path_, "SELECT COUNT(*) FROM api_keys WHERE revoked_ms IS NULL AND faceauth_project_id = '" +
-                                 t.faceauth.id + "'"),
+  EXPECT_EQ(query_int("SELECT COUNT(*) FROM api_keys WHERE revoked_ms IS NULL AND faceauth_project_id = '" +
+                      t.faceauth.id + "'"),
             1);
 }
 
-TEST_F(StoreTest, RotateKeyForAnAbsentProjectDoesNothing) {
+TEST_P(StoreTest, RotateKeyForAnAbsentProjectDoesNothing) {
   Tenant t = make_tenant("acme");
   const int64_t keys = rows("api_keys");
   EXPECT_FALSE(store_->rotate_key(key_for(KeyKind::addon, "absent")));
@@ -372,7 +360,7 @@ TEST_F(StoreTest, RotateKeyForAnAbsentProjectDoesNothing) {
   EXPECT_TRUE(store_->find_key(t.addon_key.hash).has_value());
 }
 
-TEST_F(StoreTest, RotateKeyWithATakenHashChangesNothing) {
+TEST_P(StoreTest, RotateKeyWithATakenHashChangesNothing) {
   Tenant t = make_tenant("acme");
   ApiKey clash = key_for(KeyKind::addon, t.faceauth.id);
   clash.hash = t.kyc_key.hash;
@@ -380,7 +368,7 @@ TEST_F(StoreTest, RotateKeyWithATakenHashChangesNothing) {
   EXPECT_TRUE(store_->find_key(t.addon_key.hash).has_value());  // the revocation was rolled back
 }
 
-TEST_F(StoreTest, SubmissionRoundTripAndStatus) {
+TEST_P(StoreTest, SubmissionRoundTripAndStatus) {
   Tenant t = make_tenant("acme");
   Submission s = make_submission(t.kyc.id, "sub-1");
   store_->create_submission(s);
@@ -408,7 +396,7 @@ TEST_F(StoreTest, SubmissionRoundTripAndStatus) {
   EXPECT_EQ(rows("submissions"), 2);
 }
 
-TEST_F(StoreTest, ListSubmissionsPagesByIdWithFilters) {
+TEST_P(StoreTest, ListSubmissionsPagesByIdWithFilters) {
   Tenant t = make_tenant("acme");
   for (int i = 0; i < 10; ++i) {
     Submission s = make_submission(t.kyc.id, "sub-" + std::to_string(i), i % 2 == 0 ? "even" : "odd");
@@ -452,7 +440,7 @@ TEST_F(StoreTest, ListSubmissionsPagesByIdWithFilters) {
   EXPECT_EQ(store_->list_submissions(t.kyc.id, tiny).size(), 1u);
 }
 
-TEST_F(StoreTest, ListSubmissionsLimitIsAtMostAThousand) {
+TEST_P(StoreTest, ListSubmissionsLimitIsAtMostAThousand) {
   Tenant t = make_tenant("acme");
   for (int i = 0; i < 1005; ++i) {
     Submission s = make_submission(t.kyc.id, std::to_string(10000 + i));
@@ -467,7 +455,7 @@ TEST_F(StoreTest, ListSubmissionsLimitIsAtMostAThousand) {
   EXPECT_EQ(store_->list_submissions(t.kyc.id, filter).size(), 5u);
 }
 
-TEST_F(StoreTest, DeleteSubmissionKeepsItsAttempts) {
+TEST_P(StoreTest, DeleteSubmissionKeepsItsAttempts) {
   Tenant t = make_tenant("acme");
   store_->create_submission(make_submission(t.kyc.id, "sub-1"));
   Attempt attempt = make_attempt(t.faceauth.id, "sub-1", "att-1");
@@ -484,7 +472,7 @@ TEST_F(StoreTest, DeleteSubmissionKeepsItsAttempts) {
   EXPECT_TRUE(store_->get_submission(t.kyc.id, "sub-1").has_value());
 }
 
-TEST_F(StoreTest, Attempts) {
+TEST_P(StoreTest, Attempts) {
   Tenant t = make_tenant("acme");
   Attempt a = make_attempt(t.faceauth.id, "sub-1", "att-1");
   store_->insert_attempt(a);
@@ -502,7 +490,7 @@ TEST_F(StoreTest, Attempts) {
   EXPECT_THROW(store_->insert_attempt(make_attempt("no-such-project", "sub-1", "att-9")), StoreError);
 }
 
-TEST_F(StoreTest, TenantIsolation) {
+TEST_P(StoreTest, TenantIsolation) {
   Tenant a = make_tenant("a");
   Tenant b = make_tenant("b");
   store_->create_submission(make_submission(a.kyc.id, "sub-a"));
@@ -537,7 +525,7 @@ TEST_F(StoreTest, TenantIsolation) {
   EXPECT_EQ(store_->count_attempts(a.faceauth.id), 1);
 }
 
-TEST_F(StoreTest, FailedAttemptInsertLeavesTheFirstRowUnchanged) {
+TEST_P(StoreTest, FailedAttemptInsertLeavesTheFirstRowUnchanged) {
   Tenant t = make_tenant("acme");
   Attempt first = make_attempt(t.faceauth.id, "sub-1", "att-1");
   store_->insert_attempt(first);
@@ -560,7 +548,7 @@ TEST_F(StoreTest, FailedAttemptInsertLeavesTheFirstRowUnchanged) {
   EXPECT_EQ(store_->count_attempts(t.faceauth.id), 2);
 }
 
-TEST_F(StoreTest, DuplicateKeyHashWritesNeitherRow) {
+TEST_P(StoreTest, DuplicateKeyHashWritesNeitherRow) {
   Tenant t = make_tenant("acme");
   const int64_t projects = rows("faceauth_projects");
   const int64_t keys = rows("api_keys");
@@ -585,7 +573,7 @@ TEST_F(StoreTest, DuplicateKeyHashWritesNeitherRow) {
   EXPECT_EQ(store_->find_key(t.addon_key.hash)->project_id, t.faceauth.id);
 }
 
-TEST_F(StoreTest, ConcurrentInsertsFromEightThreadsAllLand) {
+TEST_P(StoreTest, ConcurrentInsertsFromEightThreadsAllLand) {
   Tenant t = make_tenant("acme");
   constexpr int kThreads = 8;
   constexpr int kEach = 40;
@@ -614,9 +602,9 @@ TEST_F(StoreTest, ConcurrentInsertsFromEightThreadsAllLand) {
   EXPECT_EQ(store_->list_submissions(t.kyc.id, filter).size(), static_cast<size_t>(kThreads * kEach));
 }
 
-TEST_F(StoreTest, TwoStoresOnOneFileBothWrite) {
+TEST_P(StoreTest, TwoStoresOnOneDatabaseBothWrite) {
   Tenant t = make_tenant("acme");
-  std::unique_ptr<Store> second = open_sqlite_store(path_.string());
+  std::unique_ptr<Store> second = backend_->open();
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
   for (int n = 0; n < 4; ++n) {
@@ -635,6 +623,160 @@ TEST_F(StoreTest, TwoStoresOnOneFileBothWrite) {
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(store_->count_attempts(t.faceauth.id), 100);
   EXPECT_EQ(second->count_attempts(t.faceauth.id), 100);
+}
+
+// The shared token bucket: a burst, then refusals with the wait, refills at the rate; two
+// stores on one database (two servers) draw from one bucket.
+TEST_P(StoreTest, RateTokensAreSharedByEveryStoreOnTheDatabase) {
+  std::unique_ptr<Store> second = backend_->open();
+  // 60 a minute = one a second, bursts of 3.
+  EXPECT_EQ(store_->take_rate_token("k", 1, 3, 10'000), 0);
+  EXPECT_EQ(second->take_rate_token("k", 1, 3, 10'000), 0);
+  EXPECT_EQ(store_->take_rate_token("k", 1, 3, 10'000), 0);
+  EXPECT_EQ(second->take_rate_token("k", 1, 3, 10'000), 1000);  // empty: one second to the next
+  EXPECT_EQ(store_->take_rate_token("k", 1, 3, 10'500), 500);
+  EXPECT_EQ(store_->take_rate_token("other", 1, 3, 10'500), 0);  // buckets are per name
+  EXPECT_EQ(second->take_rate_token("k", 1, 3, 11'000), 0);      // refilled one token
+  EXPECT_GT(store_->take_rate_token("k", 1, 3, 11'000), 0);
+  EXPECT_EQ(store_->take_rate_token("k", 1, 3, 20'000), 0);  // full again, never above the burst
+  EXPECT_EQ(store_->take_rate_token("k", 1, 3, 20'000), 0);
+  EXPECT_EQ(store_->take_rate_token("k", 1, 3, 20'000), 0);
+  EXPECT_GT(store_->take_rate_token("k", 1, 3, 20'000), 0);
+}
+
+// Eight threads on two stores take 100 tokens from a bucket of 60: exactly 60 succeed.
+TEST_P(StoreTest, ConcurrentRateTokensNeverOverspend) {
+  std::unique_ptr<Store> second = backend_->open();
+  std::atomic<int> taken{0}, failures{0};
+  std::vector<std::thread> threads;
+  for (int n = 0; n < 8; ++n) {
+    Store* store = n % 2 == 0 ? store_.get() : second.get();
+    threads.emplace_back([&, store, n] {
+      for (int i = 0; i < (n < 4 ? 13 : 12); ++i) {
+        try {
+          if (store->take_rate_token("shared", 0.001, 60, 5000) == 0) ++taken;
+        } catch (const std::exception&) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(taken.load(), 60);
+}
+
+TEST_P(StoreTest, ClusterValueIsWrittenOnceAndReadByAll) {
+  std::unique_ptr<Store> second = backend_->open();
+  EXPECT_EQ(store_->put_cluster_value_if_absent("check", {1, 2, 3}), (Bytes{1, 2, 3}));
+  EXPECT_EQ(second->put_cluster_value_if_absent("check", {9}), (Bytes{1, 2, 3}));  // the first one stays
+  EXPECT_EQ(second->put_cluster_value_if_absent("other", {}), Bytes{});
+}
+
+// PostgreSQL: the server drops every connection of ours (a restart, a failover): the next
+// calls reconnect and succeed, and nothing is lost.
+TEST_P(StoreTest, LostConnectionsAreReplacedWithoutAnError) {
+  if (GetParam() != "postgres") GTEST_SKIP() << "PostgreSQL only: SQLite has no connection to lose";
+  Tenant t = make_tenant("acme");
+  store_->insert_attempt(make_attempt(t.faceauth.id, "s", "before"));
+  // Only this test's connections (the backend names them after its schema).
+  const std::string name = backend_->url().substr(backend_->url().rfind('=') + 1);
+  EXPECT_GE(query_int("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '" +
+                      name + "'"),
+            1);
+  EXPECT_TRUE(store_->ping());
+  store_->insert_attempt(make_attempt(t.faceauth.id, "s", "after"));
+  EXPECT_EQ(store_->count_attempts(t.faceauth.id), 2);
+  EXPECT_TRUE(store_->find_key(t.addon_key.hash).has_value());
+}
+
+// Idempotency-Key records: one claim wins, the stored response comes back for the same
+// request from any store on the database, another request with the key is refused.
+TEST_P(StoreTest, IdempotencyKeyIsClaimedOnceAndAnswersTheStoredResponse) {
+  Tenant t = make_tenant("acme");
+  std::unique_ptr<Store> second = backend_->open();
+  IdempotencyRecord first{t.faceauth.id, "key-1", Bytes(32, 1), "", 0};
+  EXPECT_EQ(store_->claim_idempotency_key(first, 1000, 500, 10'000), IdempotencyClaim::claimed);
+  IdempotencyRecord again = first;
+  EXPECT_EQ(second->claim_idempotency_key(again, 1100, 500, 10'000), IdempotencyClaim::in_progress);
+  IdempotencyRecord other = first;
+  other.request_hash = Bytes(32, 2);
+  EXPECT_EQ(second->claim_idempotency_key(other, 1100, 500, 10'000), IdempotencyClaim::mismatch);
+
+  first.response_body = R"({"authentication_id":"att-1"})";
+  store_->insert_attempt(make_attempt(t.faceauth.id, "s", "att-1"), std::nullopt, &first);
+  again.response_body.clear();
+  EXPECT_EQ(second->claim_idempotency_key(again, 1200, 500, 10'000), IdempotencyClaim::done);
+  EXPECT_EQ(again.response_body, first.response_body);
+  // The key is per project.
+  IdempotencyRecord elsewhere{"another-project", "key-1", Bytes(32, 2), "", 0};
+  EXPECT_EQ(second->claim_idempotency_key(elsewhere, 1200, 500, 10'000), IdempotencyClaim::claimed);
+  // After keep_ms the key is forgotten; purge removes old records.
+  IdempotencyRecord later = other;
+  EXPECT_EQ(store_->claim_idempotency_key(later, 11'001, 500, 10'000), IdempotencyClaim::claimed);
+  EXPECT_EQ(store_->purge_idempotency_keys(11'000), 1);  // "elsewhere" (1200); "later" stays
+  EXPECT_EQ(rows("idempotency_keys"), 1);
+}
+
+TEST_P(StoreTest, IdempotencyKeyOfADeadRequestIsTakenOverAndAReleasedOneRunsAgain) {
+  Tenant t = make_tenant("acme");
+  IdempotencyRecord r{t.faceauth.id, "k", Bytes(32, 7), "", 0};
+  EXPECT_EQ(store_->claim_idempotency_key(r, 1000, 500, 10'000), IdempotencyClaim::claimed);
+  IdempotencyRecord retry = r;
+  EXPECT_EQ(store_->claim_idempotency_key(retry, 1600, 500, 10'000), IdempotencyClaim::claimed);  // stale
+  // A request that answered an error releases its key: the next one runs.
+  store_->release_idempotency_key(t.faceauth.id, "k");
+  EXPECT_EQ(rows("idempotency_keys"), 0);
+  EXPECT_EQ(store_->claim_idempotency_key(retry, 1700, 500, 10'000), IdempotencyClaim::claimed);
+  // An attempt whose insert fails stores no response either.
+  Attempt duplicate = make_attempt(t.faceauth.id, "s", "att-1");
+  store_->insert_attempt(duplicate);
+  retry.response_body = "{}";
+  EXPECT_THROW(store_->insert_attempt(duplicate, std::nullopt, &retry), StoreError);
+  EXPECT_EQ(query_int("SELECT COUNT(*) FROM idempotency_keys WHERE response_body = ''"), 1);  // rolled back
+}
+
+TEST_P(StoreTest, SubmissionWithAnIdempotentResponseIsOneTransaction) {
+  Tenant t = make_tenant("acme");
+  IdempotencyRecord r{t.kyc.id, "k", Bytes(32, 5), "", 0};
+  ASSERT_EQ(store_->claim_idempotency_key(r, 1000, 500, 10'000), IdempotencyClaim::claimed);
+  r.response_body = R"({"submissionId":"sub-1"})";
+  store_->create_submission(make_submission(t.kyc.id, "sub-1"), &r);
+  IdempotencyRecord again{t.kyc.id, "k", Bytes(32, 5), "", 0};
+  EXPECT_EQ(store_->claim_idempotency_key(again, 1100, 500, 10'000), IdempotencyClaim::done);
+  EXPECT_EQ(again.response_body, r.response_body);
+  // A failed creation (duplicate id) stores no response.
+  IdempotencyRecord second{t.kyc.id, "k2", Bytes(32, 6), "", 0};
+  ASSERT_EQ(store_->claim_idempotency_key(second, 1000, 500, 10'000), IdempotencyClaim::claimed);
+  second.response_body = "{}";
+  EXPECT_THROW(store_->create_submission(make_submission(t.kyc.id, "sub-1"), &second), StoreError);
+  EXPECT_EQ(query_int("SELECT COUNT(*) FROM idempotency_keys WHERE key = 'k2' AND response_body = ''"), 1);
+}
+
+// Concurrent claims of one key from eight threads on two stores: exactly one wins.
+TEST_P(StoreTest, ConcurrentIdempotencyClaimsHaveOneWinner) {
+  std::unique_ptr<Store> second = backend_->open();
+  std::atomic<int> claimed{0}, failures{0};
+  std::vector<std::thread> threads;
+  for (int n = 0; n < 8; ++n) {
+    Store* store = n % 2 == 0 ? store_.get() : second.get();
+    threads.emplace_back([&, store] {
+      try {
+        IdempotencyRecord r{"p", "same", Bytes(32, 3), "", 0};
+        if (store->claim_idempotency_key(r, 1000, 500, 10'000) == IdempotencyClaim::claimed) ++claimed;
+      } catch (const std::exception&) {
+        ++failures;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(claimed.load(), 1);
+}
+
+TEST(PostgresStore, UnreachableServerIsAStoreError) {
+  EXPECT_THROW(open_postgres_store("postgresql://faceauth@127.0.0.1:1/faceauth", 2), StoreError);
+  EXPECT_THROW(open_store("mysql://x", "/tmp/unused.db", 1), StoreError);
 }
 
 // -- Lockout counters (written against the Store interface: the same tests for every store) --
@@ -656,7 +798,7 @@ class LockoutStoreTest : public StoreTest {
     a.approved = !failed;
     a.similarity_failed = failed;
     a.fail_codes_json = failed ? R"(["face_compare_underscore"])" : "[]";
-    return store_->insert_attempt_counted(a, std::nullopt, rule, lock_event("lock-" + a.id, a.id, at_ms));
+    return store_->insert_attempt_counted(a, std::nullopt, rule, lock_event("lock-" + a.id, a.id, at_ms), nullptr);
   }
 
   WebhookEvent lock_event(const std::string& id, const std::string& attempt_id, int64_t at_ms) {
@@ -675,7 +817,9 @@ class LockoutStoreTest : public StoreTest {
   int n_ = 0;
 };
 
-TEST_F(LockoutStoreTest, TheNthFailureWithinTheWindowLocks) {
+INSTANTIATE_TEST_SUITE_P(Stores, LockoutStoreTest, ::testing::Values("sqlite", "postgres"), backend_name);
+
+TEST_P(LockoutStoreTest, TheNthFailureWithinTheWindowLocks) {
   const LockoutRule rule{3, 60'000, 10'000};
   LockoutState first = attempt_at(1000, rule);
   EXPECT_FALSE(first.locked);
@@ -707,7 +851,7 @@ TEST_F(LockoutStoreTest, TheNthFailureWithinTheWindowLocks) {
   EXPECT_GT(events[0].seq, 0);
 }
 
-TEST_F(LockoutStoreTest, OnlyFailuresWithinTheSlidingWindowCount) {
+TEST_P(LockoutStoreTest, OnlyFailuresWithinTheSlidingWindowCount) {
   const LockoutRule rule{3, 1000, 10'000};
   attempt_at(1000, rule);
   attempt_at(1900, rule);
@@ -716,7 +860,7 @@ TEST_F(LockoutStoreTest, OnlyFailuresWithinTheSlidingWindowCount) {
   EXPECT_TRUE(attempt_at(2800, rule).locked);  // 1900, 2100, 2800
 }
 
-TEST_F(LockoutStoreTest, ApprovedAttemptsDoNotCountAndDoNotReset) {
+TEST_P(LockoutStoreTest, ApprovedAttemptsDoNotCountAndDoNotReset) {
   const LockoutRule rule{2, 60'000, 10'000};
   attempt_at(1000, rule);
   LockoutState approved = attempt_at(1500, rule, false);
@@ -725,7 +869,7 @@ TEST_F(LockoutStoreTest, ApprovedAttemptsDoNotCountAndDoNotReset) {
   EXPECT_TRUE(attempt_at(2000, rule).locked);
 }
 
-TEST_F(LockoutStoreTest, TheLockIsPerProjectAndSubmission) {
+TEST_P(LockoutStoreTest, TheLockIsPerProjectAndSubmission) {
   const LockoutRule rule{2, 60'000, 10'000};
   FaceAuthProject other;
   other.id = "fa-other";
@@ -741,7 +885,7 @@ TEST_F(LockoutStoreTest, TheLockIsPerProjectAndSubmission) {
   EXPECT_EQ(store_->list_lockout_events(other.id, 0, 100).size(), 0u);
 }
 
-TEST_F(LockoutStoreTest, ARuleThatIsOffNeverLocks) {
+TEST_P(LockoutStoreTest, ARuleThatIsOffNeverLocks) {
   const LockoutRule off{};
   for (int i = 0; i < 10; ++i) EXPECT_FALSE(attempt_at(1000 + i, off).locked);
   EXPECT_EQ(outbox(), 0u);
@@ -749,7 +893,7 @@ TEST_F(LockoutStoreTest, ARuleThatIsOffNeverLocks) {
   EXPECT_EQ(store_->count_attempts(t_.faceauth.id), 10);
 }
 
-TEST_F(LockoutStoreTest, FailuresDuringALockNeitherExtendNorRelock) {
+TEST_P(LockoutStoreTest, FailuresDuringALockNeitherExtendNorRelock) {
   const LockoutRule rule{2, 60'000, 10'000};
   attempt_at(1000, rule);
   attempt_at(1100, rule);
@@ -760,7 +904,7 @@ TEST_F(LockoutStoreTest, FailuresDuringALockNeitherExtendNorRelock) {
   EXPECT_EQ(outbox(), 1u);
 }
 
-TEST_F(LockoutStoreTest, UnlockEndsTheLockAndRestartsTheCount) {
+TEST_P(LockoutStoreTest, UnlockEndsTheLockAndRestartsTheCount) {
   const LockoutRule rule{2, 60'000, 600'000};
   attempt_at(1000, rule);
   attempt_at(1100, rule);
@@ -787,7 +931,7 @@ TEST_F(LockoutStoreTest, UnlockEndsTheLockAndRestartsTheCount) {
   EXPECT_TRUE(attempt_at(3100, rule).locked);
 }
 
-TEST_F(LockoutStoreTest, UnlockWithoutALockResetsTheCount) {
+TEST_P(LockoutStoreTest, UnlockWithoutALockResetsTheCount) {
   const LockoutRule rule{2, 60'000, 10'000};
   attempt_at(1000, rule);
   EXPECT_FALSE(store_->unlock_submission(t_.faceauth.id, "sub-1", 1500, std::nullopt));
@@ -795,7 +939,7 @@ TEST_F(LockoutStoreTest, UnlockWithoutALockResetsTheCount) {
   EXPECT_EQ(store_->get_lockout(t_.faceauth.id, "sub-1", rule, 2000).failures, 1);
 }
 
-TEST_F(LockoutStoreTest, TheFailureFlagIsStoredWithTheAttempt) {
+TEST_P(LockoutStoreTest, TheFailureFlagIsStoredWithTheAttempt) {
   const LockoutRule rule{5, 60'000, 10'000};
   attempt_at(1000, rule);
   attempt_at(1100, rule, false);
@@ -803,22 +947,24 @@ TEST_F(LockoutStoreTest, TheFailureFlagIsStoredWithTheAttempt) {
   EXPECT_FALSE(store_->get_attempt(t_.faceauth.id, "att-2")->similarity_failed);
 }
 
-TEST_F(LockoutStoreTest, AFailedLockWriteLeavesNoAttempt) {
+TEST_P(LockoutStoreTest, AFailedLockWriteLeavesNoAttempt) {
   const LockoutRule rule{1, 60'000, 10'000};
   Attempt a = make_attempt(t_.faceauth.id, "sub-1", "att-x");
   a.similarity_failed = true;
   WebhookEvent bad = lock_event("ev", a.id, 1000);
   bad.kyc_project_id = "no-such-kyc-project";  // the outbox row breaks a foreign key
-  EXPECT_THROW(store_->insert_attempt_counted(a, std::nullopt, rule, bad), StoreError);
+  EXPECT_THROW(store_->insert_attempt_counted(a, std::nullopt, rule, bad, nullptr), StoreError);
   EXPECT_FALSE(store_->get_attempt(t_.faceauth.id, "att-x").has_value());
   EXPECT_EQ(store_->list_lockout_events(t_.faceauth.id, 0, 100).size(), 0u);
   EXPECT_FALSE(store_->get_lockout(t_.faceauth.id, "sub-1", rule, a.created_ms).locked);
 }
 
-TEST_F(StoreTest, WriteProbeFailsWhileAnotherWriterHoldsTheDatabase) {
+TEST_P(StoreTest, WriteProbeFailsWhileAnotherWriterHoldsTheDatabase) {
+  if (GetParam() != "sqlite") GTEST_SKIP() << "SQLite only: one writer at a time is SQLite's";
   EXPECT_TRUE(store_->probe_write(1000));
+  const std::string path = backend_->url().substr(7);
   sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
   EXPECT_FALSE(store_->probe_write(2000));
   EXPECT_TRUE(store_->ping());  // reads still work: only writes are stuck

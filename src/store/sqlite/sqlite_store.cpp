@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <mutex>
 #include <string>
 #include <type_traits>
@@ -230,6 +231,32 @@ CREATE TABLE audit_log (
 ) STRICT;
 CREATE INDEX audit_log_time ON audit_log(time_ms);
 )sql"},
+    {7, R"sql(
+-- The interface several servers need (PostgreSQL's migration 7 is the same): the outbox
+-- lease, the shared rate limit, values every server checks at start.
+ALTER TABLE webhook_events ADD COLUMN lease_until_ms INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE rate_buckets (
+  bucket     TEXT PRIMARY KEY NOT NULL,
+  tokens     REAL NOT NULL,
+  updated_ms INTEGER NOT NULL
+) STRICT;
+CREATE TABLE cluster_values (
+  name  TEXT PRIMARY KEY NOT NULL,
+  value BLOB NOT NULL
+) STRICT;
+)sql"},
+    {8, R"sql(
+-- Idempotency-Key of creating requests (PostgreSQL's migration 8 is the same).
+CREATE TABLE idempotency_keys (
+  project_id    TEXT NOT NULL,
+  key           TEXT NOT NULL,
+  request_hash  BLOB NOT NULL,
+  response_body TEXT NOT NULL,
+  created_ms    INTEGER NOT NULL,
+  PRIMARY KEY (project_id, key)
+) STRICT;
+CREATE INDEX idempotency_keys_created ON idempotency_keys(created_ms);
+)sql"},
 };
 
 // The columns read_kyc_project() and read_faceauth_project() expect, in their order.
@@ -245,7 +272,13 @@ constexpr const char* kWebhookEventColumns =
 constexpr const char* kFaceAuthProjectColumns =
     "SELECT id, kyc_project_id, name, policy_json, image_retention_days, created_ms";
 
-constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
+// The highest number, wherever it is in the list (numbers are handed out per branch).
+constexpr int latest_version() {
+  int latest = 0;
+  for (const Migration& migration : kMigrations) latest = std::max(latest, migration.version);
+  return latest;
+}
+constexpr int kLatestVersion = latest_version();
 
 constexpr int kBusyTimeoutMs = 5000;  // wait for another writer (a second process on the file)
 
@@ -569,7 +602,7 @@ class SqliteStore final : public Store {
     });
   }
 
-  void create_submission(const Submission& s) override {
+  void create_submission(const Submission& s, const IdempotencyRecord* response) override {
     std::lock_guard lock(mutex_);
     transaction("create submission", [&] {
       query(
@@ -593,6 +626,7 @@ class SqliteStore final : public Store {
           .integer(s.created_ms)
           .integer(s.updated_ms)
           .run();
+      if (response) store_response(*response);
     });
   }
 
@@ -664,20 +698,24 @@ class SqliteStore final : public Store {
     });
   }
 
-  void insert_attempt(const Attempt& a, const std::optional<WebhookEvent>& event) override {
+  void insert_attempt(const Attempt& a, const std::optional<WebhookEvent>& event,
+                      const IdempotencyRecord* response) override {
     std::lock_guard lock(mutex_);
     transaction("insert attempt", [&] {
       insert_attempt_row(a);
       if (event) insert_webhook_event(*event);
+      if (response) store_response(*response);
     });
   }
 
   LockoutState insert_attempt_counted(const Attempt& a, const std::optional<WebhookEvent>& event,
-                                      const LockoutRule& rule, const std::optional<WebhookEvent>& lock_event) override {
+                                      const LockoutRule& rule, const std::optional<WebhookEvent>& lock_event,
+                                      const IdempotencyRecord* response) override {
     std::lock_guard lock(mutex_);
     return transaction("insert attempt", [&] {
       insert_attempt_row(a);
       if (event) insert_webhook_event(*event);
+      if (response) store_response(*response);
       LockoutRow row = read_lockout_row(a.faceauth_project_id, a.submission_id);
       LockoutState state = lockout_state(row, a.faceauth_project_id, a.submission_id, rule, a.created_ms);
       if (rule.failures <= 0 || !a.similarity_failed || state.locked || state.failures < rule.failures) return state;
@@ -824,8 +862,8 @@ class SqliteStore final : public Store {
   std::vector<WebhookEvent> due_webhook_events(int64_t now_ms, int limit) override {
     std::lock_guard lock(mutex_);
     Query q = query(std::string(kWebhookEventColumns) +
-                        " WHERE state = 'pending' AND next_attempt_ms <= ? ORDER BY next_attempt_ms, created_ms "
-                        "LIMIT ?",
+                        " WHERE state = 'pending' AND next_attempt_ms <= ?1 AND lease_until_ms <= ?1 "
+                        "ORDER BY next_attempt_ms, created_ms LIMIT ?2",
                     "due webhook events");
     q.integer(now_ms).integer(std::max(limit, 1));
     std::vector<WebhookEvent> out;
@@ -833,9 +871,32 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  std::vector<WebhookEvent> claim_webhook_events(int64_t now_ms, int limit, int64_t lease_ms) override {
+    std::lock_guard lock(mutex_);
+    return transaction("claim webhook events", [&] {
+      std::vector<WebhookEvent> out;
+      {
+        Query q = query(std::string(kWebhookEventColumns) +
+                            " WHERE state = 'pending' AND next_attempt_ms <= ?1 AND lease_until_ms <= ?1 "
+                            "ORDER BY next_attempt_ms, created_ms LIMIT ?2",
+                        "claim webhook events");
+        q.integer(now_ms).integer(std::max(limit, 1));
+        while (q.step()) out.push_back(read_webhook_event(q));
+      }
+      for (const WebhookEvent& e : out) {
+        query("UPDATE webhook_events SET lease_until_ms = ? WHERE id = ?", "claim webhook events")
+            .integer(now_ms + lease_ms)
+            .text(e.id)
+            .run();
+      }
+      return out;
+    });
+  }
+
   std::optional<int64_t> next_webhook_due_ms() override {
     std::lock_guard lock(mutex_);
-    Query q = query("SELECT MIN(next_attempt_ms) FROM webhook_events WHERE state = 'pending'", "next webhook due");
+    Query q = query("SELECT MIN(MAX(next_attempt_ms, lease_until_ms)) FROM webhook_events WHERE state = 'pending'",
+                    "next webhook due");
     if (!q.step() || q.column_is_null(0)) return std::nullopt;
     return q.column_int(0);
   }
@@ -858,7 +919,7 @@ class SqliteStore final : public Store {
           .real(d.duration_ms)
           .text(webhook_state_name(event.state))
           .run();
-      query("UPDATE webhook_events SET state = ?, attempts = ?, next_attempt_ms = ? WHERE id = ?",
+      query("UPDATE webhook_events SET state = ?, attempts = ?, next_attempt_ms = ?, lease_until_ms = 0 WHERE id = ?",
             "record webhook delivery")
           .text(webhook_state_name(event.state))
           .integer(event.attempts)
@@ -1060,7 +1121,117 @@ class SqliteStore final : public Store {
     return q.column_int(0);
   }
 
+  int64_t take_rate_token(const std::string& bucket, double rate_per_second, double burst, int64_t now_ms) override {
+    const double per_ms = rate_per_second / 1000.0;
+    std::lock_guard lock(mutex_);
+    double before = transaction("rate limit", [&] {
+      double tokens = burst;
+      int64_t updated = now_ms;
+      {
+        Query q = query("SELECT tokens, updated_ms FROM rate_buckets WHERE bucket = ?", "rate limit");
+        if (q.text(bucket).step()) {
+          updated = q.column_int(1);
+          tokens =
+              std::min(burst, q.column_real(0) + static_cast<double>(std::max<int64_t>(0, now_ms - updated)) * per_ms);
+        }
+      }
+      query(
+          "INSERT INTO rate_buckets(bucket, tokens, updated_ms) VALUES(?1, ?2, ?3) "
+          "ON CONFLICT (bucket) DO UPDATE SET tokens = ?2, updated_ms = ?3",
+          "rate limit")
+          .text(bucket)
+          .real(tokens >= 1 ? tokens - 1 : tokens)
+          .integer(std::max(updated, now_ms))
+          .run();
+      return tokens;
+    });
+    if (before >= 1) return 0;
+    if (per_ms <= 0) return 60'000;
+    return std::max<int64_t>(1, static_cast<int64_t>(std::ceil((1 - before) / per_ms - 1e-6)));
+  }
+
+  Bytes put_cluster_value_if_absent(const std::string& name, const Bytes& value) override {
+    std::lock_guard lock(mutex_);
+    return transaction("cluster value", [&] {
+      query("INSERT INTO cluster_values(name, value) VALUES(?, ?) ON CONFLICT (name) DO NOTHING", "cluster value")
+          .text(name)
+          .blob(value)
+          .run();
+      Query q = query("SELECT value FROM cluster_values WHERE name = ?", "cluster value");
+      q.text(name).step();
+      return q.column_blob(0);
+    });
+  }
+
+  IdempotencyClaim claim_idempotency_key(IdempotencyRecord& record, int64_t now_ms, int64_t stale_ms,
+                                         int64_t keep_ms) override {
+    std::lock_guard lock(mutex_);
+    return transaction("claim idempotency key", [&] {
+      query("DELETE FROM idempotency_keys WHERE project_id = ? AND key = ? AND created_ms < ?", "claim idempotency key")
+          .text(record.project_id)
+          .text(record.key)
+          .integer(now_ms - keep_ms)
+          .run();
+      IdempotencyClaim claim = IdempotencyClaim::claimed;
+      {
+        Query q = query(
+            "SELECT request_hash, response_body, created_ms FROM idempotency_keys WHERE project_id = ? AND "
+            "key = ?",
+            "claim idempotency key");
+        if (q.text(record.project_id).text(record.key).step()) {
+          record.response_body = q.column_text(1);
+          claim = idempotency_claim(q.column_blob(0), record, q.column_int(2), now_ms, stale_ms);
+          if (claim != IdempotencyClaim::claimed) return claim;
+        }
+      }
+      query(
+          "INSERT INTO idempotency_keys(project_id, key, request_hash, response_body, created_ms) "
+          "VALUES(?1, ?2, ?3, '', ?4) ON CONFLICT (project_id, key) DO UPDATE SET created_ms = ?4",
+          "claim idempotency key")
+          .text(record.project_id)
+          .text(record.key)
+          .blob(record.request_hash)
+          .integer(now_ms)
+          .run();
+      return claim;
+    });
+  }
+
+  void release_idempotency_key(const std::string& project_id, const std::string& key) override {
+    std::lock_guard lock(mutex_);
+    transaction("release idempotency key", [&] {
+      query("DELETE FROM idempotency_keys WHERE project_id = ? AND key = ? AND response_body = ''",
+            "release idempotency key")
+          .text(project_id)
+          .text(key)
+          .run();
+    });
+  }
+
+  int64_t purge_idempotency_keys(int64_t before_ms) override {
+    std::lock_guard lock(mutex_);
+    return transaction("purge idempotency keys", [&] {
+      return query("DELETE FROM idempotency_keys WHERE created_ms < ?", "purge idempotency keys")
+          .integer(before_ms)
+          .run();
+    });
+  }
+
  private:
+  // Callers hold mutex_ inside a transaction.
+  void store_response(const IdempotencyRecord& r) {
+    int changed = query(
+                      "UPDATE idempotency_keys SET response_body = ? WHERE project_id = ? AND key = ? AND "
+                      "request_hash = ? AND response_body = ''",
+                      "store idempotent response")
+                      .text(r.response_body)
+                      .text(r.project_id)
+                      .text(r.key)
+                      .blob(r.request_hash)
+                      .run();
+    if (changed != 1) throw StoreError("store idempotent response: the key is no longer held by this request");
+  }
+
   static constexpr const char* kUserColumns =
       "SELECT id, name, role, password_hash, created_ms, password_changed_ms FROM users";
 
