@@ -46,6 +46,6 @@ std::unique_ptr<StoreBackend> make_store_backend(const std::string& name);
   } while (0)
 
 // Test names: "sqlite", "postgres".
-inline std::string backend_name(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
+inline std::string store_backend_name(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
 
 }  // namespace faceauth

@@ -154,7 +154,7 @@ class AccountStoreTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<Store> store_;
 };
 
-INSTANTIATE_TEST_SUITE_P(Stores, AccountStoreTest, ::testing::Values("sqlite", "postgres"), backend_name);
+INSTANTIATE_TEST_SUITE_P(Stores, AccountStoreTest, ::testing::Values("sqlite", "postgres"), store_backend_name);
 
 TEST_P(AccountStoreTest, UsersAreUniqueByName) {
   User alice = user("alice", Role::admin);
@@ -255,7 +255,7 @@ TEST_P(AccountStoreTest, RequeueMakesAnEventDueAgain) {
 
 // Accounts over a store: sign-in, sessions, throttling, revocation.
 class AccountsTest : public AccountStoreTest {};
-INSTANTIATE_TEST_SUITE_P(Stores, AccountsTest, ::testing::Values("sqlite", "postgres"), backend_name);
+INSTANTIATE_TEST_SUITE_P(Stores, AccountsTest, ::testing::Values("sqlite", "postgres"), store_backend_name);
 
 TEST_P(AccountsTest, FirstStartMakesOneOwner) {
   Accounts accounts(*store_);

@@ -77,7 +77,7 @@ class HistoryStoreTest : public ::testing::TestWithParam<std::string> {
   KycProject kyc_;
 };
 
-INSTANTIATE_TEST_SUITE_P(Stores, HistoryStoreTest, ::testing::Values("sqlite", "postgres"), backend_name);
+INSTANTIATE_TEST_SUITE_P(Stores, HistoryStoreTest, ::testing::Values("sqlite", "postgres"), store_backend_name);
 
 TEST_P(HistoryStoreTest, KeysetPagesCoverTheRangeOnceWithTiesBrokenById) {
   std::vector<std::string> all;

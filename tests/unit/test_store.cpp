@@ -102,7 +102,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<Store> store_;
 };
 
-INSTANTIATE_TEST_SUITE_P(Stores, StoreTest, ::testing::Values("sqlite", "postgres"), backend_name);
+INSTANTIATE_TEST_SUITE_P(Stores, StoreTest, ::testing::Values("sqlite", "postgres"), store_backend_name);
 
 void expect_same(const Submission& a, const Submission& b) {
   EXPECT_EQ(a.id, b.id);
@@ -817,7 +817,7 @@ class LockoutStoreTest : public StoreTest {
   int n_ = 0;
 };
 
-INSTANTIATE_TEST_SUITE_P(Stores, LockoutStoreTest, ::testing::Values("sqlite", "postgres"), backend_name);
+INSTANTIATE_TEST_SUITE_P(Stores, LockoutStoreTest, ::testing::Values("sqlite", "postgres"), store_backend_name);
 
 TEST_P(LockoutStoreTest, TheNthFailureWithinTheWindowLocks) {
   const LockoutRule rule{3, 60'000, 10'000};
