@@ -10,7 +10,7 @@ namespace faceauth::pg {
 namespace {
 
 // Type oids of the columns we read (pg_type.h).
-constexpr Oid kBool = 16, kBytea = 17, kInt8 = 20, kInt2 = 21, kInt4 = 23, kFloat8 = 701;
+constexpr Oid kBool = 16, kInt8 = 20, kInt2 = 21, kInt4 = 23, kFloat8 = 701;
 
 const char* primary_message(const PGresult* result, PGconn* conn) {
   const char* message = result ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
