@@ -82,7 +82,7 @@ struct Decision {
 // docs/attributes.md, "At the gate"). With a PPE check on, the quality limits are tightened to
 // these (a limit already stricter stays; a limit that is off is turned on).
 constexpr double kPpeMinEyeDistancePx = 30;
-constexpr double kPpeMaxYaw = 30;
+constexpr double kPpeMaxYaw = 45;  // the only measured subset: docs/attributes.md
 constexpr double kPpeMaxPitch = 30;
 // The quality limits decide() applies: the policy's, tightened as above when a PPE check is on.
 QualityPolicy effective_quality(const Policy& policy);

@@ -257,7 +257,7 @@ TEST(QualityPolicy, PpeChecksRequireALargeFrontalFace) {
   small_turned.eye_distance_px = 25;
   small_turned.sharpness = 10;
   small_turned.brightness = 120;
-  small_turned.yaw = 35;
+  small_turned.pitch = 35;  // within the default 40, over the PPE 30
   Policy policy;
   EXPECT_EQ(quality_codes(small_turned, policy), std::vector<std::string>{}) << "passes without PPE";
   for (bool head : {true, false}) {
@@ -278,7 +278,7 @@ TEST(QualityPolicy, PpeChecksRequireALargeFrontalFace) {
     EXPECT_EQ(effective_quality(ppe).max_yaw, 10);
   }
   small_turned.eye_distance_px = 31;
-  small_turned.yaw = 29;
+  small_turned.pitch = 29;
   Policy ppe = policy;
   ppe.head_cover_threshold = 50;
   EXPECT_EQ(effective_quality(ppe).max_pitch, kPpeMaxPitch);
