@@ -17,16 +17,6 @@ constexpr const char* kCsp =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
     "font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-std::vector<std::string> split_path(const std::string& path) {
-  std::vector<std::string> segments;
-  std::stringstream stream(path);
-  std::string segment;
-  while (std::getline(stream, segment, '/')) {
-    if (!segment.empty()) segments.push_back(segment);
-  }
-  return segments;
-}
-
 std::string request_id_for(const HttpRequest& request) {
   const std::string* given = request.header("x-request-id");
   if (!given || given->empty() || given->size() > 64) return random_hex_id();

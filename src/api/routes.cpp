@@ -18,16 +18,6 @@ struct ApiRouter::Context {
 
 namespace {
 
-std::vector<std::string> split_path(const std::string& path) {
-  std::vector<std::string> segments;
-  std::stringstream stream(path);
-  std::string segment;
-  while (std::getline(stream, segment, '/')) {
-    if (!segment.empty()) segments.push_back(segment);
-  }
-  return segments;
-}
-
 bool plain_id(const std::string& text) {
   if (text.empty() || text.size() > 128) return false;
   for (char c : text) {

@@ -1,6 +1,7 @@
 #include "http/http_types.h"
 
 #include <algorithm>
+#include <sstream>
 #include <utility>
 
 namespace faceauth {
@@ -88,6 +89,16 @@ bool split_target(std::string_view target, std::string& path, std::multimap<std:
     rest = rest.substr(amp + 1);
   }
   return true;
+}
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> segments;
+  std::stringstream stream(path);
+  std::string segment;
+  while (std::getline(stream, segment, '/')) {
+    if (!segment.empty()) segments.push_back(segment);
+  }
+  return segments;
 }
 
 }  // namespace faceauth

@@ -45,4 +45,7 @@ using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 // percent-encoding is invalid.
 bool split_target(std::string_view target, std::string& path, std::multimap<std::string, std::string>& query);
 
+// The non-empty segments of a decoded path: "/v3//faceauth/" -> {"v3", "faceauth"}.
+std::vector<std::string> split_path(const std::string& path);
+
 }  // namespace faceauth

@@ -118,5 +118,11 @@ TEST(HttpTypes, SplitTargetClearsPreviousOutput) {
   EXPECT_EQ(query, expected);
 }
 
+TEST(HttpTypes, SplitPathKeepsTheNonEmptySegments) {
+  EXPECT_EQ(split_path("/v3//faceauth/"), (std::vector<std::string>{"v3", "faceauth"}));
+  EXPECT_EQ(split_path("/"), std::vector<std::string>{});
+  EXPECT_EQ(split_path("admin/v1/users/a b"), (std::vector<std::string>{"admin", "v1", "users", "a b"}));
+}
+
 }  // namespace
 }  // namespace faceauth
