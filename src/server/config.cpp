@@ -2,6 +2,7 @@
 
 #include "http/client_address.h"
 #include "vision/aligner.h"
+#include "vision/embedder.h"
 
 #include <cstdlib>
 #include <fstream>
@@ -142,6 +143,11 @@ const std::map<std::string, Setter>& setters() {
        }},
       {"embedding-flip",
        [](DaemonConfig& c, const std::string& v) { c.embedding_flip = to_bool("embedding-flip", v); }},
+      {"embed-parallel",
+       [](DaemonConfig& c, const std::string& v) {
+         parse_parallel_parts(v);  // refuses an unknown value now rather than at engine start
+         c.embed_parallel = v;
+       }},
       {"sealing-key", [](DaemonConfig& c, const std::string& v) { c.sealing_key = v; }},
       {"admin-token", [](DaemonConfig& c, const std::string& v) { c.admin_token = v; }},
       {"demo", [](DaemonConfig& c, const std::string& v) { c.demo = to_bool("demo", v); }},
@@ -272,6 +278,7 @@ std::vector<std::string> describe(const DaemonConfig& c) {
           "embedder = " + c.embedder,
           "alignment = " + c.alignment,
           "embedding-flip = " + std::string(c.embedding_flip ? "true" : "false"),
+          "embed-parallel = " + c.embed_parallel,
           "sealing-key = " + secret(c.sealing_key),
           "admin-token = " + secret(c.admin_token),
           "demo = " + std::string(c.demo ? "true" : "false"),

@@ -102,6 +102,7 @@ EngineConfig engine_config(const DaemonConfig& config) {
   engine.embedding_model = config.embedder;
   if (config.alignment != "auto") engine.embedding.alignment = parse_alignment(config.alignment);
   engine.embedding.flip = config.embedding_flip;
+  engine.embedding.parallel_parts = parse_parallel_parts(config.embed_parallel);
   return engine;
 }
 

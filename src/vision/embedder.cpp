@@ -1,8 +1,11 @@
 #include "vision/embedder.h"
 
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
 #include <future>
 #include <sstream>
 #include <stdexcept>
@@ -65,9 +68,50 @@ Embedder::Part Embedder::load_part(const std::filesystem::path& model_dir, const
   return part;
 }
 
-bool EmbedderOptions::parallel_parts_default() {
+ParallelParts parse_parallel_parts(const std::string& text) {
+  if (text == "off" || text == "0") return ParallelParts::off;
+  if (text == "on" || text == "1") return ParallelParts::on;
+  if (text == "auto") return ParallelParts::when_idle;
+  throw std::invalid_argument("embed-parallel must be auto, on or off");
+}
+
+const char* parallel_parts_name(ParallelParts mode) {
+  if (mode == ParallelParts::off) return "off";
+  return mode == ParallelParts::on ? "on" : "auto";
+}
+
+bool run_parts_at_once(ParallelParts mode, size_t parts, int busy, int usable_cpus) {
+  if (parts < 2 || mode == ParallelParts::off) return false;
+  if (mode == ParallelParts::on) return true;
+  return static_cast<size_t>(std::max(busy, 1)) + parts - 1 <= static_cast<size_t>(usable_cpus);
+}
+
+ParallelParts EmbedderOptions::parallel_parts_default() {
   const char* value = std::getenv("FACEAUTH_PARALLEL_EMBED");
-  return value && std::strcmp(value, "1") == 0;
+  if (value == nullptr) return ParallelParts::when_idle;
+  try {
+    return parse_parallel_parts(value);
+  } catch (const std::invalid_argument&) {
+    return ParallelParts::when_idle;
+  }
+}
+
+namespace {
+std::atomic<int> engines_at_work{0};
+}
+
+EngineLoad::Hold::Hold() { engines_at_work.fetch_add(1); }
+EngineLoad::Hold::~Hold() { engines_at_work.fetch_sub(1); }
+int EngineLoad::busy() { return engines_at_work.load(); }
+
+int EngineLoad::usable_cpus() {
+  static const int count = [] {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
+    return std::max(CPU_COUNT(&set), 1);
+  }();
+  return count;
 }
 
 Embedder::Embedder(const std::filesystem::path& model_dir, const std::string& model_name, EmbedderOptions options)
@@ -123,10 +167,11 @@ std::vector<float> Embedder::embed(const std::vector<cv::Mat>& chips) {
   CV_Assert(chips.size() == parts_.size());
   std::vector<std::vector<float>> pieces(parts_.size());
   std::vector<std::future<void>> others;
-  for (size_t i = parallel_ ? 1 : parts_.size(); i < parts_.size(); ++i) {
+  const bool at_once = run_parts_at_once(parallel_, parts_.size(), EngineLoad::busy(), EngineLoad::usable_cpus());
+  for (size_t i = at_once ? 1 : parts_.size(); i < parts_.size(); ++i) {
     others.push_back(std::async(std::launch::async, [&, i] { pieces[i] = embed_part(parts_[i], chips[i]); }));
   }
-  for (size_t i = 0; i < (parallel_ ? 1 : parts_.size()); ++i) pieces[i] = embed_part(parts_[i], chips[i]);
+  for (size_t i = 0; i < (at_once ? 1 : parts_.size()); ++i) pieces[i] = embed_part(parts_[i], chips[i]);
   for (auto& other : others) other.get();
   std::vector<float> descriptor;
   for (size_t i = 0; i < parts_.size(); ++i) {

@@ -21,14 +21,39 @@
 
 namespace faceauth {
 
+// Whether a fusion's parts run on threads of their own at once: lower latency when a core is
+// idle, no gain in throughput. `when_idle` does so only while this process has a free core for
+// each extra part (engines at work counted by EngineLoad, cores by the process's CPU affinity).
+enum class ParallelParts { off, on, when_idle };
+
+// "off", "on" or "auto" (when_idle); std::invalid_argument otherwise.
+ParallelParts parse_parallel_parts(const std::string& text);
+const char* parallel_parts_name(ParallelParts mode);
+// The decision of one embed: `busy` engines at work in the process (this one included).
+bool run_parts_at_once(ParallelParts mode, size_t parts, int busy, int usable_cpus);
+
 struct EmbedderOptions {
   std::optional<Alignment> alignment;  // empty: the model's own (its manifest's first "alignments")
   bool flip = false;                   // also embed the mirrored chip and average (about twice the time)
-  // A fusion's parts on threads of their own at once (lower latency when a core is idle; no
-  // gain in throughput). Default: $FACEAUTH_PARALLEL_EMBED=1 turns it on.
-  bool parallel_parts = parallel_parts_default();
+  // Default: $FACEAUTH_PARALLEL_EMBED (0/off, 1/on, auto), else when_idle.
+  ParallelParts parallel_parts = parallel_parts_default();
 
-  static bool parallel_parts_default();
+  static ParallelParts parallel_parts_default();
+};
+
+// Engines analysing an image in this process right now (FaceEngine holds one for each
+// analysis), and the cores the process may run on.
+class EngineLoad {
+ public:
+  class Hold {
+   public:
+    Hold();
+    ~Hold();
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+  };
+  static int busy();
+  static int usable_cpus();  // the CPU affinity's count (taskset), at least 1
 };
 
 class Embedder {
@@ -63,7 +88,7 @@ class Embedder {
 
   std::vector<Part> parts_;
   bool flip_ = false;
-  bool parallel_ = false;
+  ParallelParts parallel_ = ParallelParts::off;
   std::string version_;
   ScoreCalibration calibration_;
 };

@@ -75,6 +75,7 @@ Result<FaceAnalysis> FaceEngine::analyze(std::span<const uint8_t> bytes, Stages 
 }
 
 Result<FaceAnalysis> FaceEngine::analyze_pixels(const cv::Mat& bgr, Stages stages, const AttributeNeeds& needs) {
+  EngineLoad::Hold at_work;
   FaceAnalysis analysis;
   analysis.image_width = bgr.cols;
   analysis.image_height = bgr.rows;

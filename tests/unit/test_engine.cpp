@@ -152,7 +152,7 @@ TEST_F(Engine, FusedSimilarityIsTheWeightedMeanOfItsParts) {
 TEST_F(Engine, ParallelPartsGiveTheSameDescriptor) {
   std::vector<uint8_t> bytes = test::encode(photo("sample1.jpg"), ".jpg");
   std::vector<std::vector<float>> descriptors;
-  for (bool parallel : {false, true}) {
+  for (ParallelParts parallel : {ParallelParts::off, ParallelParts::on}) {
     EngineConfig config;
     config.model_dir = test::model_dir();
     config.embedding.parallel_parts = parallel;
@@ -162,6 +162,34 @@ TEST_F(Engine, ParallelPartsGiveTheSameDescriptor) {
   }
   ASSERT_EQ(descriptors[0].size(), 640u);
   EXPECT_EQ(descriptors[0], descriptors[1]);
+}
+
+// `auto` takes a second core only while each extra part finds one idle: one analysis on two
+// cores runs both parts at once, two analyses (c >= 2) or one core (taskset) run them in turn.
+TEST(Embedding, PartsRunAtOnceOnlyWhenACoreIsIdle) {
+  EXPECT_TRUE(run_parts_at_once(ParallelParts::when_idle, 2, 1, 2));
+  EXPECT_FALSE(run_parts_at_once(ParallelParts::when_idle, 2, 2, 2));
+  EXPECT_FALSE(run_parts_at_once(ParallelParts::when_idle, 2, 1, 1));
+  EXPECT_TRUE(run_parts_at_once(ParallelParts::when_idle, 2, 3, 4));
+  EXPECT_FALSE(run_parts_at_once(ParallelParts::when_idle, 1, 1, 8));
+  EXPECT_TRUE(run_parts_at_once(ParallelParts::on, 2, 5, 1));
+  EXPECT_FALSE(run_parts_at_once(ParallelParts::off, 2, 1, 8));
+  EXPECT_EQ(parse_parallel_parts("auto"), ParallelParts::when_idle);
+  EXPECT_EQ(parse_parallel_parts("on"), ParallelParts::on);
+  EXPECT_EQ(parse_parallel_parts("0"), ParallelParts::off);
+  EXPECT_THROW(parse_parallel_parts("sometimes"), std::invalid_argument);
+  EXPECT_STREQ(parallel_parts_name(ParallelParts::when_idle), "auto");
+}
+
+// An engine at work counts itself while it analyses, and only then.
+TEST(Embedding, EngineLoadCountsAnalysesInFlight) {
+  const int before = EngineLoad::busy();
+  {
+    EngineLoad::Hold hold;
+    EXPECT_EQ(EngineLoad::busy(), before + 1);
+  }
+  EXPECT_EQ(EngineLoad::busy(), before);
+  EXPECT_GE(EngineLoad::usable_cpus(), 1);
 }
 
 // A model takes only the alignments its manifest lists; a fusion takes none (each part cuts
