@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "store/postgres/pg_connection.h"
+#include "store/row_values.h"
 #include "store/store.h"
 
 namespace faceauth {
@@ -386,14 +387,7 @@ class PgStore final : public Store {
       c.run(
           "INSERT INTO kyc_projects(id, name, webhook_url, created_ms, auto_approve_threshold, webhook_secret_sealed) "
           "VALUES($1, $2, $3, $4, $5, $6)",
-          Params()
-              .text(project.id)
-              .text(project.name)
-              .text(project.webhook_url)
-              .integer(project.created_ms)
-              .real(project.auto_approve_threshold)
-              .blob(project.webhook_secret_sealed),
-          "create KYC project");
+          row_values::kyc_project(Params(), project), "create KYC project");
       insert_key(c, kyc_key);
     });
   }
@@ -407,14 +401,7 @@ class PgStore final : public Store {
       c.run(
           "INSERT INTO faceauth_projects(id, kyc_project_id, name, policy_json, image_retention_days, created_ms) "
           "VALUES($1, $2, $3, $4, $5, $6)",
-          Params()
-              .text(project.id)
-              .text(project.kyc_project_id)
-              .text(project.name)
-              .text(policy)
-              .integer(project.image_retention_days)
-              .integer(project.created_ms),
-          "create FaceAuth project");
+          row_values::faceauth_project(Params(), project, policy), "create FaceAuth project");
       insert_key(c, addon_key);
     });
   }
@@ -506,21 +493,7 @@ class PgStore final : public Store {
 
   void create_submission(const Submission& s, const IdempotencyRecord* response) override {
     Params params;
-    params.text(s.id)
-        .text(s.kyc_project_id)
-        .text(submission_status_name(s.status))
-        .text(s.user_id)
-        .text(s.email)
-        .text(s.cf1)
-        .text(s.cf2)
-        .text(s.cf3)
-        .blob(s.template_sealed)
-        .text(s.template_model)
-        .text(s.template_source)
-        .blob(s.selfie_sealed)
-        .blob(s.id_image_sealed)
-        .integer(s.created_ms)
-        .integer(s.updated_ms);
+    row_values::submission(params, s);
     transaction("create submission", [&](Connection& c) {
       c.run(
           "INSERT INTO submissions(id, kyc_project_id, status, user_id, email, cf1, cf2, cf3, template_sealed, "
@@ -788,18 +761,7 @@ class PgStore final : public Store {
       c.run(
           "INSERT INTO webhook_deliveries(event_id, kyc_project_id, attempt_id, url, attempt, started_ms, "
           "http_status, error, duration_ms, event_state) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-          Params()
-              .text(d.event_id)
-              .text(d.kyc_project_id)
-              .text(d.attempt_id)
-              .text(d.url)
-              .integer(d.attempt)
-              .integer(d.started_ms)
-              .integer(d.http_status)
-              .text(d.error)
-              .real(d.duration_ms)
-              .text(webhook_state_name(event.state)),
-          "record webhook delivery");
+          row_values::webhook_delivery(Params(), d, event.state), "record webhook delivery");
       c.run(
           "UPDATE webhook_events SET state = $1, attempts = $2, next_attempt_ms = $3, lease_until_ms = 0 WHERE id = $4",
           Params()
@@ -916,14 +878,7 @@ class PgStore final : public Store {
     return write(
                "INSERT INTO users(id, name, role, password_hash, created_ms, password_changed_ms) "
                "VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
-               Params()
-                   .text(user.id)
-                   .text(user.name)
-                   .text(role_name(user.role))
-                   .text(user.password_hash)
-                   .integer(user.created_ms)
-                   .integer(user.password_changed_ms),
-               "create user") > 0;
+               row_values::user(Params(), user), "create user") > 0;
   }
 
   std::vector<User> list_users() override {
@@ -964,13 +919,7 @@ class PgStore final : public Store {
   void create_session(const Session& session) override {
     write(
         "INSERT INTO sessions(token_hash, user_id, created_ms, expires_ms, client_address) VALUES($1, $2, $3, $4, $5)",
-        Params()
-            .blob(session.token_hash)
-            .text(session.user_id)
-            .integer(session.created_ms)
-            .integer(session.expires_ms)
-            .text(session.client_address),
-        "create session");
+        row_values::session(Params(), session), "create session");
   }
 
   std::optional<Session> find_session(const Bytes& token_hash, int64_t now_ms) override {
@@ -994,16 +943,7 @@ class PgStore final : public Store {
     write(
         "INSERT INTO audit_log(time_ms, actor, role, action, target, status, client_address, request_id) "
         "VALUES($1, $2, $3, $4, $5, $6, $7, $8)",
-        Params()
-            .integer(e.time_ms)
-            .text(e.actor)
-            .text(e.role)
-            .text(e.action)
-            .text(e.target)
-            .integer(e.status)
-            .text(e.client_address)
-            .text(e.request_id),
-        "append audit");
+        row_values::audit_entry(Params(), e), "append audit");
   }
 
   std::vector<AuditEntry> list_audit(const AuditQuery& aq) override {
@@ -1095,41 +1035,12 @@ class PgStore final : public Store {
     c.run(
         "INSERT INTO lockout_events(faceauth_project_id, submission_id, kind, time_ms, locked_until_ms, failures, "
         "attempt_id, actor) VALUES($1, $2, $3, $4, $5, $6, $7, $8)",
-        Params()
-            .text(e.faceauth_project_id)
-            .text(e.submission_id)
-            .text(e.kind)
-            .integer(e.time_ms)
-            .integer(e.locked_until_ms)
-            .integer(e.failures)
-            .text(e.attempt_id)
-            .text(e.actor),
-        "log lockout event");
+        row_values::lockout_event(Params(), e), "log lockout event");
   }
 
   static void insert_attempt_row(Connection& c, const Attempt& a) {
-    const char* image_state = a.delete_check ? "deleted" : a.image_sealed.empty() ? "not_stored" : "stored";
     Params params;
-    params.text(a.id)
-        .text(a.faceauth_project_id)
-        .text(a.submission_id)
-        .boolean(a.approved)
-        .text(a.scores_json)
-        .text(a.fail_codes_json)
-        .text(a.comments_json)
-        .text(a.policy_json)
-        .text(a.user_id)
-        .text(a.cf1)
-        .text(a.cf2)
-        .text(a.cf3)
-        .text(a.key_id)
-        .text(a.client_address)
-        .real(a.latency_ms)
-        .integer(a.created_ms)
-        .blob(a.image_sealed)
-        .boolean(a.delete_check)
-        .text(image_state)
-        .boolean(a.similarity_failed);
+    row_values::attempt(params, a);
     c.run(
         "INSERT INTO attempts(id, faceauth_project_id, kyc_submission_id, approved, scores_json, fail_codes_json, "
         "comments_json, policy_json, user_id, cf1, cf2, cf3, key_id, client_address, latency_ms, created_ms, "
@@ -1251,16 +1162,7 @@ class PgStore final : public Store {
     c.run(
         "INSERT INTO webhook_events(id, kyc_project_id, attempt_id, payload, created_ms, state, attempts, "
         "next_attempt_ms) VALUES($1, $2, $3, $4, $5, $6, $7, $8)",
-        Params()
-            .text(e.id)
-            .text(e.kyc_project_id)
-            .text(e.attempt_id)
-            .text(e.payload)
-            .integer(e.created_ms)
-            .text(webhook_state_name(e.state))
-            .integer(e.attempts)
-            .integer(e.next_attempt_ms),
-        "insert webhook event");
+        row_values::webhook_event(Params(), e), "insert webhook event");
   }
 
   static std::vector<WebhookEvent> events_of(const Rows& r) {

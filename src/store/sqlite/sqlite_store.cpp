@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "store/row_values.h"
 #include "store/store.h"
 
 namespace faceauth {
@@ -330,6 +331,7 @@ class Query {
     check(sqlite3_bind_double(stmt_, next(), value));
     return *this;
   }
+  Query& boolean(bool value) { return integer(value ? 1 : 0); }
   Query& null() {
     check(sqlite3_bind_null(stmt_, next()));
     return *this;
@@ -457,16 +459,11 @@ class SqliteStore final : public Store {
     }
     std::lock_guard lock(mutex_);
     transaction("create KYC project", [&] {
-      query(
-          "INSERT INTO kyc_projects(id, name, webhook_url, created_ms, auto_approve_threshold, webhook_secret_sealed) "
-          "VALUES(?, ?, ?, ?, ?, ?)",
-          "create KYC project")
-          .text(project.id)
-          .text(project.name)
-          .text(project.webhook_url)
-          .integer(project.created_ms)
-          .real(project.auto_approve_threshold)
-          .blob(project.webhook_secret_sealed)
+      row_values::kyc_project(query("INSERT INTO kyc_projects(id, name, webhook_url, created_ms, "
+                                    "auto_approve_threshold, webhook_secret_sealed) "
+                                    "VALUES(?, ?, ?, ?, ?, ?)",
+                                    "create KYC project"),
+                              project)
           .run();
       insert_key(kyc_key);
     });
@@ -479,16 +476,12 @@ class SqliteStore final : public Store {
     std::string policy = policy_json(project.policy).dump();
     std::lock_guard lock(mutex_);
     transaction("create FaceAuth project", [&] {
-      query(
-          "INSERT INTO faceauth_projects(id, kyc_project_id, name, policy_json, image_retention_days, created_ms) "
-          "VALUES(?, ?, ?, ?, ?, ?)",
-          "create FaceAuth project")
-          .text(project.id)
-          .text(project.kyc_project_id)
-          .text(project.name)
-          .text(policy)
-          .integer(project.image_retention_days)
-          .integer(project.created_ms)
+      row_values::faceauth_project(
+          query(
+              "INSERT INTO faceauth_projects(id, kyc_project_id, name, policy_json, image_retention_days, created_ms) "
+              "VALUES(?, ?, ?, ?, ?, ?)",
+              "create FaceAuth project"),
+          project, policy)
           .run();
       insert_key(addon_key);
     });
@@ -605,26 +598,12 @@ class SqliteStore final : public Store {
   void create_submission(const Submission& s, const IdempotencyRecord* response) override {
     std::lock_guard lock(mutex_);
     transaction("create submission", [&] {
-      query(
-          "INSERT INTO submissions(id, kyc_project_id, status, user_id, email, cf1, cf2, cf3, template_sealed, "
-          "template_model, template_source, selfie_sealed, id_image_sealed, created_ms, updated_ms) "
-          "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          "create submission")
-          .text(s.id)
-          .text(s.kyc_project_id)
-          .text(submission_status_name(s.status))
-          .text(s.user_id)
-          .text(s.email)
-          .text(s.cf1)
-          .text(s.cf2)
-          .text(s.cf3)
-          .blob(s.template_sealed)
-          .text(s.template_model)
-          .text(s.template_source)
-          .blob(s.selfie_sealed)
-          .blob(s.id_image_sealed)
-          .integer(s.created_ms)
-          .integer(s.updated_ms)
+      row_values::submission(
+          query("INSERT INTO submissions(id, kyc_project_id, status, user_id, email, cf1, cf2, cf3, template_sealed, "
+                "template_model, template_source, selfie_sealed, id_image_sealed, created_ms, updated_ms) "
+                "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "create submission"),
+          s)
           .run();
       if (response) store_response(*response);
     });
@@ -904,20 +883,11 @@ class SqliteStore final : public Store {
   void record_webhook_delivery(const WebhookDelivery& d, const WebhookEvent& event) override {
     std::lock_guard lock(mutex_);
     transaction("record webhook delivery", [&] {
-      query(
-          "INSERT INTO webhook_deliveries(event_id, kyc_project_id, attempt_id, url, attempt, started_ms, "
-          "http_status, error, duration_ms, event_state) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          "record webhook delivery")
-          .text(d.event_id)
-          .text(d.kyc_project_id)
-          .text(d.attempt_id)
-          .text(d.url)
-          .integer(d.attempt)
-          .integer(d.started_ms)
-          .integer(d.http_status)
-          .text(d.error)
-          .real(d.duration_ms)
-          .text(webhook_state_name(event.state))
+      row_values::webhook_delivery(
+          query("INSERT INTO webhook_deliveries(event_id, kyc_project_id, attempt_id, url, attempt, started_ms, "
+                "http_status, error, duration_ms, event_state) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "record webhook delivery"),
+          d, event.state)
           .run();
       query("UPDATE webhook_events SET state = ?, attempts = ?, next_attempt_ms = ?, lease_until_ms = 0 WHERE id = ?",
             "record webhook delivery")
@@ -977,15 +947,10 @@ class SqliteStore final : public Store {
         Query taken = query("SELECT 1 FROM users WHERE name = ?", "create user");
         if (taken.text(user.name).step()) return false;
       }
-      query(
-          "INSERT INTO users(id, name, role, password_hash, created_ms, password_changed_ms) VALUES(?, ?, ?, ?, ?, ?)",
-          "create user")
-          .text(user.id)
-          .text(user.name)
-          .text(role_name(user.role))
-          .text(user.password_hash)
-          .integer(user.created_ms)
-          .integer(user.password_changed_ms)
+      row_values::user(query("INSERT INTO users(id, name, role, password_hash, created_ms, password_changed_ms) "
+                             "VALUES(?, ?, ?, ?, ?, ?)",
+                             "create user"),
+                       user)
           .run();
       return true;
     });
@@ -1038,13 +1003,11 @@ class SqliteStore final : public Store {
   void create_session(const Session& session) override {
     std::lock_guard lock(mutex_);
     transaction("create session", [&] {
-      query("INSERT INTO sessions(token_hash, user_id, created_ms, expires_ms, client_address) VALUES(?, ?, ?, ?, ?)",
-            "create session")
-          .blob(session.token_hash)
-          .text(session.user_id)
-          .integer(session.created_ms)
-          .integer(session.expires_ms)
-          .text(session.client_address)
+      row_values::session(
+          query(
+              "INSERT INTO sessions(token_hash, user_id, created_ms, expires_ms, client_address) VALUES(?, ?, ?, ?, ?)",
+              "create session"),
+          session)
           .run();
     });
   }
@@ -1077,18 +1040,11 @@ class SqliteStore final : public Store {
   void append_audit(const AuditEntry& e) override {
     std::lock_guard lock(mutex_);
     transaction("append audit", [&] {
-      query(
-          "INSERT INTO audit_log(time_ms, actor, role, action, target, status, client_address, request_id) "
-          "VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
-          "append audit")
-          .integer(e.time_ms)
-          .text(e.actor)
-          .text(e.role)
-          .text(e.action)
-          .text(e.target)
-          .integer(e.status)
-          .text(e.client_address)
-          .text(e.request_id)
+      row_values::audit_entry(
+          query("INSERT INTO audit_log(time_ms, actor, role, action, target, status, client_address, request_id) "
+                "VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+                "append audit"),
+          e)
           .run();
     });
   }
@@ -1387,50 +1343,24 @@ class SqliteStore final : public Store {
 
   // Callers hold mutex_ inside a transaction.
   void insert_webhook_event(const WebhookEvent& e) {
-    query(
-        "INSERT INTO webhook_events(id, kyc_project_id, attempt_id, payload, created_ms, state, attempts, "
-        "next_attempt_ms) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
-        "insert webhook event")
-        .text(e.id)
-        .text(e.kyc_project_id)
-        .text(e.attempt_id)
-        .text(e.payload)
-        .integer(e.created_ms)
-        .text(webhook_state_name(e.state))
-        .integer(e.attempts)
-        .integer(e.next_attempt_ms)
+    row_values::webhook_event(
+        query("INSERT INTO webhook_events(id, kyc_project_id, attempt_id, payload, created_ms, state, attempts, "
+              "next_attempt_ms) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+              "insert webhook event"),
+        e)
         .run();
   }
 
   // Callers hold mutex_ inside a transaction.
   void insert_attempt_row(const Attempt& a) {
-    const char* image_state = a.delete_check ? "deleted" : a.image_sealed.empty() ? "not_stored" : "stored";
-    query(
-        "INSERT INTO attempts(id, faceauth_project_id, kyc_submission_id, approved, scores_json, fail_codes_json, "
-        "comments_json, policy_json, user_id, cf1, cf2, cf3, key_id, client_address, latency_ms, created_ms, "
-        "image_sealed, delete_check, image_state, similarity_failed) "
-        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        "insert attempt")
-        .text(a.id)
-        .text(a.faceauth_project_id)
-        .text(a.submission_id)
-        .integer(a.approved ? 1 : 0)
-        .text(a.scores_json)
-        .text(a.fail_codes_json)
-        .text(a.comments_json)
-        .text(a.policy_json)
-        .text(a.user_id)
-        .text(a.cf1)
-        .text(a.cf2)
-        .text(a.cf3)
-        .text(a.key_id)
-        .text(a.client_address)
-        .real(a.latency_ms)
-        .integer(a.created_ms)
-        .blob(a.image_sealed)
-        .integer(a.delete_check ? 1 : 0)
-        .text(image_state)
-        .integer(a.similarity_failed ? 1 : 0)
+    row_values::attempt(
+        query(
+            "INSERT INTO attempts(id, faceauth_project_id, kyc_submission_id, approved, scores_json, fail_codes_json, "
+            "comments_json, policy_json, user_id, cf1, cf2, cf3, key_id, client_address, latency_ms, created_ms, "
+            "image_sealed, delete_check, image_state, similarity_failed) "
+            "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert attempt"),
+        a)
         .run();
   }
 
@@ -1486,18 +1416,12 @@ class SqliteStore final : public Store {
 
   // Callers hold mutex_ inside a transaction.
   void insert_lockout_event(const LockoutEvent& e) {
-    query(
-        "INSERT INTO lockout_events(faceauth_project_id, submission_id, kind, time_ms, locked_until_ms, failures, "
-        "attempt_id, actor) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
-        "log lockout event")
-        .text(e.faceauth_project_id)
-        .text(e.submission_id)
-        .text(e.kind)
-        .integer(e.time_ms)
-        .integer(e.locked_until_ms)
-        .integer(e.failures)
-        .text(e.attempt_id)
-        .text(e.actor)
+    row_values::lockout_event(
+        query(
+            "INSERT INTO lockout_events(faceauth_project_id, submission_id, kind, time_ms, locked_until_ms, failures, "
+            "attempt_id, actor) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+            "log lockout event"),
+        e)
         .run();
   }
 
