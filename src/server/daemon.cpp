@@ -189,6 +189,85 @@ void check_model_version(Store& store, const std::string& model_version) {
   }
 }
 
+ServiceConfig service_config_of(const DaemonConfig& config, Metrics& metrics) {
+  ServiceConfig service_config;
+  service_config.engine_wait = std::chrono::milliseconds(config.engine_wait_ms);
+  service_config.rate_per_minute = config.rate_limit_per_minute;
+  service_config.rate_burst = config.rate_limit_burst;
+  service_config.liveness = std::make_shared<const LivenessModel>(default_heads_dir() / "liveness.json");
+  service_config.on_stage_times = [&metrics](const StageTimes& ms) {
+    metrics.observe_stage("decode", ms.decode / 1000);
+    metrics.observe_stage("detect", ms.detect / 1000);
+    metrics.observe_stage("landmarks", ms.landmarks / 1000);
+    metrics.observe_stage("align", ms.align / 1000);
+    metrics.observe_stage("embed", ms.embed / 1000);
+  };
+  return service_config;
+}
+
+RouterConfig router_config_of(const DaemonConfig& config, const AdminToken& admin, Readiness& readiness) {
+  RouterConfig routes;
+  routes.admin_token_hash = admin.hash;
+  routes.ready = [&readiness] { return readiness.ready(now_ms()); };
+  routes.on_store_error = [&readiness] { readiness.note_store_error(now_ms()); };
+  routes.auth_throttle = {config.auth_failures_per_address, std::chrono::milliseconds(config.auth_failure_window_ms),
+                          std::chrono::milliseconds(config.auth_failure_block_ms)};
+  routes.admin_checked_outside = true;
+  return routes;
+}
+
+void wait_for_stop_signal(const sigset_t& signals) {
+  int received = 0;
+  sigwait(&signals, &received);
+  std::cout << "faceauthd: signal " << received << ", finishing requests in flight" << std::endl;
+}
+
+// Events resume after a restart: the outbox is read at start and whenever an event is due.
+// One event per step: a stop waits for at most one try (webhook-timeout-ms).
+std::function<int64_t()> webhook_step(WebhookDeliverer& deliverer, const DaemonConfig& config) {
+  return [&deliverer, &config]() -> int64_t {
+    deliverer.deliver_due(now_ms(), 1);
+    int64_t wait = deliverer.wait_ms(now_ms());
+    return wait < 0 ? config.webhook_poll_ms : std::min<int64_t>(wait, config.webhook_poll_ms);
+  };
+}
+
+std::function<int64_t()> sweep_step(Store& store, const DaemonConfig& config) {
+  return [&store, &config]() -> int64_t {
+    store.purge_expired_images(now_ms());
+    store.purge_idempotency_keys(now_ms() - 86'400'000);  // Idempotency-Keys are kept a day
+    store.delete_expired_sessions(now_ms());              // dashboard sessions past their expiry
+    return config.retention_sweep_ms;
+  };
+}
+
+struct Running {
+  Store& store;
+  FaceAuthService& service;
+  EnginePool& engines;
+  const EngineConfig& engine;
+};
+
+// The admin token (when made here and not for the demo), the demo project, the dashboard's
+// address and the owner's first password: each shown once.
+void print_secrets_and_demo(const DaemonConfig& config, const Running& running, const AdminToken& admin,
+                            const std::string& base_url, const std::optional<std::string>& owner_password) {
+  if (!admin.made.empty() && !config.demo) {
+    std::cout << "admin token (shown once, only its hash is kept): " << admin.made << std::endl;
+  }
+  if (config.demo && running.store.list_kyc_projects().empty()) {
+    std::cout << create_demo(running.service, running.engines,
+                             {config.data_dir, demo_photo(config, running.engine), base_url, admin.made,
+                              owner_password.value_or("")})
+              << std::flush;
+  }
+  std::cout << "dashboard: " << base_url << "/dashboard/" << std::endl;
+  if (owner_password) {
+    std::cout << "dashboard user: owner, password (shown once, only its hash is kept): " << *owner_password
+              << std::endl;
+  }
+}
+
 int serve(const DaemonConfig& config, const sigset_t& signals) {
   std::filesystem::create_directories(config.data_dir);
   ::chmod(config.data_dir.c_str(), 0700);
@@ -205,46 +284,17 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
   EnginePool engines(engine, workers, config.engine_queue);
   check_model_version(*store, engines.model_version());
   Metrics metrics;
-  ServiceConfig service_config;
-  service_config.engine_wait = std::chrono::milliseconds(config.engine_wait_ms);
-  service_config.rate_per_minute = config.rate_limit_per_minute;
-  service_config.rate_burst = config.rate_limit_burst;
-  service_config.liveness = std::make_shared<const LivenessModel>(default_heads_dir() / "liveness.json");
-  service_config.on_stage_times = [&metrics](const StageTimes& ms) {
-    metrics.observe_stage("decode", ms.decode / 1000);
-    metrics.observe_stage("detect", ms.detect / 1000);
-    metrics.observe_stage("landmarks", ms.landmarks / 1000);
-    metrics.observe_stage("align", ms.align / 1000);
-    metrics.observe_stage("embed", ms.embed / 1000);
-  };
+  ServiceConfig service_config = service_config_of(config, metrics);
   WebhookRetry retry{config.webhook_backoff_ms, config.webhook_backoff_max_ms, config.webhook_max_attempts,
                      config.webhook_timeout_ms, config.webhook_lease_ms};
   WebhookDeliverer deliverer(*store, sealer, retry);
-  // Events resume after a restart: the outbox is read at start and whenever an event is due.
-  BackgroundLoop webhooks("webhook delivery", [&deliverer, &config] {
-    // One event per step: a stop waits for at most one try (webhook-timeout-ms).
-    deliverer.deliver_due(now_ms(), 1);
-    int64_t wait = deliverer.wait_ms(now_ms());
-    return wait < 0 ? config.webhook_poll_ms : std::min<int64_t>(wait, config.webhook_poll_ms);
-  });
-  BackgroundLoop sweeper("retention sweeper", [&store, &config] {
-    store->purge_expired_images(now_ms());
-    store->purge_idempotency_keys(now_ms() - 86'400'000);  // Idempotency-Keys are kept a day
-    store->delete_expired_sessions(now_ms());              // dashboard sessions past their expiry
-    return config.retention_sweep_ms;
-  });
+  BackgroundLoop webhooks("webhook delivery", webhook_step(deliverer, config));
+  BackgroundLoop sweeper("retention sweeper", sweep_step(*store, config));
   service_config.on_webhook_event = [&webhooks] { webhooks.wake(); };
   FaceAuthService service(*store, engines, sealer, service_config);
   Readiness readiness(*store);
   auto ready = [&readiness] { return readiness.ready(now_ms()); };
-  RouterConfig routes;
-  routes.admin_token_hash = admin.hash;
-  routes.ready = ready;
-  routes.on_store_error = [&readiness] { readiness.note_store_error(now_ms()); };
-  routes.auth_throttle = {config.auth_failures_per_address, std::chrono::milliseconds(config.auth_failure_window_ms),
-                          std::chrono::milliseconds(config.auth_failure_block_ms)};
-  routes.admin_checked_outside = true;
-  ApiRouter api(service, metrics, routes);
+  ApiRouter api(service, metrics, router_config_of(config, admin, readiness));
   Accounts accounts(*store);
   std::optional<std::string> owner_password = accounts.ensure_owner(now_ms());
   DashboardStats stats;
@@ -273,24 +323,9 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
   sweeper.start();
   std::cout << "faceauthd listening on " << base_url << " with " << workers << " engine workers, liveness head "
             << service_config.liveness->version() << std::endl;
-  if (!admin.made.empty() && !config.demo) {
-    std::cout << "admin token (shown once, only its hash is kept): " << admin.made << std::endl;
-  }
-  if (config.demo && store->list_kyc_projects().empty()) {
-    std::cout << create_demo(
-                     service, engines,
-                     {config.data_dir, demo_photo(config, engine), base_url, admin.made, owner_password.value_or("")})
-              << std::flush;
-  }
-  std::cout << "dashboard: " << base_url << "/dashboard/" << std::endl;
-  if (owner_password) {
-    std::cout << "dashboard user: owner, password (shown once, only its hash is kept): " << *owner_password
-              << std::endl;
-  }
+  print_secrets_and_demo(config, {*store, service, engines, engine}, admin, base_url, owner_password);
   readiness.mark_started();  // /ready: only now, with demo.json and the owner password written
-  int received = 0;
-  sigwait(&signals, &received);
-  std::cout << "faceauthd: signal " << received << ", finishing requests in flight" << std::endl;
+  wait_for_stop_signal(signals);
   server.stop(10000);
   webhooks.stop();
   sweeper.stop();
