@@ -130,32 +130,24 @@ double median(std::vector<double> values) {
 
 }  // namespace
 
-int cmd_eval(const Args& args) {
-  if (args.get("pairs").empty() || args.get("images").empty()) throw std::invalid_argument(kEvalUsage);
-  int folds = args.get_int("folds", 0);
-  int impostor_cap = args.get_int("impostors", 100000);
-  int seed = args.get_int("seed", 1);
-  if (impostor_cap < 0) throw std::invalid_argument("--impostors must be 0 or more");
-  std::vector<LabelledPair> pairs = read_labelled_pairs(args.get("pairs"));
-  std::vector<LabelledPair> train;
-  if (!args.get("train").empty()) train = read_labelled_pairs(args.get("train"));
+namespace {
 
-  // The evaluated list's images, sorted (also the pool of generated impostors), then all images.
-  std::vector<std::string> test_names;
+// The evaluated list's images, sorted and unique (also the pool of generated impostors).
+std::vector<std::string> images_of(const std::vector<LabelledPair>& pairs) {
+  std::vector<std::string> names;
   for (const LabelledPair& pair : pairs) {
-    test_names.push_back(pair.a);
-    test_names.push_back(pair.b);
+    names.push_back(pair.a);
+    names.push_back(pair.b);
   }
-  std::sort(test_names.begin(), test_names.end());
-  test_names.erase(std::unique(test_names.begin(), test_names.end()), test_names.end());
-  std::set<std::string> all_names(test_names.begin(), test_names.end());
-  for (const LabelledPair& pair : train) all_names.insert({pair.a, pair.b});
-  std::vector<std::string> names(all_names.begin(), all_names.end());
-  auto embeddings = embed_all(names, args.get("images"), engine_config(args), thread_count(args));
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
 
+// Images that gave no descriptor, by error code, and the times of those that did.
+Json failures_of(const std::map<std::string, Embedding>& embeddings, std::vector<double>& ms) {
   Json failed = Json::object();
   size_t failed_total = 0, no_face = 0;
-  std::vector<double> ms;
   for (const auto& [name, embedding] : embeddings) {
     if (embedding.error) {
       std::string code = error_code_name(embedding.error->code);
@@ -166,23 +158,14 @@ int cmd_eval(const Args& args) {
       ms.push_back(embedding.ms);
     }
   }
+  return {{"failed_images", failed}, {"failed_images_total", failed_total}, {"no_face_images", no_face}};
+}
 
-  std::vector<eval::ScoredPair> scored = score_all(pairs, embeddings);
-  size_t same = static_cast<size_t>(
-      std::count_if(pairs.begin(), pairs.end(), [](const LabelledPair& pair) { return pair.same; }));
-  size_t different = pairs.size() - same;
-  Json out = {{"pairs", pairs.size()},
-              {"same", same},
-              {"different", different},
-              {"images", names.size()},
-              {"failed_images", failed},  // by error code
-              {"failed_images_total", failed_total},
-              {"no_face_images", no_face},
-              {"error_pairs", error_pairs(scored)}};
-
-  std::optional<eval::KFold> k_fold;
-  if (folds != 0) k_fold = eval::k_fold(scored, folds);
-  double threshold = 0;
+// The threshold: best on --train if given, else the folds' mean, else best on the list itself.
+double choose_threshold(const std::vector<LabelledPair>& train, const std::vector<eval::ScoredPair>& scored,
+                        const std::map<std::string, Embedding>& embeddings, const std::optional<eval::KFold>& k_fold,
+                        Json& out) {
+  double threshold = 0, accuracy = 0;
   if (!train.empty()) {
     std::vector<eval::ScoredPair> train_scored = score_all(train, embeddings);
     eval::ThresholdChoice choice = eval::best_threshold(train_scored);
@@ -191,58 +174,52 @@ int cmd_eval(const Args& args) {
     out["train"] = {{"pairs", train.size()},
                     {"error_pairs", error_pairs(train_scored)},
                     {"accuracy", round_to(choice.accuracy, 4)}};
-    out["threshold"] = round_to(threshold, 6);
-    out["accuracy"] = round_to(eval::accuracy(scored, threshold), 4);
+    accuracy = eval::accuracy(scored, threshold);
   } else if (k_fold) {
     threshold = k_fold->threshold_mean;
     out["threshold_source"] = "folds";
-    out["threshold"] = round_to(threshold, 6);
-    out["accuracy"] = round_to(k_fold->accuracy_mean, 4);
+    accuracy = k_fold->accuracy_mean;
   } else {
     eval::ThresholdChoice choice = eval::best_threshold(scored);
     threshold = choice.threshold;
     out["threshold_source"] = "pairs (best on the evaluated list itself: optimistic)";
-    out["threshold"] = round_to(threshold, 6);
-    out["accuracy"] = round_to(choice.accuracy, 4);
+    accuracy = choice.accuracy;
   }
-  if (k_fold) {
-    Json per_fold = Json::array();
-    for (const eval::FoldResult& fold : k_fold->folds) {
-      per_fold.push_back({{"pairs", fold.pairs},
-                          {"threshold", round_to(fold.threshold, 6)},
-                          {"accuracy", round_to(fold.accuracy, 4)}});
-    }
-    out["folds"] = {{"n", folds},
-                    {"accuracy_mean", round_to(k_fold->accuracy_mean, 4)},
-                    {"accuracy_std", round_to(k_fold->accuracy_std, 4)},
-                    {"threshold_mean", round_to(k_fold->threshold_mean, 6)},
-                    {"per_fold", per_fold}};
-  }
+  out["threshold"] = round_to(threshold, 6);
+  out["accuracy"] = round_to(accuracy, 4);
+  return threshold;
+}
 
-  std::vector<eval::RocPoint> roc = eval::roc_curve(scored);
-  out["roc_auc"] = number_or_null(eval::roc_auc(roc), 6);
-  out["eer"] = number_or_null(eval::equal_error_rate(roc), 4);
-
-  // Extra impostors when the list has too few different pairs for the smallest FAR.
-  double smallest_far = *std::min_element(std::begin(kFars), std::end(kFars));
-  std::vector<eval::ScoredPair> extended = scored;
-  size_t generated = 0;
-  if (static_cast<double>(different) * smallest_far < 1 - 1e-9 && impostor_cap > 0) {
-    std::map<std::string, size_t> index;
-    for (size_t i = 0; i < test_names.size(); ++i) index[test_names[i]] = i;
-    std::vector<std::pair<size_t, size_t>> listed;
-    for (const LabelledPair& pair : pairs) listed.push_back(std::minmax(index.at(pair.a), index.at(pair.b)));
-    auto extra =
-        eval::random_impostors(test_names, static_cast<size_t>(impostor_cap), static_cast<uint64_t>(seed), listed);
-    for (const auto& [i, j] : extra) {
-      extended.push_back(score(embeddings.at(test_names[i]), embeddings.at(test_names[j]), false));
-    }
-    generated = extra.size();
+Json folds_json(const eval::KFold& k_fold, int folds) {
+  Json per_fold = Json::array();
+  for (const eval::FoldResult& fold : k_fold.folds) {
+    per_fold.push_back(
+        {{"pairs", fold.pairs}, {"threshold", round_to(fold.threshold, 6)}, {"accuracy", round_to(fold.accuracy, 4)}});
   }
-  out["impostors"] = {{"listed", different},
-                      {"generated", generated},
-                      {"seed", seed},
-                      {"generated_rule", "pairs of the list's images whose folders differ, not already listed"}};
+  return {{"n", folds},
+          {"accuracy_mean", round_to(k_fold.accuracy_mean, 4)},
+          {"accuracy_std", round_to(k_fold.accuracy_std, 4)},
+          {"threshold_mean", round_to(k_fold.threshold_mean, 6)},
+          {"per_fold", per_fold}};
+}
+
+// Impostor pairs of the list's images not already listed, scored, added to `extended`.
+size_t add_impostors(const std::vector<LabelledPair>& pairs, const std::vector<std::string>& test_names,
+                     const std::map<std::string, Embedding>& embeddings, size_t cap, uint64_t seed,
+                     std::vector<eval::ScoredPair>& extended) {
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < test_names.size(); ++i) index[test_names[i]] = i;
+  std::vector<std::pair<size_t, size_t>> listed;
+  for (const LabelledPair& pair : pairs) listed.push_back(std::minmax(index.at(pair.a), index.at(pair.b)));
+  auto extra = eval::random_impostors(test_names, cap, seed, listed);
+  for (const auto& [i, j] : extra) {
+    extended.push_back(score(embeddings.at(test_names[i]), embeddings.at(test_names[j]), false));
+  }
+  return extra.size();
+}
+
+Json tar_rows(const std::vector<eval::ScoredPair>& scored, const std::vector<eval::ScoredPair>& extended,
+              size_t different, size_t generated) {
   Json tars = Json::array();
   for (double far : kFars) {
     bool list_enough = static_cast<double>(different) * far >= 1 - 1e-9;
@@ -260,29 +237,100 @@ int cmd_eval(const Args& args) {
     }
     tars.push_back(row);
   }
-  out["tar_at_far"] = tars;
+  return tars;
+}
+
+struct RocInput {
+  std::vector<eval::RocPoint> roc;  // of the list
+  const std::vector<eval::ScoredPair>& extended;
+  size_t same = 0, different = 0, generated = 0;
+  double threshold = 0, accuracy = 0;
+};
+
+// The ROC picture: the list's curve (with the generated impostors when there are any) and a
+// dot at the chosen threshold.
+void write_roc(const RocInput& in, const std::string& path) {
+  std::vector<eval::RocPoint> curve = in.generated ? eval::roc_curve(in.extended) : in.roc;
+  size_t impostors = in.different + in.generated;
+  std::optional<eval::RocPoint> marker;
+  if (!curve.empty()) {
+    double accepted_genuine = 0, accepted_impostors = 0;
+    for (const eval::ScoredPair& pair : in.extended) {
+      if (pair.error || pair.similarity < in.threshold) continue;
+      (pair.same ? accepted_genuine : accepted_impostors) += 1;
+    }
+    marker = eval::RocPoint{accepted_impostors / static_cast<double>(impostors),
+                            accepted_genuine / static_cast<double>(in.same)};
+  }
+  char title[160];
+  std::snprintf(title, sizeof title, "ROC  AUC %.4f  EER %.2f%%  accuracy %.2f%% at %.4f", eval::roc_auc(in.roc),
+                100 * eval::equal_error_rate(in.roc), 100 * in.accuracy, in.threshold);
+  std::string subtitle = std::to_string(in.same) + " genuine, " + std::to_string(impostors) + " impostor pairs" +
+                         (in.generated ? " (" + std::to_string(in.generated) + " generated)" : "") +
+                         "; dot: the threshold";
+  draw_roc(curve, title, subtitle, marker, path);
+}
+
+}  // namespace
+
+int cmd_eval(const Args& args) {
+  if (args.get("pairs").empty() || args.get("images").empty()) throw std::invalid_argument(kEvalUsage);
+  int folds = args.get_int("folds", 0);
+  int impostor_cap = args.get_int("impostors", 100000);
+  int seed = args.get_int("seed", 1);
+  if (impostor_cap < 0) throw std::invalid_argument("--impostors must be 0 or more");
+  std::vector<LabelledPair> pairs = read_labelled_pairs(args.get("pairs"));
+  std::vector<LabelledPair> train;
+  if (!args.get("train").empty()) train = read_labelled_pairs(args.get("train"));
+
+  std::vector<std::string> test_names = images_of(pairs);
+  std::set<std::string> all_names(test_names.begin(), test_names.end());
+  for (const LabelledPair& pair : train) all_names.insert({pair.a, pair.b});
+  std::vector<std::string> names(all_names.begin(), all_names.end());
+  auto embeddings = embed_all(names, args.get("images"), engine_config(args), thread_count(args));
+  std::vector<double> ms;
+  Json failures = failures_of(embeddings, ms);
+
+  std::vector<eval::ScoredPair> scored = score_all(pairs, embeddings);
+  size_t same = static_cast<size_t>(
+      std::count_if(pairs.begin(), pairs.end(), [](const LabelledPair& pair) { return pair.same; }));
+  size_t different = pairs.size() - same;
+  Json out = {{"pairs", pairs.size()},
+              {"same", same},
+              {"different", different},
+              {"images", names.size()},
+              {"failed_images", failures["failed_images"]},  // by error code
+              {"failed_images_total", failures["failed_images_total"]},
+              {"no_face_images", failures["no_face_images"]},
+              {"error_pairs", error_pairs(scored)}};
+
+  std::optional<eval::KFold> k_fold;
+  if (folds != 0) k_fold = eval::k_fold(scored, folds);
+  double threshold = choose_threshold(train, scored, embeddings, k_fold, out);
+  if (k_fold) out["folds"] = folds_json(*k_fold, folds);
+
+  std::vector<eval::RocPoint> roc = eval::roc_curve(scored);
+  out["roc_auc"] = number_or_null(eval::roc_auc(roc), 6);
+  out["eer"] = number_or_null(eval::equal_error_rate(roc), 4);
+
+  // Extra impostors when the list has too few different pairs for the smallest FAR.
+  double smallest_far = *std::min_element(std::begin(kFars), std::end(kFars));
+  std::vector<eval::ScoredPair> extended = scored;
+  size_t generated = 0;
+  if (static_cast<double>(different) * smallest_far < 1 - 1e-9 && impostor_cap > 0) {
+    generated = add_impostors(pairs, test_names, embeddings, static_cast<size_t>(impostor_cap),
+                              static_cast<uint64_t>(seed), extended);
+  }
+  out["impostors"] = {{"listed", different},
+                      {"generated", generated},
+                      {"seed", seed},
+                      {"generated_rule", "pairs of the list's images whose folders differ, not already listed"}};
+  out["tar_at_far"] = tar_rows(scored, extended, different, generated);
   out["ms_per_image_median"] = number_or_null(median(ms), 2);
   out["ms_images"] = ms.size();
 
   if (!args.get("roc").empty()) {
-    std::vector<eval::RocPoint> curve = generated ? eval::roc_curve(extended) : roc;
-    size_t impostors = different + generated;
-    std::optional<eval::RocPoint> marker;
-    if (!curve.empty()) {
-      double accepted_genuine = 0, accepted_impostors = 0;
-      for (const eval::ScoredPair& pair : extended) {
-        if (pair.error || pair.similarity < threshold) continue;
-        (pair.same ? accepted_genuine : accepted_impostors) += 1;
-      }
-      marker = eval::RocPoint{accepted_impostors / static_cast<double>(impostors),
-                              accepted_genuine / static_cast<double>(same)};
-    }
-    char title[160];
-    std::snprintf(title, sizeof title, "ROC  AUC %.4f  EER %.2f%%  accuracy %.2f%% at %.4f", eval::roc_auc(roc),
-                  100 * eval::equal_error_rate(roc), 100 * out["accuracy"].get<double>(), threshold);
-    std::string subtitle = std::to_string(same) + " genuine, " + std::to_string(impostors) + " impostor pairs" +
-                           (generated ? " (" + std::to_string(generated) + " generated)" : "") + "; dot: the threshold";
-    draw_roc(curve, title, subtitle, marker, args.get("roc"));
+    write_roc({roc, extended, same, different, generated, threshold, out["accuracy"].get<double>()}, args.get("roc"));
     out["roc_png"] = args.get("roc");
   }
   std::cout << out.dump(2) << "\n";
