@@ -10,7 +10,7 @@
 #include <mutex>
 #include <vector>
 
-#include "vision/face_engine.h"
+#include "vision/face/face_engine.h"
 
 namespace faceauth {
 

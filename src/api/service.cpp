@@ -7,8 +7,8 @@
 #include <ctime>
 #include <span>
 
-#include "vision/quality.h"
-#include "vision/similarity.h"
+#include "vision/checks/quality.h"
+#include "vision/face/similarity.h"
 
 namespace faceauth {
 namespace {

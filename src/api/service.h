@@ -18,7 +18,7 @@
 #include "api/rate_limiter.h"
 #include "crypto/secrets.h"
 #include "store/store.h"
-#include "vision/liveness.h"
+#include "vision/checks/liveness.h"
 
 namespace faceauth {
 

@@ -1,5 +1,5 @@
 // faceauth analyze, features and eval-attributes: the attribute scores of faces
-// (src/vision/attributes.h), the features the heads are trained on, and their accuracy.
+// (src/vision/checks/attributes.h), the features the heads are trained on, and their accuracy.
 #include <cmath>
 #include <fstream>
 #include <iostream>
@@ -12,8 +12,8 @@
 #include "cli/commands.h"
 #include "cli/eval_metrics.h"
 #include "cli/json_out.h"
-#include "vision/image_decoder.h"
-#include "vision/quality.h"
+#include "vision/decode/image_decoder.h"
+#include "vision/checks/quality.h"
 
 namespace faceauth {
 namespace {
@@ -102,7 +102,7 @@ Result<FaceAnalysis> analyze_padded(FaceEngine& engine, const std::string& path,
 }  // namespace
 
 // The largest face's scores: the attribute heads', then liveness_score and the quality
-// measurements (src/vision/quality.h).
+// measurements (src/vision/checks/quality.h).
 void add_attribute_fields(nlohmann::json& out, const FaceAnalysis& analysis, const LivenessModel& liveness) {
   const AttributeScores& scores = analysis.attributes;
   if (scores.occluded) out["occluded_score"] = *scores.occluded;

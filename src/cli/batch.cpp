@@ -12,8 +12,8 @@
 #include "cli/batch.h"
 #include "cli/commands.h"
 #include "cli/json_out.h"
-#include "vision/quality.h"
-#include "vision/similarity.h"
+#include "vision/checks/quality.h"
+#include "vision/face/similarity.h"
 
 namespace faceauth {
 

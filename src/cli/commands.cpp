@@ -15,7 +15,7 @@
 #include <opencv2/core.hpp>
 
 #include "cli/json_out.h"
-#include "vision/similarity.h"
+#include "vision/face/similarity.h"
 
 namespace faceauth {
 namespace {

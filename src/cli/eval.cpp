@@ -15,7 +15,7 @@
 #include "cli/commands.h"
 #include "cli/eval_metrics.h"
 #include "cli/json_out.h"
-#include "vision/similarity.h"
+#include "vision/face/similarity.h"
 
 namespace faceauth {
 namespace {

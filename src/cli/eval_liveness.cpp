@@ -18,7 +18,7 @@
 #include "cli/commands.h"
 #include "cli/json_out.h"
 #include "cli/liveness_metrics.h"
-#include "vision/quality.h"
+#include "vision/checks/quality.h"
 
 namespace faceauth {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "vision/face_engine.h"
+#include "vision/face/face_engine.h"
 
 namespace faceauth {
 

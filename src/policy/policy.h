@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "vision/quality.h"
+#include "vision/checks/quality.h"
 
 namespace faceauth {
 

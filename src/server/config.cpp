@@ -1,8 +1,8 @@
 #include "server/config.h"
 
 #include "http/client_address.h"
-#include "vision/aligner.h"
-#include "vision/embedder.h"
+#include "vision/face/aligner.h"
+#include "vision/face/embedder.h"
 
 #include <cstdlib>
 #include <fstream>

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <span>
 
-#include "vision/exif.h"
+#include "vision/decode/exif.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   int orientation = faceauth::jpeg_exif_orientation(std::span<const uint8_t>(data, size));

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <span>
 
-#include "vision/image_decoder.h"
+#include "vision/decode/image_decoder.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   faceauth::DecodeLimits limits;

@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "vision/aligner.h"
-#include "vision/face_detector.h"
+#include "vision/face/aligner.h"
+#include "vision/face/face_detector.h"
 
 namespace faceauth {
 namespace {

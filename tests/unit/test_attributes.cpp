@@ -13,8 +13,8 @@
 
 #include "crypto/secrets.h"  // random_hex_id
 #include "test_support.h"
-#include "vision/attributes.h"
-#include "vision/face_engine.h"
+#include "vision/checks/attributes.h"
+#include "vision/face/face_engine.h"
 
 namespace faceauth {
 namespace {

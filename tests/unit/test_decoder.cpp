@@ -7,7 +7,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "test_support.h"
-#include "vision/image_decoder.h"
+#include "vision/decode/image_decoder.h"
 
 namespace faceauth {
 namespace {

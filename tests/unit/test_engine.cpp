@@ -11,8 +11,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "test_support.h"
-#include "vision/face_engine.h"
-#include "vision/similarity.h"
+#include "vision/face/face_engine.h"
+#include "vision/face/similarity.h"
 
 namespace faceauth {
 namespace {

@@ -3,7 +3,7 @@
 #include <opencv2/core.hpp>
 
 #include "test_support.h"
-#include "vision/exif.h"
+#include "vision/decode/exif.h"
 
 namespace faceauth {
 namespace {

@@ -16,9 +16,9 @@
 #include <opencv2/imgproc.hpp>
 
 #include "test_support.h"
-#include "vision/model_manifest.h"
-#include "vision/onnx_graph.h"
-#include "vision/xnn_net.h"
+#include "vision/nets/model_manifest.h"
+#include "vision/nets/onnx_graph.h"
+#include "vision/nets/xnn_net.h"
 
 namespace faceauth {
 namespace {

@@ -9,8 +9,8 @@
 #include <opencv2/core.hpp>
 
 #include "test_support.h"
-#include "vision/inference.h"
-#include "vision/onnx_graph.h"
+#include "vision/nets/inference.h"
+#include "vision/nets/onnx_graph.h"
 
 namespace faceauth {
 namespace {

@@ -12,7 +12,7 @@
 #include "cli/liveness_metrics.h"
 #include "policy/policy.h"
 #include "test_support.h"
-#include "vision/quality.h"
+#include "vision/checks/quality.h"
 
 namespace faceauth {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
-#include "vision/model_manifest.h"
+#include "vision/nets/model_manifest.h"
 
 namespace faceauth::test {
 

@@ -34,13 +34,13 @@ cv2.setNumThreads(1)
 
 def chip_transform(landmarks):
     """Image -> template units (0..1 ear to ear, brows 0 .. chin 1), least-squares similarity
-    of dlib's 33 points onto its mean face (explore_models.T68, as src/vision/aligner.cpp)."""
+    of dlib's 33 points onto its mean face (explore_models.T68, as src/vision/face/aligner.cpp)."""
     return sim_transform(np.asarray(landmarks, np.float64)[IDX68], T68)
 
 
 def crop(image, landmarks, region, size):
     """The template region (x0, y0, x1, y1) warped to size x size, pyrDown before the warp
-    (as src/vision/aligner.cpp warp_crop)."""
+    (as src/vision/face/aligner.cpp warp_crop)."""
     x0, y0, x1, y1 = region
     m = chip_transform(landmarks)
     m[0] *= size / (x1 - x0)

@@ -269,7 +269,7 @@ def main():
     head = {
         "version": f"liveness-lr-{digest}",
         "about": "Logistic regression on texture, colour, spectrum and CNN features of the aligned face "
-                 "(src/vision/liveness.cpp); score = 100 * sigmoid(clip(weights . (x - mean) / scale + bias, "
+                 "(src/vision/checks/liveness.cpp); score = 100 * sigmoid(clip(weights . (x - mean) / scale + bias, "
                  "-logit_limit, logit_limit)); 50 = the default threshold (the operating point).",
         "trained_on": {"data": "NUAA Photograph Imposter (printed photos, sessions 01 and 02) and replay/ "
                                "(screen replays, 6 sources), with augmented copies (tools/train/liveness_sets.py)",

@@ -1,4 +1,4 @@
-#include "vision/attributes.h"
+#include "vision/checks/attributes.h"
 
 #include <cmath>
 #include <fstream>
@@ -7,8 +7,8 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "vision/aligner.h"
-#include "vision/model_manifest.h"
+#include "vision/face/aligner.h"
+#include "vision/nets/model_manifest.h"
 
 namespace faceauth {
 namespace {

@@ -1,4 +1,4 @@
-#include "vision/aligner.h"
+#include "vision/face/aligner.h"
 
 #include <cmath>
 #include <stdexcept>

@@ -1,7 +1,7 @@
 #pragma once
 // A minimal reader of ONNX model files: the graph's nodes, attributes and float/int64
 // initializers, decoded straight from the protobuf wire format (no protobuf library). Enough
-// for the converted conv nets the XNNPACK path builds (src/vision/xnn_net.h); anything it does
+// for the converted conv nets the XNNPACK path builds (src/vision/nets/xnn_net.h); anything it does
 // not understand makes it throw, and the caller falls back to OpenCV's dnn.
 
 #include <cstdint>

@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "vision/face_engine.h"
-#include "vision/liveness.h"
+#include "vision/face/face_engine.h"
+#include "vision/checks/liveness.h"
 
 namespace faceauth {
 

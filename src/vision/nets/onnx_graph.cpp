@@ -1,4 +1,4 @@
-#include "vision/onnx_graph.h"
+#include "vision/nets/onnx_graph.h"
 
 #include <cstring>
 #include <fstream>

@@ -8,7 +8,7 @@
 
 #include <opencv2/core.hpp>
 
-#include "vision/face_types.h"
+#include "vision/face/face_types.h"
 
 namespace faceauth {
 

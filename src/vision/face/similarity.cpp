@@ -1,4 +1,4 @@
-#include "vision/similarity.h"
+#include "vision/face/similarity.h"
 
 #include <cmath>
 #include <stdexcept>

@@ -9,14 +9,14 @@
 #include <string>
 #include <vector>
 
-#include "vision/aligner.h"
-#include "vision/attributes.h"
-#include "vision/embedder.h"
+#include "vision/face/aligner.h"
+#include "vision/checks/attributes.h"
+#include "vision/face/embedder.h"
 #include "vision/error.h"
-#include "vision/face_detector.h"
-#include "vision/face_types.h"
-#include "vision/image_decoder.h"
-#include "vision/landmarker.h"
+#include "vision/face/face_detector.h"
+#include "vision/face/face_types.h"
+#include "vision/decode/image_decoder.h"
+#include "vision/face/landmarker.h"
 
 namespace faceauth {
 

@@ -24,8 +24,8 @@
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
 
-#include "vision/face_types.h"
-#include "vision/liveness.h"  // default_heads_dir()
+#include "vision/face/face_types.h"
+#include "vision/checks/liveness.h"  // default_heads_dir()
 
 namespace faceauth {
 

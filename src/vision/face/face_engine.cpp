@@ -1,4 +1,4 @@
-#include "vision/face_engine.h"
+#include "vision/face/face_engine.h"
 
 #include <algorithm>
 #include <chrono>

@@ -1,5 +1,5 @@
 #pragma once
-// One converted model ready to run: XNNPACK (src/vision/xnn_net.h) when its builder knows
+// One converted model ready to run: XNNPACK (src/vision/nets/xnn_net.h) when its builder knows
 // every operator of the graph, else OpenCV's dnn. The backend is picked per model by the
 // manifest's "backend" ("xnnpack", the default, or "opencv"); $FACEAUTH_BACKEND (same
 // values) overrides every manifest. Not thread-safe: one per worker.
@@ -11,8 +11,8 @@
 
 #include <opencv2/dnn.hpp>
 
-#include "vision/model_manifest.h"
-#include "vision/xnn_net.h"
+#include "vision/nets/model_manifest.h"
+#include "vision/nets/xnn_net.h"
 
 namespace faceauth {
 

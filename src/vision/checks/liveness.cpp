@@ -1,4 +1,4 @@
-#include "vision/liveness.h"
+#include "vision/checks/liveness.h"
 
 #include <array>
 #include <cmath>
@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "vision/aligner.h"
-#include "vision/model_manifest.h"
+#include "vision/face/aligner.h"
+#include "vision/nets/model_manifest.h"
 
 namespace faceauth {
 namespace {

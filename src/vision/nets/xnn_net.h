@@ -14,7 +14,7 @@
 
 #include <opencv2/core.hpp>
 
-#include "vision/onnx_graph.h"
+#include "vision/nets/onnx_graph.h"
 
 namespace faceauth {
 

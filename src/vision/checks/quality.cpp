@@ -1,4 +1,4 @@
-#include "vision/quality.h"
+#include "vision/checks/quality.h"
 
 #include <chrono>
 #include <cmath>

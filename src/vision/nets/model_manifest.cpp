@@ -1,4 +1,4 @@
-#include "vision/model_manifest.h"
+#include "vision/nets/model_manifest.h"
 
 #include <sodium.h>
 

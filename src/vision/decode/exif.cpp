@@ -1,4 +1,4 @@
-#include "vision/exif.h"
+#include "vision/decode/exif.h"
 
 #include <cstring>
 #include <optional>

@@ -13,11 +13,11 @@
 
 #include <opencv2/dnn.hpp>
 
-#include "vision/aligner.h"
-#include "vision/face_types.h"
-#include "vision/inference.h"
-#include "vision/model_manifest.h"
-#include "vision/similarity.h"
+#include "vision/face/aligner.h"
+#include "vision/face/face_types.h"
+#include "vision/nets/inference.h"
+#include "vision/nets/model_manifest.h"
+#include "vision/face/similarity.h"
 
 namespace faceauth {
 

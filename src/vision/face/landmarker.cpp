@@ -1,11 +1,11 @@
-#include "vision/landmarker.h"
+#include "vision/face/landmarker.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include <opencv2/imgproc.hpp>
 
-#include "vision/aligner.h"
+#include "vision/face/aligner.h"
 
 namespace faceauth {
 namespace {

@@ -1,4 +1,4 @@
-#include "vision/embedder.h"
+#include "vision/face/embedder.h"
 
 #include <sched.h>
 

@@ -1,4 +1,4 @@
-#include "vision/xnn_net.h"
+#include "vision/nets/xnn_net.h"
 
 #include <xnnpack.h>
 

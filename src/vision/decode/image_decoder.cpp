@@ -1,4 +1,4 @@
-#include "vision/image_decoder.h"
+#include "vision/decode/image_decoder.h"
 
 #include <turbojpeg.h>
 
@@ -10,7 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "vision/exif.h"
+#include "vision/decode/exif.h"
 
 namespace faceauth {
 namespace {

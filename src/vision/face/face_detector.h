@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "vision/face_types.h"
+#include "vision/face/face_types.h"
 
 namespace faceauth {
 

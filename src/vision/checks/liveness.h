@@ -14,8 +14,8 @@
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
 
-#include "vision/face_types.h"
-#include "vision/model_manifest.h"
+#include "vision/face/face_types.h"
+#include "vision/nets/model_manifest.h"
 
 namespace faceauth {
 

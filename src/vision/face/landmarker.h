@@ -6,9 +6,9 @@
 
 #include <opencv2/dnn.hpp>
 
-#include "vision/face_types.h"
-#include "vision/inference.h"
-#include "vision/model_manifest.h"
+#include "vision/face/face_types.h"
+#include "vision/nets/inference.h"
+#include "vision/nets/model_manifest.h"
 
 namespace faceauth {
 

@@ -1,4 +1,4 @@
-#include "vision/face_detector.h"
+#include "vision/face/face_detector.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,8 +8,8 @@
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "vision/inference.h"
-#include "vision/model_manifest.h"
+#include "vision/nets/inference.h"
+#include "vision/nets/model_manifest.h"
 
 namespace faceauth {
 namespace {

@@ -1,4 +1,4 @@
-#include "vision/inference.h"
+#include "vision/nets/inference.h"
 
 #include <cstdlib>
 #include <stdexcept>
