@@ -208,7 +208,8 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
   service_config.engine_wait = std::chrono::milliseconds(config.engine_wait_ms);
   service_config.rate_per_minute = config.rate_limit_per_minute;
   service_config.rate_burst = config.rate_limit_burst;
-  service_config.liveness = std::make_shared<const LivenessModel>(default_heads_dir() / "liveness.json");
+  service_config.liveness = std::make_shared<const LivenessModel>(default_heads_dir() / "liveness.json",
+                                                                  engine.model_dir, engine.landmark_model);
   service_config.on_stage_times = [&metrics](const StageTimes& ms) {
     metrics.observe_stage("decode", ms.decode / 1000);
     metrics.observe_stage("detect", ms.detect / 1000);

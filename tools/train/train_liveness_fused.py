@@ -76,7 +76,7 @@ def screen_size_check(fr, y, groups, lam, original, equal_path):
     eimages = np.array([r["image"] for r in rows])
     ex = np.array([np.concatenate([r[k] for k in SCREEN_INPUTS]) for r in rows])
     # equal.tsv's images are WORK/equal/replay/<class>/<source>/<file>: label and source from the path
-    ey = np.array([float("/live/" in i) for i in eimages])
+    ey = np.array([float(i.split("/")[-3] == "live") for i in eimages])
     esource = np.array([i.split("/")[-2] for i in eimages])
     screen = np.char.startswith(groups, "replay:")
     out = {"original": ([], []), "equal_width": ([], [])}
