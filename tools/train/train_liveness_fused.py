@@ -100,6 +100,15 @@ def head_json(model, offset, t0, temperature, extra):
             "weights": weights, "bias": round(float((b - offset - t0) / temperature), 7)}
 
 
+def no_nan(value):
+    """JSON has no NaN: an undefined rate or AUC (a group without one class) is null."""
+    if isinstance(value, dict):
+        return {k: no_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [no_nan(v) for v in value]
+    return None if isinstance(value, float) and value != value else value
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("features", help="faceauth liveness-features TSV")
@@ -167,7 +176,7 @@ def main():
         "pipeline": pipeline, "inputs": SCREEN_INPUTS, **common})
     for name, head in (("liveness.json", print_head), ("liveness_screen.json", screen_head)):
         with open(f"{args.out_dir}/{name}", "w") as f:
-            json.dump(head, f, separators=(",", ":"))
+            json.dump(no_nan(head), f, separators=(",", ":"), allow_nan=False)
             f.write("\n")
     if args.scores:
         with open(args.scores, "w") as f:
