@@ -118,7 +118,7 @@ int cmd_analyze(const Args& args) {
   needs.lower_face_covered = !args.get("lower-face-covered").empty();
   const bool pad_retry = !args.get("pad-retry").empty();
   const EngineConfig config = engine_config(args);
-  const LivenessModel liveness(default_heads_dir() / "liveness.json", config.model_dir);
+  const LivenessModel liveness(default_heads_dir() / "liveness.json", config.model_dir, config.landmark_model);
   std::vector<nlohmann::json> lines(images.size());
   parallel_for(images.size(), config, thread_count(args), [&](FaceEngine& engine, size_t i) {
     bool padded = false;

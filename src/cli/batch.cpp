@@ -191,7 +191,9 @@ int cmd_bench(const Args& args) {
   const EngineConfig config = engine_config(args);
   FaceEngine engine(config);
   std::unique_ptr<LivenessModel> liveness;
-  if (needs.any()) liveness = std::make_unique<LivenessModel>(default_heads_dir() / "liveness.json", config.model_dir);
+  if (needs.any())
+    liveness =
+        std::make_unique<LivenessModel>(default_heads_dir() / "liveness.json", config.model_dir, config.landmark_model);
   int warmup = args.get_int("warmup", 5), repeat = args.get_int("repeat", 50);
   std::map<std::string, std::vector<double>> samples;
   for (int i = 0; i < warmup + repeat; ++i) {

@@ -155,8 +155,9 @@ Json checks_ms(std::vector<double> ms) {
 }
 
 LivenessModel load_head(const Args& args) {
-  return LivenessModel(args.get("head", (default_heads_dir() / "liveness.json").string()),
-                       engine_config(args).model_dir);
+  const EngineConfig config = engine_config(args);
+  return LivenessModel(args.get("head", (default_heads_dir() / "liveness.json").string()), config.model_dir,
+                       config.landmark_model);
 }
 
 }  // namespace

@@ -189,12 +189,13 @@ void check_model_version(Store& store, const std::string& model_version) {
   }
 }
 
-ServiceConfig service_config_of(const DaemonConfig& config, Metrics& metrics) {
+ServiceConfig service_config_of(const DaemonConfig& config, const EngineConfig& engine, Metrics& metrics) {
   ServiceConfig service_config;
   service_config.engine_wait = std::chrono::milliseconds(config.engine_wait_ms);
   service_config.rate_per_minute = config.rate_limit_per_minute;
   service_config.rate_burst = config.rate_limit_burst;
-  service_config.liveness = std::make_shared<const LivenessModel>(default_heads_dir() / "liveness.json");
+  service_config.liveness = std::make_shared<const LivenessModel>(default_heads_dir() / "liveness.json",
+                                                                  engine.model_dir, engine.landmark_model);
   service_config.on_stage_times = [&metrics](const StageTimes& ms) {
     metrics.observe_stage("decode", ms.decode / 1000);
     metrics.observe_stage("detect", ms.detect / 1000);
@@ -284,7 +285,7 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
   EnginePool engines(engine, workers, config.engine_queue);
   check_model_version(*store, engines.model_version());
   Metrics metrics;
-  ServiceConfig service_config = service_config_of(config, metrics);
+  ServiceConfig service_config = service_config_of(config, engine, metrics);
   WebhookRetry retry{config.webhook_backoff_ms, config.webhook_backoff_max_ms, config.webhook_max_attempts,
                      config.webhook_timeout_ms, config.webhook_lease_ms};
   WebhookDeliverer deliverer(*store, sealer, retry);

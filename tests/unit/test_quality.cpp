@@ -4,7 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+
+#include <nlohmann/json.hpp>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -12,6 +17,7 @@
 #include "cli/liveness_metrics.h"
 #include "policy/policy.h"
 #include "test_support.h"
+#include "vision/face/aligner.h"
 #include "vision/checks/quality.h"
 
 namespace faceauth {
@@ -87,6 +93,21 @@ TEST_F(Quality, AGoodSelfiePassesEveryCheck) {
   ASSERT_TRUE(checks.liveness.has_value());
   EXPECT_GE(*checks.liveness, 0);
   EXPECT_LE(*checks.liveness, 100);
+}
+
+// The screen head reads the attribute pass's features when the engine computed them, else it
+// runs hm_faceres itself on the same crop: both give the same score. A live selfie passes 50.
+TEST_F(Quality, LivenessReusesTheAttributeFeatures) {
+  auto analysis = engine_->analyze(test::encode(selfie_, ".jpg"), Stages::all, AttributeNeeds::all());
+  ASSERT_TRUE(analysis.ok());
+  ASSERT_FALSE(analysis->attribute_features.regions.empty());
+  FaceChecks reused = check_face(*analysis, liveness_.get());
+  FaceAnalysis without = *analysis;
+  without.attribute_features = {};
+  FaceChecks own = check_face(without, liveness_.get());
+  ASSERT_TRUE(reused.liveness && own.liveness);
+  EXPECT_NEAR(*reused.liveness, *own.liveness, 0.11);
+  EXPECT_GE(*reused.liveness, 50) << "a live selfie";
 }
 
 TEST_F(Quality, DefaultsPassTheDemoPhotos) {
@@ -183,33 +204,112 @@ TEST(QualityPolicy, MeasurementsAppearBesideTheScoreWhenOn) {
   EXPECT_TRUE(quality_measures_json(scores, off).is_null());
 }
 
-TEST(Liveness, FeatureLayoutMatchesTheCommittedHead) {
+// Landmarks on the 68-point template of a 96 px chip (the points the alignment uses).
+Landmarks68 template_landmarks() {
+  std::vector<cv::Point2d> target = dlib68_chip_points(ChipTemplate{kLivenessChip, 0.2});
+  Landmarks68 landmarks{};
+  for (auto& p : landmarks) p = cv::Point2f(48, 48);
+  size_t k = 0;
+  for (size_t i = 0; i < 68 && k < target.size(); ++i) {
+    if ((i >= 27 && i <= 54) || (i >= 60 && i <= 64)) landmarks[i] = cv::Point2f(target[k++]);
+  }
+  return landmarks;
+}
+
+// Screen-head features as the attribute pass gives them: every region, one value repeated.
+AttributeFeatures constant_regions(float value) {
+  AttributeFeatures out;
+  for (const char* name : {"top", "upper", "lower"}) out.regions[name] = std::vector<float>(512, value);
+  return out;
+}
+
+TEST(Liveness, FeatureLayoutMatchesTheCommittedHeads) {
   cv::Mat chip(kLivenessChip, kLivenessChip, CV_8UC3);
   cv::randu(chip, 0, 255);
   LivenessModel model(default_heads_dir() / "liveness.json", test::model_dir());
   std::vector<float> features = liveness_features(chip, model.net());
   EXPECT_EQ(features.size(), liveness_feature_names().size());
   EXPECT_EQ(features.size(), liveness_texture_features(chip).size() + LivenessNet::kSize);
-  double score = model.score(features);
+  const AttributeFeatures screen = model.screen_features(chip, template_landmarks());
+  double score = model.score(features, screen);
   EXPECT_GE(score, 0);
   EXPECT_LE(score, 100);
-  EXPECT_DOUBLE_EQ(model.score_chip(chip), score);
-  EXPECT_THROW(model.score({1.0f, 2.0f}), std::invalid_argument);
+  EXPECT_DOUBLE_EQ(model.score_chip(chip, screen), score);
+  EXPECT_THROW(model.score({1.0f, 2.0f}, screen), std::invalid_argument);
+  AttributeFeatures short_screen = screen;
+  short_screen.regions["lower"].pop_back();
+  EXPECT_THROW(model.score(features, short_screen), std::invalid_argument);
+  EXPECT_THROW(model.score(features, AttributeFeatures{}), std::runtime_error);  // regions not computed
   EXPECT_THROW(LivenessModel("/nonexistent/liveness.json", test::model_dir()), std::runtime_error);
 }
 
-// The committed head bounds its logit (logit_limit = ln 99): no input, however far from what
-// it was trained on, scores above 99 or below 1 (the first heads gave 99.9 to unseen photos).
+// The fused score is the bounded sigmoid of the lower of the two heads' logits: a face the
+// print head calls live is still refused when the screen head does not, and back.
+TEST(Liveness, FusedScoreIsTheLowerOfTheTwoHeads) {
+  LivenessModel model(default_heads_dir() / "liveness.json", test::model_dir());
+  cv::Mat chip(kLivenessChip, kLivenessChip, CV_8UC3);
+  cv::randu(chip, 0, 255);
+  const std::vector<float> features = liveness_features(chip, model.net());
+  const AttributeFeatures screen = model.screen_features(chip, template_landmarks());
+  const double p = model.print_logit(features), s = model.screen_logit(screen);
+  EXPECT_NEAR(model.score(features, screen),
+              100.0 / (1.0 + std::exp(-std::clamp(std::min(p, s), -std::log(99.0), std::log(99.0)))), 1e-6);
+  EXPECT_DOUBLE_EQ(model.fuse(3.0, -1.0), model.fuse(-1.0, 3.0));
+  EXPECT_NEAR(model.fuse(3.0, -1.0), 100.0 / (1.0 + std::exp(1.0)), 1e-9);
+  EXPECT_LT(model.fuse(4.0, -2.0), 50);  // one head refusing is enough
+  EXPECT_GT(model.fuse(0.5, 4.0), 50);
+  // The screen head reacts to its features: pushed far either way, its logit crosses 0.
+  double low = model.screen_logit(constant_regions(0.0f)), high = model.screen_logit(constant_regions(50.0f));
+  EXPECT_NE(low, high);
+  EXPECT_GT(std::max(std::abs(low), std::abs(high)), 1.0);
+}
+
+// The committed heads bound their fused logit (logit_limit = ln 99): no input, however far
+// from what they were trained on, scores above 99 or below 1 (the first heads gave 99.9 to
+// unseen photos).
 TEST(Liveness, ScoreIsBoundedForAnyInput) {
   LivenessModel model(default_heads_dir() / "liveness.json", test::model_dir());
   const size_t n = liveness_feature_names().size();
   for (float value : {-1e6f, -50.0f, 0.0f, 50.0f, 1e6f}) {
     std::vector<float> features(n, value);
     for (size_t i = 0; i < n; i += 2) features[i] = -value;  // opposite signs, so some logit is large
-    double score = model.score(features);
-    EXPECT_GE(score, 0.99 - 1e-9) << value;
-    EXPECT_LE(score, 99.01 + 1e-9) << value;
+    for (float screen : {-1e6f, 0.0f, 1e6f}) {
+      double score = model.score(features, constant_regions(screen));
+      EXPECT_GE(score, 0.99 - 1e-9) << value << " " << screen;
+      EXPECT_LE(score, 99.01 + 1e-9) << value << " " << screen;
+    }
   }
+}
+
+// The screen head is refused at load when it is missing, malformed or made for another
+// feature pipeline (another hm_faceres version, layer, crop or landmark model).
+TEST(Liveness, ScreenHeadIsValidatedAtLoad) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "faceauth_screen_head_test";
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(default_heads_dir() / "liveness.json", dir / "liveness.json",
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::remove(dir / "liveness_screen.json");
+  EXPECT_THROW(LivenessModel(dir / "liveness.json", test::model_dir()), std::runtime_error) << "missing";
+  std::ifstream in(default_heads_dir() / "liveness_screen.json");
+  const nlohmann::json good = nlohmann::json::parse(in);
+  auto write = [&](const nlohmann::json& doc) { std::ofstream(dir / "liveness_screen.json") << doc.dump(); };
+  write(good);
+  EXPECT_NO_THROW(LivenessModel(dir / "liveness.json", test::model_dir()));
+  nlohmann::json other = good;
+  other["pipeline"] = "another backbone";
+  write(other);
+  EXPECT_THROW(LivenessModel(dir / "liveness.json", test::model_dir()), std::runtime_error) << "pipeline";
+  other = good;
+  other["scale"].erase(0);
+  write(other);
+  EXPECT_THROW(LivenessModel(dir / "liveness.json", test::model_dir()), std::runtime_error) << "sizes";
+  other = good;
+  other["inputs"] = {"upper", "chin"};
+  write(other);
+  EXPECT_THROW(LivenessModel(dir / "liveness.json", test::model_dir()), std::runtime_error) << "input";
+  std::ofstream(dir / "liveness_screen.json") << "{not json";
+  EXPECT_THROW(LivenessModel(dir / "liveness.json", test::model_dir()), std::runtime_error) << "json";
+  std::filesystem::remove_all(dir);
 }
 
 // The spectrum features see a periodic pattern (a screen's pixel grid, moire): a fine grating

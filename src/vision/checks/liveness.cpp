@@ -10,6 +10,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "vision/face/aligner.h"
+#include "vision/checks/attributes.h"
 #include "vision/nets/model_manifest.h"
 
 namespace faceauth {
@@ -304,34 +305,98 @@ std::vector<std::string> liveness_feature_names() {
   return names;
 }
 
-LivenessModel::LivenessModel(const std::filesystem::path& path, const std::filesystem::path& model_dir)
-    : net_(model_dir) {
+namespace {
+
+nlohmann::json read_head(const std::filesystem::path& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot read the liveness head " + path.string());
-  nlohmann::json doc = nlohmann::json::parse(in);
-  version_ = doc.at("version").get<std::string>();
-  default_threshold_ = doc.value("default_threshold", 50.0);
-  bias_ = doc.at("bias").get<double>();
-  std::vector<std::string> used = doc.at("features").get<std::vector<std::string>>();
-  std::vector<std::string> names = liveness_feature_names();
-  if (used != names) throw std::runtime_error(path.string() + " was trained on another feature layout");
-  mean_ = doc.at("mean").get<std::vector<double>>();
-  scale_ = doc.at("scale").get<std::vector<double>>();
-  weights_ = doc.at("weights").get<std::vector<double>>();
-  logit_limit_ = doc.value("logit_limit", 30.0);
-  if (mean_.size() != names.size() || scale_.size() != names.size() || weights_.size() != names.size()) {
-    throw std::runtime_error(path.string() + ": mean, scale and weights must have one value per feature");
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error("liveness head " + path.string() + " is not valid JSON: " + e.what());
   }
 }
 
-double LivenessModel::score(const std::vector<float>& features) const {
-  if (features.size() != weights_.size()) throw std::invalid_argument("liveness: wrong feature count");
-  double logit = bias_;
-  for (size_t i = 0; i < features.size(); ++i) logit += weights_[i] * (features[i] - mean_[i]) / scale_[i];
-  logit = std::clamp(logit, -logit_limit_, logit_limit_);
+LinearLogit linear_logit(const nlohmann::json& doc, size_t size, const std::filesystem::path& path) {
+  LinearLogit head{doc.at("mean").get<std::vector<double>>(), doc.at("scale").get<std::vector<double>>(),
+                   doc.at("weights").get<std::vector<double>>(), doc.at("bias").get<double>()};
+  if (head.mean.size() != size || head.scale.size() != size || head.weights.size() != size) {
+    throw std::runtime_error(path.string() + ": mean, scale and weights must have one value per feature");
+  }
+  return head;
+}
+
+LinearLogit load_print_head(const nlohmann::json& doc, const std::filesystem::path& path) {
+  std::vector<std::string> names = liveness_feature_names();
+  if (doc.at("features").get<std::vector<std::string>>() != names) {
+    throw std::runtime_error(path.string() + " was trained on another feature layout");
+  }
+  return linear_logit(doc, names.size(), path);
+}
+
+}  // namespace
+
+double LinearLogit::logit(const std::vector<float>& features) const {
+  if (features.size() != weights.size()) throw std::invalid_argument("liveness: wrong feature count");
+  double sum = bias;
+  for (size_t i = 0; i < features.size(); ++i) sum += weights[i] * (features[i] - mean[i]) / scale[i];
+  return sum;
+}
+
+LivenessModel::LivenessModel(const std::filesystem::path& path, const std::filesystem::path& model_dir,
+                             const std::string& landmark_model)
+    : net_(model_dir), backbone_(std::make_unique<AttributeModel>(model_dir, landmark_model, std::filesystem::path())) {
+  const std::filesystem::path screen_path = path.parent_path() / "liveness_screen.json";
+  const nlohmann::json print = read_head(path), screen = read_head(screen_path);
+  try {
+    print_ = load_print_head(print, path);
+    default_threshold_ = print.value("default_threshold", 50.0);
+    logit_limit_ = print.value("logit_limit", 30.0);
+    if (screen.at("pipeline").get<std::string>() != backbone_->pipeline()) {
+      throw std::runtime_error(screen_path.string() + " was trained on features '" +
+                               screen.at("pipeline").get<std::string>() + "' but this engine computes '" +
+                               backbone_->pipeline() + "'");
+    }
+    screen_inputs_ = screen.at("inputs").get<std::vector<std::string>>();
+    for (const std::string& input : screen_inputs_) {
+      if (input != "top" && input != "upper" && input != "lower") {
+        throw std::runtime_error(screen_path.string() + ": unknown input " + input);
+      }
+    }
+    screen_ = linear_logit(screen, screen.at("weights").size(), screen_path);
+    version_ = print.at("version").get<std::string>() + "+" + screen.at("version").get<std::string>();
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error("liveness heads " + path.string() + ", " + screen_path.string() + ": " + e.what());
+  }
+}
+
+LivenessModel::~LivenessModel() = default;
+
+double LivenessModel::screen_logit(const AttributeFeatures& features) const {
+  std::vector<float> joined;
+  for (const std::string& input : screen_inputs_) {
+    const std::vector<float>& part = features.get(input);
+    joined.insert(joined.end(), part.begin(), part.end());
+  }
+  return screen_.logit(joined);
+}
+
+double LivenessModel::fuse(double print_logit, double screen_logit) const {
+  const double logit = std::clamp(std::min(print_logit, screen_logit), -logit_limit_, logit_limit_);
   return 100.0 / (1.0 + std::exp(-logit));
 }
 
-double LivenessModel::score_chip(const cv::Mat& chip) const { return score(liveness_features(chip, net_)); }
+double LivenessModel::score(const std::vector<float>& features, const AttributeFeatures& screen) const {
+  return fuse(print_logit(features), screen_logit(screen));
+}
+
+double LivenessModel::score_chip(const cv::Mat& chip, const AttributeFeatures& screen) const {
+  return score(liveness_features(chip, net_), screen);
+}
+
+AttributeFeatures LivenessModel::screen_features(const cv::Mat& bgr, const Landmarks68& landmarks) const {
+  std::lock_guard<std::mutex> lock(backbone_mutex_);
+  return backbone_->features(bgr, landmarks);
+}
 
 }  // namespace faceauth

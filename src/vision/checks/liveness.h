@@ -1,9 +1,12 @@
 #pragma once
-// Passive liveness from one photo: texture and colour features of the aligned face (print and
-// screen artefacts: LBP histograms in YCrCb and HSV, high-frequency energy, colour moments,
-// specular highlights) and a logistic-regression head trained on NUAA (tools/train/
-// train_liveness.py, weights in models/heads/liveness.json). Stateless functions; a
-// LivenessModel is read-only after loading and thread-safe.
+// Passive liveness from one photo, two heads fused (docs/liveness.md):
+// - the print head (models/heads/liveness.json): texture, colour, spectrum and hm_liveness
+//   features of the aligned face, trained on NUAA's printed photos;
+// - the screen head (models/heads/liveness_screen.json): hm_faceres features of the head crop
+//   (the attribute pass's `upper` + `lower` regions), trained on replay/'s screens.
+// The score is 100 * sigmoid(clip(min(print logit, screen logit), -L, L)): live only when both
+// heads say so (tools/train/train_liveness_fused.py). Stateless functions; a LivenessModel is
+// read-only after loading and thread-safe.
 
 #include <filesystem>
 #include <memory>
@@ -18,6 +21,9 @@
 #include "vision/nets/model_manifest.h"
 
 namespace faceauth {
+
+struct AttributeFeatures;
+class AttributeModel;
 
 // The folder of the committed heads: $FACEAUTH_HEADS, else models/heads of the source tree.
 std::filesystem::path default_heads_dir();
@@ -53,29 +59,48 @@ std::vector<float> liveness_features(const cv::Mat& chip, const LivenessNet& net
 // One name per feature, "group.index" (e.g. "lbp_cr.12"), so training can pick groups.
 std::vector<std::string> liveness_feature_names();
 
-// Logistic regression on standardised features: score = 100 * sigmoid(clip(w . (x - mean) /
-// scale + b, -L, L)), live = high. The bias and temperature are set so that the documented
-// default threshold is 50 and a score reads as a probability on held-apart sessions and
-// sources; L (the head's `logit_limit`) bounds the score (1-99 for the committed head), so it
-// never saturates on what it has not seen.
+// A logistic-regression head on standardised features: logit = w . (x - mean) / scale + b.
+struct LinearLogit {
+  std::vector<double> mean, scale, weights;
+  double bias = 0;
+  double logit(const std::vector<float>& features) const;  // throws std::invalid_argument on a wrong size
+};
+
+// The fused score: score = 100 * sigmoid(clip(min(print, screen), -L, L)), live = high. Both
+// heads' calibration (the operating point at the default threshold 50 and a temperature, set on
+// held-apart sessions and sources) is folded into their weights; L (`logit_limit`) bounds the
+// score (1-99 for the committed heads), so it never saturates on what it has not seen.
 class LivenessModel {
  public:
-  // Throws std::runtime_error when the file is missing or does not match the features, or the
-  // hm_liveness model is missing from `model_dir`.
+  // `path` is the print head; the screen head is liveness_screen.json beside it. Throws
+  // std::runtime_error when a file is missing or malformed, does not match the features (the
+  // screen head records the hm_faceres pipeline it was trained on), or a model is missing
+  // from `model_dir`.
   explicit LivenessModel(const std::filesystem::path& path,
-                         const std::filesystem::path& model_dir = default_model_dir());
-  double score(const std::vector<float>& features) const;
-  double score_chip(const cv::Mat& chip) const;  // features and score
+                         const std::filesystem::path& model_dir = default_model_dir(),
+                         const std::string& landmark_model = "faceapi_landmark68");
+  ~LivenessModel();
+  double print_logit(const std::vector<float>& features) const { return print_.logit(features); }
+  double screen_logit(const AttributeFeatures& features) const;
+  double fuse(double print_logit, double screen_logit) const;  // the bounded 0-100 score
+  double score(const std::vector<float>& features, const AttributeFeatures& screen) const;
+  double score_chip(const cv::Mat& chip, const AttributeFeatures& screen) const;  // features and score
+  // The screen head's features of the face when the attribute pass did not compute them (one
+  // hm_faceres pass; serialised). `landmarks` are pixels of `bgr`.
+  AttributeFeatures screen_features(const cv::Mat& bgr, const Landmarks68& landmarks) const;
   const LivenessNet& net() const { return net_; }
-  const std::string& version() const { return version_; }
+  const std::string& version() const { return version_; }  // "PRINT+SCREEN"
   double default_threshold() const { return default_threshold_; }
 
  private:
   std::string version_;
   double default_threshold_ = 50;
-  std::vector<double> mean_, scale_, weights_;
-  double bias_ = 0, logit_limit_ = 30;
+  double logit_limit_ = 30;
+  LinearLogit print_, screen_;
+  std::vector<std::string> screen_inputs_;
   LivenessNet net_;
+  std::unique_ptr<AttributeModel> backbone_;
+  mutable std::mutex backbone_mutex_;
 };
 
 }  // namespace faceauth

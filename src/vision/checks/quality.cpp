@@ -71,6 +71,13 @@ double round_to(double value, int decimals) {
   return std::round(value * factor) / factor;
 }
 
+// The fused liveness score; the screen head reuses the attribute pass's features when it ran.
+double liveness_score(const LivenessModel& liveness, const FaceAnalysis& analysis, const cv::Mat& chip,
+                      const Landmarks68& working) {
+  if (!analysis.attribute_features.regions.empty()) return liveness.score_chip(chip, analysis.attribute_features);
+  return liveness.score_chip(chip, liveness.screen_features(analysis.working, working));
+}
+
 }  // namespace
 
 FaceChecks check_face(const FaceAnalysis& analysis, const LivenessModel* liveness) {
@@ -86,7 +93,7 @@ FaceChecks check_face(const FaceAnalysis& analysis, const LivenessModel* livenes
   cv::Mat chip = liveness_chip(analysis.working, working);
   measure_chip(chip, quality);
   // One decimal, as shown: the decision compares the same number the client sees.
-  if (liveness) checks.liveness = round_to(liveness->score_chip(chip), 1);
+  if (liveness) checks.liveness = round_to(liveness_score(*liveness, analysis, chip, working), 1);
   checks.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   return checks;
 }

@@ -94,7 +94,10 @@ Result<FaceAnalysis> FaceEngine::analyze_pixels(const cv::Mat& bgr, Stages stage
   analysis.ms.align = watch.lap();
   analysis.embedding = embedder_.embed(chips);
   analysis.ms.embed = watch.lap();
-  analysis.attributes = attributes_.analyze(bgr, analysis.landmarks, needs);
+  if (needs.any()) {
+    analysis.attribute_features = attributes_.features(bgr, analysis.landmarks);
+    analysis.attributes = attributes_.score(analysis.attribute_features, needs);
+  }
   analysis.ms.attributes = watch.lap();
   return analysis;
 }

@@ -49,7 +49,9 @@ struct FaceAnalysis {
   std::vector<FaceBox> faces;  // every face found, the subject first (EngineConfig::subject)
   Landmarks68 landmarks{};     // of faces[0], the subject
   std::vector<float> embedding;
-  AttributeScores attributes;    // of faces[0]: the ones asked for
+  AttributeScores attributes;  // of faces[0]: the ones asked for
+  AttributeFeatures
+      attribute_features;        // their input (empty when none was asked for); the screen liveness head reuses it
   std::string model_version;     // the embedding pipeline (Embedder::model_version)
   ScoreCalibration calibration;  // raw similarity -> 0-100 for that pipeline
   StageTimes ms;
