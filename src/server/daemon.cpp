@@ -102,6 +102,7 @@ EngineConfig engine_config(const DaemonConfig& config) {
   engine.embedding_model = config.embedder;
   if (config.alignment != "auto") engine.embedding.alignment = parse_alignment(config.alignment);
   engine.embedding.flip = config.embedding_flip;
+  engine.pad_steps = kPadSteps;  // tight head crops at a gate: docs/attributes.md
   return engine;
 }
 
