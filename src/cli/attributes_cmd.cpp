@@ -70,35 +70,6 @@ nlohmann::json features_line(FaceEngine& engine, const std::string& path) {
   return out;
 }
 
-// A head crop cut tight around a hard hat often has no face the detector accepts (the face
-// fills the frame or touches its edge). When the first pass finds none, the crop is placed in
-// the middle of a canvas of its mean colour, 1.8x its size, and brought to at least 320 px, and
-// the engine runs again; `padded` in the output says so (then box and quality pixels are of
-// that canvas).
-constexpr double kPadCanvas = 1.8;
-constexpr int kPadMinSide = 320;
-
-Result<FaceAnalysis> analyze_padded(FaceEngine& engine, const std::string& path, const AttributeNeeds& needs,
-                                    bool& padded) {
-  padded = false;
-  auto first = analyze_path(engine, path, Stages::all, needs);
-  if (first || first.error().code != ErrorCode::no_face) return first;
-  cv::Mat image = cv::imread(path, cv::IMREAD_COLOR);
-  if (image.empty()) return first;
-  const int side = std::max(image.cols, image.rows);
-  const double scale = std::max(1.0, kPadMinSide / (kPadCanvas * side));
-  cv::Mat resized;
-  cv::resize(image, resized, {}, scale, scale, scale > 1 ? cv::INTER_CUBIC : cv::INTER_AREA);
-  const int canvas_side = static_cast<int>(std::lround(kPadCanvas * side * scale));
-  cv::Mat canvas(canvas_side, canvas_side, CV_8UC3, cv::mean(image));
-  resized.copyTo(
-      canvas(cv::Rect((canvas_side - resized.cols) / 2, (canvas_side - resized.rows) / 2, resized.cols, resized.rows)));
-  auto second = engine.analyze_pixels(canvas, Stages::all, needs);
-  if (!second) return first;
-  padded = true;
-  return second;
-}
-
 }  // namespace
 
 // The largest face's scores: the attribute heads', then liveness_score and the quality
@@ -116,17 +87,14 @@ int cmd_analyze(const Args& args) {
       args, "usage: faceauth analyze IMAGE... | --list FILE [--threads N] [--lower-face-covered] [--pad-retry]");
   AttributeNeeds needs = AttributeNeeds::all();
   needs.lower_face_covered = !args.get("lower-face-covered").empty();
-  const bool pad_retry = !args.get("pad-retry").empty();
   const EngineConfig config = engine_config(args);
   const LivenessModel liveness(default_heads_dir() / "liveness.json", config.model_dir, config.landmark_model);
   std::vector<nlohmann::json> lines(images.size());
   parallel_for(images.size(), config, thread_count(args), [&](FaceEngine& engine, size_t i) {
-    bool padded = false;
-    auto result = pad_retry ? analyze_padded(engine, images[i], needs, padded)
-                            : analyze_path(engine, images[i], Stages::all, needs);
+    auto result = analyze_path(engine, images[i], Stages::all, needs);
     nlohmann::json out = {{"image", images[i]}};
     if (result) {
-      if (padded) out["padded"] = true;
+      if (result->padded) out["padded"] = true;
       out["faces"] = result->faces.size();
       out["box"] = box_json(result->faces.front());
       add_attribute_fields(out, *result, liveness);
@@ -172,11 +140,8 @@ int cmd_eval_attributes(const Args& args) {
     rows.emplace_back(dir.empty() ? cells[image_col] : dir + "/" + cells[image_col], cells[label_col] == "1");
   }
   std::vector<std::optional<double>> scores(rows.size());
-  const bool pad_retry = !args.get("pad-retry").empty();
   parallel_for(rows.size(), engine_config(args), thread_count(args), [&](FaceEngine& engine, size_t i) {
-    bool padded = false;
-    auto result = pad_retry ? analyze_padded(engine, rows[i].first, needs, padded)
-                            : analyze_path(engine, rows[i].first, Stages::all, needs);
+    auto result = analyze_path(engine, rows[i].first, Stages::all, needs);
     if (result) scores[i] = score_of(result->attributes, attribute);
   });
   std::vector<eval::ScoredPair> scored;

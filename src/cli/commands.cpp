@@ -49,6 +49,20 @@ std::vector<uint8_t> read_bytes(const std::string& path) {
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
 }
 
+// "1.8x320,2.5x480": canvas factor x minimum side, per step.
+static std::vector<PadRetry> parse_pad_steps(const std::string& text) {
+  std::vector<PadRetry> steps;
+  std::stringstream list(text);
+  std::string item;
+  while (std::getline(list, item, ',')) {
+    const size_t x = item.find('x');
+    if (x == std::string::npos) throw std::invalid_argument("--pad-steps takes CANVASxMIN_SIDE,...");
+    steps.push_back({std::stod(item.substr(0, x)), std::stoi(item.substr(x + 1))});
+    if (steps.back().canvas < 1.0 || steps.back().min_side < 1) throw std::invalid_argument("--pad-steps out of range");
+  }
+  return steps;
+}
+
 EngineConfig engine_config(const Args& args) {
   EngineConfig config;
   if (!args.get("models").empty()) config.model_dir = args.get("models");
@@ -62,6 +76,10 @@ EngineConfig engine_config(const Args& args) {
   if (subject != "largest" && subject != "centre") throw std::invalid_argument("--subject takes largest or centre");
   config.subject = subject == "centre" ? Subject::centre : Subject::largest;
   if (!args.get("min-score").empty()) config.detector.score_threshold = std::stof(args.get("min-score"));
+  // The service's retry of a photo without a face (PadRetry, docs/attributes.md); off here by
+  // default. `--pad-retry` takes the service's steps, `--pad-steps 1.8x320,2.5x480` others.
+  if (!args.get("pad-retry").empty()) config.pad_steps = kPadSteps;
+  if (!args.get("pad-steps").empty()) config.pad_steps = parse_pad_steps(args.get("pad-steps"));
   return config;
 }
 

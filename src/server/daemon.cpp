@@ -103,6 +103,7 @@ EngineConfig engine_config(const DaemonConfig& config) {
   if (config.alignment != "auto") engine.embedding.alignment = parse_alignment(config.alignment);
   engine.embedding.flip = config.embedding_flip;
   engine.embedding.parallel_parts = parse_parallel_parts(config.embed_parallel);
+  engine.pad_steps = kPadSteps;  // tight head crops at a gate: docs/attributes.md
   return engine;
 }
 

@@ -1762,6 +1762,30 @@ class A7_AttributeChecks(ServerTest):
         vendor_client_reads(self, body)
         return set(body["score"])
 
+    def test_a_tight_head_crop_is_found_by_the_pad_retry(self):
+        """A crop 0.65 face boxes wide around the face's centre: no face on a first pass (the
+        tool without --pad-retry says so), found by the service's pad retry, the same person."""
+        import cv2
+        import numpy
+        tool = os.path.join(os.path.dirname(FACEAUTHD), "faceauth")
+        out = subprocess.run([tool, "embed", self.demo["selfie"]], capture_output=True, check=True, timeout=120)
+        box = json.loads(out.stdout.decode().splitlines()[0])["box"]
+        centre, half = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2), 0.325 * box["width"]
+        pixels = cv2.imdecode(numpy.frombuffer(self.selfie, numpy.uint8), cv2.IMREAD_COLOR)
+        top, left = int(centre[1] - half), int(centre[0] - half)
+        ok, data = cv2.imencode(".jpg", pixels[top:top + int(2 * half), left:left + int(2 * half)],
+                                [cv2.IMWRITE_JPEG_QUALITY, 95])
+        self.assertTrue(ok)
+        path = os.path.join(self.tmp, "tight.jpg")
+        with open(path, "wb") as f:
+            f.write(data.tobytes())
+        first = subprocess.run([tool, "analyze", path], capture_output=True, check=True, timeout=120)
+        self.assertEqual(json.loads(first.stdout)["faces"], 0, first.stdout)
+        _, addon_key = self.project_with({})
+        body = self.attempt(addon_key, data.tobytes())
+        self.assertEqual(body["auth_status"], "approved", body)
+        self.assertGreaterEqual(body["score"]["face_similarity_score"], 70, body)
+
     def test_face_cover_required_rejects_a_bare_face(self):
         _, addon_key = self.project_with({"faceCover_threshold": 50})
         body = self.attempt(addon_key, self.selfie)

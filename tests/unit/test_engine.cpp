@@ -282,5 +282,37 @@ TEST_F(Engine, BadInputGivesTypedErrors) {
   EXPECT_EQ(error_of(test::encode(blank, ".jpg")), ErrorCode::no_face);
 }
 
+TEST_F(Engine, PadRetryFindsTheFaceOfATightCropInItsOwnPixels) {
+  // A crop of 0.4 face boxes around the face's centre: the face fills it and the detector
+  // finds none; the service's pad retry (kPadSteps) finds it, in the crop's coordinates.
+  const cv::Mat image = photo("sample1.jpg");
+  const cv::Rect2f box = analyze(image).faces.at(0).box;
+  const cv::Point2f centre(box.x + box.width / 2, box.y + box.height / 2);
+  const float half = 0.2f * box.width;
+  const cv::Mat tight =
+      image(cv::Rect(cvRound(centre.x - half), cvRound(centre.y - half), cvRound(2 * half), cvRound(2 * half))).clone();
+  const std::vector<uint8_t> bytes = test::encode(tight, ".jpg", 95);
+  EXPECT_EQ(error_of(bytes), ErrorCode::no_face);
+  EngineConfig config;
+  config.model_dir = test::model_dir();
+  config.pad_steps = kPadSteps;
+  auto padded = FaceEngine(config).analyze(bytes, Stages::all, AttributeNeeds::all());
+  ASSERT_TRUE(padded.ok()) << padded.error().message;
+  EXPECT_TRUE(padded->padded);
+  EXPECT_EQ(padded->image_width, tight.cols);
+  EXPECT_EQ(padded->image_height, tight.rows);
+  // The eyes lie in the crop and the box is centred on it: crop pixels, not canvas pixels.
+  const cv::Rect2f crop(0, 0, static_cast<float>(tight.cols), static_cast<float>(tight.rows));
+  EXPECT_TRUE(crop.contains(padded->landmarks[36]));
+  EXPECT_TRUE(crop.contains(padded->landmarks[45]));
+  const cv::Rect2f& found = padded->faces.at(0).box;
+  EXPECT_NEAR(found.x + found.width / 2, tight.cols / 2.0, tight.cols * 0.2);
+  EXPECT_NEAR(found.y + found.height / 2, tight.rows / 2.0, tight.rows * 0.2);
+  EXPECT_EQ(padded->embedding.size(), 640u);
+  EXPECT_TRUE(padded->attributes.occluded.has_value());
+  // The same person as the whole photo.
+  EXPECT_GT(score(*padded, analyze(image)), 70.0);
+}
+
 }  // namespace
 }  // namespace faceauth

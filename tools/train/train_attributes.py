@@ -180,6 +180,11 @@ def build_sets(work):
     for r in read_tsv(hats) if os.path.exists(hats) else []:  # synth_hats.py: held out apart from the real crops
         split = "train" if r["split"] == "train" else "heldout_synthetic"
         sets["head_cover"].add(r["image"], r["kind"] == "hat", split, r["source"])
+    site = os.path.join(work, "site_masks.tsv")
+    for r in read_tsv(site) if os.path.exists(site) else []:  # tools/eval/site_masks.py: painted masks on site faces
+        split = "train" if r["split"] == "train" else "heldout_site"
+        sets["face_cover"].add(r["image"], r["mask"], split, r["photo"])
+        sets["occluded"].add(r["image"], 1 - int(r["mask"]), split, r["photo"])
     return sets, synth
 
 
@@ -188,9 +193,13 @@ INPUTS = {"face_cover": ["upper", "lower"], "occluded": ["upper", "lower"],
 DATA = {
     "face_cover": "masks/ with_mask (1) vs without_mask (0); training adds masks painted from landmarks "
                   "on clear faces (tools/train/synth_occlusions.py kind mask, 1), LFW faces, degraded clear "
-                  "faces and synthetic occlusions (0); held out: real photos of masks/ only",
+                  "faces and synthetic occlusions (0), and with WORK_DIR/site_masks.tsv helmets/ site faces with painted masks (1) and bare (0) "
+                  "at gate sizes (tools/eval/site_masks.py, train photos); held out: real photos of masks/ "
+                  "(heldout) and the site set's held-out photos (heldout_site)",
     "occluded": "clear faces (masks/without_mask + LFW, also degraded, 1) vs real masks and synthetic occlusions "
-                "(sunglasses, eye band, hand over eyes or mouth, scarf, object; painted masks in training; 0)",
+                "(sunglasses, eye band, hand over eyes or mouth, scarf, object; painted masks in training; 0); "
+                "with WORK_DIR/site_masks.tsv, training adds helmets/ site faces bare (1) and with painted masks (0) of tools/eval/site_masks.py "
+                "(train photos), heldout_site is that set's held-out photos",
     "occluded_upper": "used when face cover is required: eyes and brows only; clear faces, real and painted "
                       "masks and lower-face occlusions (1) vs occlusions of the eyes (0)",
     "head_cover": "head crops of helmets/ labels (helmet 1, no_helmet 0; training adds their mirror images) "
@@ -204,7 +213,8 @@ DATA = {
 def main():
     work, out_dir = sys.argv[1], sys.argv[2]
     seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 5
-    names = ["faces.features.jsonl", "synth.features.jsonl", "heads.features.jsonl", "hats.features.jsonl"]
+    names = ["faces.features.jsonl", "synth.features.jsonl", "heads.features.jsonl", "hats.features.jsonl",
+             "site.features.jsonl"]
     features = read_features(*(os.path.join(work, f) for f in names if os.path.exists(os.path.join(work, f))))
     pipelines = {row["pipeline"] for row in features.values()}
     if len(pipelines) != 1:
@@ -232,6 +242,8 @@ def main():
         held = metrics(predict(head, hx), hy)
         sx, sy, _, _ = data.arrays(features, inputs, "heldout_synthetic")
         synthetic = metrics(predict(head, sx), sy) if len(sy) else None
+        tx, ty, _, _ = data.arrays(features, inputs, "heldout_site")
+        site = metrics(predict(head, tx), ty) if len(ty) else None
         total = {split: sum(1 for r in data.rows if r[2] == split) for split in ("train", "heldout")}
         found = {split: sum(1 for r in data.rows if r[2] == split and r[0] in features) for split in total}
         detail = {}
@@ -256,6 +268,8 @@ def main():
                            "images": total, "faces_found": found, "heldout": held, "heldout_accuracy_by_kind": detail}
         if synthetic:
             doc["training"]["heldout_synthetic"] = synthetic
+        if site:
+            doc["training"]["heldout_site"] = site
         with open(os.path.join(out_dir, name + ".json"), "w") as out:
             json.dump(doc, out, indent=1)
             out.write("\n")
@@ -264,7 +278,8 @@ def main():
             out.writelines(f"{r[0]}\t{r[1]}\n" for r in data.rows if r[2] == "heldout")
         report[name] = doc["training"]
         print(name, json.dumps({k: doc["training"][k] for k in ("l2", "validation_balanced_accuracy", "faces_found", "heldout",
-                                                                  "heldout_accuracy_by_kind", "heldout_synthetic")
+                                                                  "heldout_accuracy_by_kind", "heldout_synthetic",
+                                                                  "heldout_site")
                                  if k in doc["training"]}), flush=True)
     with open(os.path.join(work, "report.json"), "w") as out:
         json.dump(report, out, indent=1)

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cmath>
 
+#include <opencv2/imgproc.hpp>
+
 namespace faceauth {
 namespace {
 
@@ -46,6 +48,35 @@ void order_faces(std::vector<FaceBox>& faces, cv::Size image, Subject subject) {
   std::rotate(faces.begin(), nearest, nearest + 1);
 }
 
+// The image in the middle of a canvas of its mean colour (PadRetry); `offset` and `scale` map
+// image pixels to canvas pixels (canvas = image * scale + offset).
+cv::Mat pad_canvas(const cv::Mat& bgr, const PadRetry& pad, cv::Point2f& offset, double& scale) {
+  const int side = std::max(bgr.cols, bgr.rows);
+  scale = std::max(1.0, pad.min_side / (pad.canvas * side));
+  cv::Mat resized;
+  cv::resize(bgr, resized, {}, scale, scale, scale > 1 ? cv::INTER_CUBIC : cv::INTER_AREA);
+  const int canvas_side = static_cast<int>(std::lround(pad.canvas * side * scale));
+  cv::Mat canvas(canvas_side, canvas_side, CV_8UC3, cv::mean(bgr));
+  const int x = (canvas_side - resized.cols) / 2, y = (canvas_side - resized.rows) / 2;
+  resized.copyTo(canvas(cv::Rect(x, y, resized.cols, resized.rows)));
+  offset = cv::Point2f(static_cast<float>(x), static_cast<float>(y));
+  return canvas;
+}
+
+// Canvas pixels -> pixels of the image the canvas was made from.
+void from_canvas(FaceAnalysis& analysis, cv::Point2f offset, double scale, const cv::Mat& bgr) {
+  const float factor = static_cast<float>(1.0 / scale);
+  for (FaceBox& face : analysis.faces) {
+    face.box = cv::Rect2f((face.box.x - offset.x) * factor, (face.box.y - offset.y) * factor, face.box.width * factor,
+                          face.box.height * factor);
+  }
+  for (cv::Point2f& point : analysis.landmarks) point = (point - offset) * factor;
+  analysis.image_width = bgr.cols;
+  analysis.image_height = bgr.rows;
+  analysis.working = bgr;
+  analysis.padded = true;
+}
+
 }  // namespace
 
 FaceEngine::FaceEngine(const EngineConfig& config)
@@ -61,6 +92,10 @@ Result<FaceAnalysis> FaceEngine::analyze(std::span<const uint8_t> bytes, Stages 
   if (!image) return image.error();
   double decode_ms = watch.lap();
   Result<FaceAnalysis> analysis = analyze_pixels(image->bgr, stages, needs);
+  for (const PadRetry& step : config_.pad_steps) {
+    if (analysis || analysis.error().code != ErrorCode::no_face) break;
+    analysis = analyze_padded(image->bgr, step, stages, needs, analysis);
+  }
   if (analysis) {
     analysis->ms.decode = decode_ms;
     analysis->format = image->format;
@@ -72,6 +107,17 @@ Result<FaceAnalysis> FaceEngine::analyze(std::span<const uint8_t> bytes, Stages 
     analysis->image_height = turned ? image->source_width : image->source_height;
   }
   return analysis;
+}
+
+Result<FaceAnalysis> FaceEngine::analyze_padded(const cv::Mat& bgr, const PadRetry& step, Stages stages,
+                                                const AttributeNeeds& needs, Result<FaceAnalysis> first) {
+  cv::Point2f offset;
+  double scale = 1.0;
+  cv::Mat canvas = pad_canvas(bgr, step, offset, scale);
+  Result<FaceAnalysis> second = analyze_pixels(canvas, stages, needs);
+  if (!second) return first;
+  from_canvas(*second, offset, scale, bgr);
+  return second;
 }
 
 Result<FaceAnalysis> FaceEngine::analyze_pixels(const cv::Mat& bgr, Stages stages, const AttributeNeeds& needs) {

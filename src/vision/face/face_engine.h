@@ -24,6 +24,19 @@ namespace faceauth {
 // image centre (LFW's protocol: its photos are cropped around the named person).
 enum class Subject { largest, centre };
 
+// A head crop cut tight around the head (a gate camera's portrait crop) often has no face the
+// detector accepts: the face fills the frame or touches its edge. A pad retry places the image
+// in the middle of a canvas of its mean colour, `canvas` times its longer side, brought to at
+// least `min_side` pixels, and detects again. The steps run in order only while no face is
+// found, so a photo with a face costs nothing more; a photo without one costs one detection
+// pass per step (and the rest of the pipeline once a face is found). Steps chosen on
+// hardhats/: docs/attributes.md, "Finding faces in tight crops".
+struct PadRetry {
+  double canvas = 1.8;
+  int min_side = 320;
+};
+inline const std::vector<PadRetry> kPadSteps = {{1.8, 320}, {2.5, 480}};
+
 struct EngineConfig {
   std::filesystem::path model_dir = default_model_dir();
   DetectorConfig detector;
@@ -33,6 +46,9 @@ struct EngineConfig {
   std::filesystem::path heads_dir = default_heads_dir();  // empty: no attribute heads
   DecodeLimits limits;
   Subject subject = Subject::largest;
+  // When analyze() finds no face, retry on the image centred on plain canvases (PadRetry).
+  // Empty by default; the service uses kPadSteps (src/server/daemon.cpp).
+  std::vector<PadRetry> pad_steps;
 };
 
 struct StageTimes {  // milliseconds
@@ -59,6 +75,7 @@ struct FaceAnalysis {
   // working pixels per pixel of the coordinates above (1 from analyze_pixels()).
   cv::Mat working;
   double working_scale = 1.0;
+  bool padded = false;  // found by the pad retry (coordinates are still of the image given)
 };
 
 // How far analyze() goes: `detect` stops after face detection (no landmarks, no embedding).
@@ -82,6 +99,10 @@ class FaceEngine {
   AttributeModel& attributes() { return attributes_; }
 
  private:
+  // One pad retry step (PadRetry) on a working image; `first` when it finds no face either.
+  Result<FaceAnalysis> analyze_padded(const cv::Mat& bgr, const PadRetry& step, Stages stages,
+                                      const AttributeNeeds& needs, Result<FaceAnalysis> first);
+
   EngineConfig config_;
   std::unique_ptr<FaceDetector> detector_;
   Landmarker landmarker_;

@@ -1,0 +1,48 @@
+#!/usr/bin/python3
+"""ROC AUC and rates at 50 of face cover and occlusion on the site_masks.py set.
+
+usage: site_masks_rates.py site_masks.tsv ANALYZE.jsonl [--min-eyes PX] [--max-yaw DEG] [--max-pitch DEG]
+
+ANALYZE.jsonl: `faceauth analyze --list` of the set's images. Positives: mask (face cover
+present; occluded_score low). Figures per split (train / heldout photos) and for all.
+"""
+import json
+import sys
+
+
+def auc(pos, neg):
+    if not pos or not neg:
+        return float("nan")
+    return sum((p > n) + 0.5 * (p == n) for p in pos for n in neg) / (len(pos) * len(neg))
+
+
+def option(name, default):
+    return float(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else default
+
+
+def main():
+    lines = open(sys.argv[1]).read().splitlines()
+    labels = {c[0]: (c[1] == "1", c[2]) for c in (line.split("\t") for line in lines[1:])}
+    rows = [json.loads(line) for line in open(sys.argv[2])]
+    min_eyes, max_yaw, max_pitch = option("--min-eyes", 0), option("--max-yaw", 180), option("--max-pitch", 180)
+    for split in ("train", "heldout", "all"):
+        part = [r for r in rows if split == "all" or labels[r["image"]][1] == split]
+        found = [r for r in part if r.get("faces", 0) > 0]
+        kept = [r for r in found if r["quality"]["eye_distance_px"] >= min_eyes
+                and abs(r["quality"]["yaw"]) <= max_yaw and abs(r["quality"]["pitch"]) <= max_pitch]
+        mask = [r for r in kept if labels[r["image"]][0]]
+        bare = [r for r in kept if not labels[r["image"]][0]]
+        out = {"split": split, "images": len(part), "found": len(found), "counted": len(kept),
+               "mask": len(mask), "bare": len(bare)}
+        for score, good_is_mask in (("face_cover_score", True), ("occluded_score", False)):
+            pos = [r[score] if good_is_mask else -r[score] for r in mask]
+            neg = [r[score] if good_is_mask else -r[score] for r in bare]
+            flagged = sum((r[score] >= 50) == good_is_mask for r in mask) / max(1, len(mask))
+            false = sum((r[score] >= 50) == good_is_mask for r in bare) / max(1, len(bare))
+            out[score] = {"roc_auc": round(auc(pos, neg), 3), "masks_flagged": round(flagged, 3),
+                          "bare_flagged": round(false, 3)}
+        print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
