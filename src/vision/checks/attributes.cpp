@@ -146,10 +146,8 @@ cv::Mat head_crop(const cv::Mat& bgr, const Landmarks68& landmarks) {
 
 AttributeModel::AttributeModel(const fs::path& model_dir, const std::string& landmark_model,
                                const fs::path& heads_dir) {
-  ModelManifest backbone = load_manifest(model_dir, kBackboneModel);
-  backbone_ = load_net(model_dir, backbone);
-  pipeline_ = backbone.version + "/" + kBackboneLayer + "; crop " + kCropName + "; landmarks " +
-              load_manifest(model_dir, landmark_model).version;
+  backbone_ = load_net(model_dir, load_manifest(model_dir, kBackboneModel));
+  pipeline_ = pipeline_of(model_dir, landmark_model);
   if (heads_dir.empty()) return;
   for (const char* name : {"occluded", "occluded_upper", "face_cover", "head_cover"}) {
     LinearHead loaded = load_head(heads_dir, name);
@@ -159,6 +157,11 @@ AttributeModel::AttributeModel(const fs::path& model_dir, const std::string& lan
     }
     heads_.emplace(name, std::move(loaded));
   }
+}
+
+std::string AttributeModel::pipeline_of(const fs::path& model_dir, const std::string& landmark_model) {
+  return load_manifest(model_dir, kBackboneModel).version + "/" + kBackboneLayer + "; crop " + kCropName +
+         "; landmarks " + load_manifest(model_dir, landmark_model).version;
 }
 
 const LinearHead& AttributeModel::head(const std::string& name) const {

@@ -24,8 +24,8 @@
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
 
-#include "vision/face/face_types.h"
 #include "vision/checks/liveness.h"  // default_heads_dir()
+#include "vision/face/face_types.h"
 
 namespace faceauth {
 
@@ -87,6 +87,8 @@ class AttributeModel {
   // What the features depend on: backbone version and layer, crop, landmark model. A head is
   // valid only for the pipeline it was trained on.
   const std::string& pipeline() const { return pipeline_; }
+  // The same string, read from the manifests alone (no net loaded).
+  static std::string pipeline_of(const std::filesystem::path& model_dir, const std::string& landmark_model);
   std::string version() const;
 
  private:

@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "vision/face/aligner.h"
 #include "vision/checks/attributes.h"
+#include "vision/face/aligner.h"
 #include "vision/nets/model_manifest.h"
 
 namespace faceauth {
@@ -345,17 +345,18 @@ double LinearLogit::logit(const std::vector<float>& features) const {
 
 LivenessModel::LivenessModel(const std::filesystem::path& path, const std::filesystem::path& model_dir,
                              const std::string& landmark_model)
-    : net_(model_dir), backbone_(std::make_unique<AttributeModel>(model_dir, landmark_model, std::filesystem::path())) {
+    : net_(model_dir), model_dir_(model_dir), landmark_model_(landmark_model) {
   const std::filesystem::path screen_path = path.parent_path() / "liveness_screen.json";
   const nlohmann::json print = read_head(path), screen = read_head(screen_path);
   try {
     print_ = load_print_head(print, path);
     default_threshold_ = print.value("default_threshold", 50.0);
     logit_limit_ = print.value("logit_limit", 30.0);
-    if (screen.at("pipeline").get<std::string>() != backbone_->pipeline()) {
+    const std::string pipeline = AttributeModel::pipeline_of(model_dir, landmark_model);
+    if (screen.at("pipeline").get<std::string>() != pipeline) {
       throw std::runtime_error(screen_path.string() + " was trained on features '" +
-                               screen.at("pipeline").get<std::string>() + "' but this engine computes '" +
-                               backbone_->pipeline() + "'");
+                               screen.at("pipeline").get<std::string>() + "' but this engine computes '" + pipeline +
+                               "'");
     }
     screen_inputs_ = screen.at("inputs").get<std::vector<std::string>>();
     for (const std::string& input : screen_inputs_) {
@@ -396,6 +397,7 @@ double LivenessModel::score_chip(const cv::Mat& chip, const AttributeFeatures& s
 
 AttributeFeatures LivenessModel::screen_features(const cv::Mat& bgr, const Landmarks68& landmarks) const {
   std::lock_guard<std::mutex> lock(backbone_mutex_);
+  if (!backbone_) backbone_ = std::make_unique<AttributeModel>(model_dir_, landmark_model_, std::filesystem::path());
   return backbone_->features(bgr, landmarks);
 }
 

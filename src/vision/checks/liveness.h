@@ -86,7 +86,7 @@ class LivenessModel {
   double score(const std::vector<float>& features, const AttributeFeatures& screen) const;
   double score_chip(const cv::Mat& chip, const AttributeFeatures& screen) const;  // features and score
   // The screen head's features of the face when the attribute pass did not compute them (one
-  // hm_faceres pass; serialised). `landmarks` are pixels of `bgr`.
+  // hm_faceres pass, its net loaded on first use; serialised). `landmarks` are pixels of `bgr`.
   AttributeFeatures screen_features(const cv::Mat& bgr, const Landmarks68& landmarks) const;
   const LivenessNet& net() const { return net_; }
   const std::string& version() const { return version_; }  // "PRINT+SCREEN"
@@ -99,7 +99,11 @@ class LivenessModel {
   LinearLogit print_, screen_;
   std::vector<std::string> screen_inputs_;
   LivenessNet net_;
-  std::unique_ptr<AttributeModel> backbone_;
+  std::filesystem::path model_dir_;
+  std::string landmark_model_;
+  // hm_faceres for screen_features(), loaded on first use: a server whose requests always carry
+  // the attribute pass's features (or never ask for liveness) does not hold a second copy.
+  mutable std::unique_ptr<AttributeModel> backbone_;
   mutable std::mutex backbone_mutex_;
 };
 
