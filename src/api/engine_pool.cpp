@@ -22,6 +22,7 @@ EnginePool::Lease EnginePool::acquire(std::chrono::milliseconds wait) {
   if (idle_.empty()) {
     if (waiting_ >= max_waiting_) return Lease(this, nullptr);
     ++waiting_;
+    EngineLoad::Hold demand;  // a caller waiting for an engine: no core is idle for a second net
     const bool freed = freed_.wait_for(lock, wait, [&] { return !idle_.empty(); });
     --waiting_;
     if (!freed) return Lease(this, nullptr);

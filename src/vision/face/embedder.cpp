@@ -88,11 +88,11 @@ bool run_parts_at_once(ParallelParts mode, size_t parts, int busy, int usable_cp
 
 ParallelParts EmbedderOptions::parallel_parts_default() {
   const char* value = std::getenv("FACEAUTH_PARALLEL_EMBED");
-  if (value == nullptr) return ParallelParts::when_idle;
+  if (value == nullptr) return ParallelParts::off;
   try {
     return parse_parallel_parts(value);
   } catch (const std::invalid_argument&) {
-    return ParallelParts::when_idle;
+    return ParallelParts::off;
   }
 }
 

@@ -35,14 +35,15 @@ bool run_parts_at_once(ParallelParts mode, size_t parts, int busy, int usable_cp
 struct EmbedderOptions {
   std::optional<Alignment> alignment;  // empty: the model's own (its manifest's first "alignments")
   bool flip = false;                   // also embed the mirrored chip and average (about twice the time)
-  // Default: $FACEAUTH_PARALLEL_EMBED (0/off, 1/on, auto), else when_idle.
+  // Default: $FACEAUTH_PARALLEL_EMBED (0/off, 1/on, auto), else off.
   ParallelParts parallel_parts = parallel_parts_default();
 
   static ParallelParts parallel_parts_default();
 };
 
 // Engines analysing an image in this process right now (FaceEngine holds one for each
-// analysis), and the cores the process may run on.
+// analysis, from the decode on) and callers waiting for an engine (EnginePool), and the cores
+// the process may run on.
 class EngineLoad {
  public:
   class Hold {

@@ -87,11 +87,12 @@ FaceEngine::FaceEngine(const EngineConfig& config)
       attributes_(config.model_dir, config.landmark_model, config.heads_dir) {}
 
 Result<FaceAnalysis> FaceEngine::analyze(std::span<const uint8_t> bytes, Stages stages, const AttributeNeeds& needs) {
+  EngineLoad::Hold at_work;  // from the decode on
   Stopwatch watch;
   Result<DecodedImage> image = decode_image(bytes, config_.limits);
   if (!image) return image.error();
   double decode_ms = watch.lap();
-  Result<FaceAnalysis> analysis = analyze_pixels(image->bgr, stages, needs);
+  Result<FaceAnalysis> analysis = analyze_decoded(image->bgr, stages, needs);
   for (const PadRetry& step : config_.pad_steps) {
     if (analysis || analysis.error().code != ErrorCode::no_face) break;
     analysis = analyze_padded(image->bgr, step, stages, needs, analysis);
@@ -114,7 +115,7 @@ Result<FaceAnalysis> FaceEngine::analyze_padded(const cv::Mat& bgr, const PadRet
   cv::Point2f offset;
   double scale = 1.0;
   cv::Mat canvas = pad_canvas(bgr, step, offset, scale);
-  Result<FaceAnalysis> second = analyze_pixels(canvas, stages, needs);
+  Result<FaceAnalysis> second = analyze_decoded(canvas, stages, needs);
   if (!second) return first;
   from_canvas(*second, offset, scale, bgr);
   return second;
@@ -122,6 +123,10 @@ Result<FaceAnalysis> FaceEngine::analyze_padded(const cv::Mat& bgr, const PadRet
 
 Result<FaceAnalysis> FaceEngine::analyze_pixels(const cv::Mat& bgr, Stages stages, const AttributeNeeds& needs) {
   EngineLoad::Hold at_work;
+  return analyze_decoded(bgr, stages, needs);
+}
+
+Result<FaceAnalysis> FaceEngine::analyze_decoded(const cv::Mat& bgr, Stages stages, const AttributeNeeds& needs) {
   FaceAnalysis analysis;
   analysis.image_width = bgr.cols;
   analysis.image_height = bgr.rows;

@@ -9,13 +9,13 @@
 #include <string>
 #include <vector>
 
-#include "vision/face/aligner.h"
 #include "vision/checks/attributes.h"
-#include "vision/face/embedder.h"
+#include "vision/decode/image_decoder.h"
 #include "vision/error.h"
+#include "vision/face/aligner.h"
+#include "vision/face/embedder.h"
 #include "vision/face/face_detector.h"
 #include "vision/face/face_types.h"
-#include "vision/decode/image_decoder.h"
 #include "vision/face/landmarker.h"
 
 namespace faceauth {
@@ -99,6 +99,8 @@ class FaceEngine {
   AttributeModel& attributes() { return attributes_; }
 
  private:
+  // analyze_pixels() without counting itself in EngineLoad (its callers have).
+  Result<FaceAnalysis> analyze_decoded(const cv::Mat& bgr, Stages stages, const AttributeNeeds& needs);
   // One pad retry step (PadRetry) on a working image; `first` when it finds no face either.
   Result<FaceAnalysis> analyze_padded(const cv::Mat& bgr, const PadRetry& step, Stages stages,
                                       const AttributeNeeds& needs, Result<FaceAnalysis> first);
