@@ -23,14 +23,24 @@ def option(name, default):
     return float(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else default
 
 
+def quality_limits():
+    """The --min-eyes/--max-yaw/--max-pitch options (none: no limit)."""
+    return option("--min-eyes", 0), option("--max-yaw", 180), option("--max-pitch", 180)
+
+
+def within(row, limits):
+    min_eyes, max_yaw, max_pitch = limits
+    quality = row["quality"]
+    return quality["eye_distance_px"] >= min_eyes and abs(quality["yaw"]) <= max_yaw and abs(quality["pitch"]) <= max_pitch
+
+
 def main():
     path, score, positive = sys.argv[1:4]
     threshold = option("--threshold", 50.0)
-    min_eyes, max_yaw, max_pitch = option("--min-eyes", 0), option("--max-yaw", 180), option("--max-pitch", 180)
+    limits = quality_limits()
     rows = [json.loads(line) for line in open(path)]
     found = [r for r in rows if r.get("faces", 0) > 0 and score in r]
-    kept = [r for r in found if r["quality"]["eye_distance_px"] >= min_eyes and abs(r["quality"]["yaw"]) <= max_yaw
-            and abs(r["quality"]["pitch"]) <= max_pitch]
+    kept = [r for r in found if within(r, limits)]
     pos = [r[score] for r in kept if f"/{positive}/" in r["image"]]
     neg = [r[score] for r in kept if f"/{positive}/" not in r["image"]]
     tpr = sum(s >= threshold for s in pos) / max(1, len(pos))

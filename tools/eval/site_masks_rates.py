@@ -9,27 +9,18 @@ present; occluded_score low). Figures per split (train / heldout photos) and for
 import json
 import sys
 
-
-def auc(pos, neg):
-    if not pos or not neg:
-        return float("nan")
-    return sum((p > n) + 0.5 * (p == n) for p in pos for n in neg) / (len(pos) * len(neg))
-
-
-def option(name, default):
-    return float(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else default
+from gate_rates import auc, quality_limits, within
 
 
 def main():
     lines = open(sys.argv[1]).read().splitlines()
     labels = {c[0]: (c[1] == "1", c[2]) for c in (line.split("\t") for line in lines[1:])}
     rows = [json.loads(line) for line in open(sys.argv[2])]
-    min_eyes, max_yaw, max_pitch = option("--min-eyes", 0), option("--max-yaw", 180), option("--max-pitch", 180)
+    limits = quality_limits()
     for split in ("train", "heldout", "all"):
         part = [r for r in rows if split == "all" or labels[r["image"]][1] == split]
         found = [r for r in part if r.get("faces", 0) > 0]
-        kept = [r for r in found if r["quality"]["eye_distance_px"] >= min_eyes
-                and abs(r["quality"]["yaw"]) <= max_yaw and abs(r["quality"]["pitch"]) <= max_pitch]
+        kept = [r for r in found if within(r, limits)]
         mask = [r for r in kept if labels[r["image"]][0]]
         bare = [r for r in kept if not labels[r["image"]][0]]
         out = {"split": split, "images": len(part), "found": len(found), "counted": len(kept),
