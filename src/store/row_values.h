@@ -1,12 +1,18 @@
 #pragma once
 // The values of each row both stores insert, in the order of the columns their INSERTs list,
-// written once so that the SQLite and PostgreSQL stores cannot disagree on an order. `Values`
-// is a store's parameter list (SQLite's Query, PostgreSQL's Params): each has text, blob,
-// integer, real and boolean, each returning itself. The SQL stays in each store (placeholders
-// and conflict clauses differ).
+// and the rows both read back, written once so that the SQLite and PostgreSQL stores cannot
+// disagree on an order. `Values` is a store's parameter list (SQLite's Query, PostgreSQL's
+// Params): each has text, blob, integer, real and boolean, each returning itself. `Columns` is
+// one result row: text(k), integer(k), real(k), blob(k) and boolean(k) read column k. The SQL
+// stays in each store (placeholders and conflict clauses differ).
 
+#include <exception>
+#include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
+#include "policy/policy.h"
 #include "store/store.h"
 
 namespace faceauth::row_values {
@@ -89,6 +95,80 @@ template <class Values>
 Values& lockout_event(Values&& v, const LockoutEvent& e) {
   v.text(e.faceauth_project_id).text(e.submission_id).text(e.kind).integer(e.time_ms);
   return v.integer(e.locked_until_ms).integer(e.failures).text(e.attempt_id).text(e.actor);
+}
+
+// SELECT id, name, webhook_url, created_ms, auto_approve_threshold, webhook_secret_sealed
+template <class Columns>
+KycProject kyc_project_from(const Columns& c) {
+  return {c.text(0), c.text(1), c.text(2), c.integer(3), c.real(4), c.blob(5)};
+}
+
+// SELECT id, kyc_project_id, name, policy_json, image_retention_days, created_ms
+template <class Columns>
+FaceAuthProject faceauth_project_from(const Columns& c) {
+  FaceAuthProject p;
+  p.id = c.text(0);
+  p.kyc_project_id = c.text(1);
+  p.name = c.text(2);
+  try {
+    p.policy = policy_from_json(nlohmann::json::parse(c.text(3)));
+  } catch (const std::exception&) {
+    throw StoreError("read FaceAuth project: stored policy is not valid");
+  }
+  p.image_retention_days = static_cast<int>(c.integer(4));
+  p.created_ms = c.integer(5);
+  return p;
+}
+
+// SELECT the submissions columns in the order submission() binds them.
+template <class Columns>
+Submission submission_from(const Columns& c) {
+  Submission s;
+  s.id = c.text(0);
+  s.kyc_project_id = c.text(1);
+  std::optional<SubmissionStatus> status = parse_submission_status(c.text(2));
+  if (!status) throw StoreError("read submission: stored status is not valid");
+  s.status = *status;
+  s.user_id = c.text(3);
+  s.email = c.text(4);
+  s.cf1 = c.text(5);
+  s.cf2 = c.text(6);
+  s.cf3 = c.text(7);
+  s.template_sealed = c.blob(8);
+  s.template_model = c.text(9);
+  s.template_source = c.text(10);
+  s.selfie_sealed = c.blob(11);
+  s.id_image_sealed = c.blob(12);
+  s.created_ms = c.integer(13);
+  s.updated_ms = c.integer(14);
+  return s;
+}
+
+// SELECT the attempts columns in the order attempt() binds them.
+template <class Columns>
+Attempt attempt_from(const Columns& c) {
+  Attempt a;
+  a.id = c.text(0);
+  a.faceauth_project_id = c.text(1);
+  a.submission_id = c.text(2);
+  a.approved = c.boolean(3);
+  a.scores_json = c.text(4);
+  a.fail_codes_json = c.text(5);
+  a.comments_json = c.text(6);
+  a.policy_json = c.text(7);
+  a.user_id = c.text(8);
+  a.cf1 = c.text(9);
+  a.cf2 = c.text(10);
+  a.cf3 = c.text(11);
+  a.key_id = c.text(12);
+  a.client_address = c.text(13);
+  a.latency_ms = c.real(14);
+  a.created_ms = c.integer(15);
+  a.image_sealed = c.blob(16);
+  a.delete_check = c.boolean(17);
+  a.image_state = c.text(18);
+  a.similarity_failed = c.boolean(19);
+  return a;
 }
 
 }  // namespace faceauth::row_values

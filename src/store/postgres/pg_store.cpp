@@ -265,71 +265,26 @@ int64_t wall_ms() {
 
 const char* key_kind_name(KeyKind kind) { return kind == KeyKind::kyc ? "kyc" : "addon"; }
 
-KycProject read_kyc_project(const Rows& r, int i) {
-  return {r.text(i, 0), r.text(i, 1), r.text(i, 2), r.integer(i, 3), r.real(i, 4), r.blob(i, 5)};
-}
+// Row i of a result, column by column, as row_values' readers take it.
+struct RowColumns {
+  const Rows& rows;
+  int row;
+  std::string text(int column) const { return rows.text(row, column); }
+  int64_t integer(int column) const { return rows.integer(row, column); }
+  double real(int column) const { return rows.real(row, column); }
+  Bytes blob(int column) const { return rows.blob(row, column); }
+  bool boolean(int column) const { return rows.boolean(row, column); }
+};
+
+KycProject read_kyc_project(const Rows& r, int i) { return row_values::kyc_project_from(RowColumns{r, i}); }
 
 FaceAuthProject read_faceauth_project(const Rows& r, int i) {
-  FaceAuthProject p;
-  p.id = r.text(i, 0);
-  p.kyc_project_id = r.text(i, 1);
-  p.name = r.text(i, 2);
-  try {
-    p.policy = policy_from_json(nlohmann::json::parse(r.text(i, 3)));
-  } catch (const std::exception&) {
-    throw StoreError("read FaceAuth project: stored policy is not valid");
-  }
-  p.image_retention_days = static_cast<int>(r.integer(i, 4));
-  p.created_ms = r.integer(i, 5);
-  return p;
+  return row_values::faceauth_project_from(RowColumns{r, i});
 }
 
-Submission read_submission(const Rows& r, int i) {
-  Submission s;
-  s.id = r.text(i, 0);
-  s.kyc_project_id = r.text(i, 1);
-  std::optional<SubmissionStatus> status = parse_submission_status(r.text(i, 2));
-  if (!status) throw StoreError("read submission: stored status is not valid");
-  s.status = *status;
-  s.user_id = r.text(i, 3);
-  s.email = r.text(i, 4);
-  s.cf1 = r.text(i, 5);
-  s.cf2 = r.text(i, 6);
-  s.cf3 = r.text(i, 7);
-  s.template_sealed = r.blob(i, 8);
-  s.template_model = r.text(i, 9);
-  s.template_source = r.text(i, 10);
-  s.selfie_sealed = r.blob(i, 11);
-  s.id_image_sealed = r.blob(i, 12);
-  s.created_ms = r.integer(i, 13);
-  s.updated_ms = r.integer(i, 14);
-  return s;
-}
+Submission read_submission(const Rows& r, int i) { return row_values::submission_from(RowColumns{r, i}); }
 
-Attempt read_attempt(const Rows& r, int i) {
-  Attempt a;
-  a.id = r.text(i, 0);
-  a.faceauth_project_id = r.text(i, 1);
-  a.submission_id = r.text(i, 2);
-  a.approved = r.boolean(i, 3);
-  a.scores_json = r.text(i, 4);
-  a.fail_codes_json = r.text(i, 5);
-  a.comments_json = r.text(i, 6);
-  a.policy_json = r.text(i, 7);
-  a.user_id = r.text(i, 8);
-  a.cf1 = r.text(i, 9);
-  a.cf2 = r.text(i, 10);
-  a.cf3 = r.text(i, 11);
-  a.key_id = r.text(i, 12);
-  a.client_address = r.text(i, 13);
-  a.latency_ms = r.real(i, 14);
-  a.created_ms = r.integer(i, 15);
-  a.image_sealed = r.blob(i, 16);
-  a.delete_check = r.boolean(i, 17);
-  a.image_state = r.text(i, 18);
-  a.similarity_failed = r.boolean(i, 19);
-  return a;
-}
+Attempt read_attempt(const Rows& r, int i) { return row_values::attempt_from(RowColumns{r, i}); }
 
 WebhookState parse_webhook_state(const std::string& text) {
   if (text == "pending") return WebhookState::pending;

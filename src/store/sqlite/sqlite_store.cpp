@@ -380,6 +380,16 @@ class Query {
   int index_ = 0;
 };
 
+// The row a Query stands on, column by column, as row_values' readers take it.
+struct QueryColumns {
+  const Query& query;
+  std::string text(int column) const { return query.column_text(column); }
+  int64_t integer(int column) const { return query.column_int(column); }
+  double real(int column) const { return query.column_real(column); }
+  Bytes blob(int column) const { return query.column_blob(column); }
+  bool boolean(int column) const { return query.column_int(column) != 0; }
+};
+
 // Creates the database file private to its owner when absent (SQLite would use 0644, and the
 // -wal and -shm files take the database file's mode).
 void create_private_file(const std::string& path) {
@@ -1292,34 +1302,9 @@ class SqliteStore final : public Store {
     q.text(key.prefix).blob(key.hash).integer(key.created_ms).run();
   }
 
-  static KycProject read_kyc_project(const Query& q) {
-    return {q.column_text(0), q.column_text(1), q.column_text(2), q.column_int(3), q.column_real(4), q.column_blob(5)};
-  }
+  static KycProject read_kyc_project(const Query& q) { return row_values::kyc_project_from(QueryColumns{q}); }
 
-  static Attempt read_attempt(const Query& q) {
-    Attempt a;
-    a.id = q.column_text(0);
-    a.faceauth_project_id = q.column_text(1);
-    a.submission_id = q.column_text(2);
-    a.approved = q.column_int(3) != 0;
-    a.scores_json = q.column_text(4);
-    a.fail_codes_json = q.column_text(5);
-    a.comments_json = q.column_text(6);
-    a.policy_json = q.column_text(7);
-    a.user_id = q.column_text(8);
-    a.cf1 = q.column_text(9);
-    a.cf2 = q.column_text(10);
-    a.cf3 = q.column_text(11);
-    a.key_id = q.column_text(12);
-    a.client_address = q.column_text(13);
-    a.latency_ms = q.column_real(14);
-    a.created_ms = q.column_int(15);
-    a.image_sealed = q.column_blob(16);
-    a.delete_check = q.column_int(17) != 0;
-    a.image_state = q.column_text(18);
-    a.similarity_failed = q.column_int(19) != 0;
-    return a;
-  }
+  static Attempt read_attempt(const Query& q) { return row_values::attempt_from(QueryColumns{q}); }
 
   static WebhookState parse_webhook_state(const std::string& text) {
     if (text == "pending") return WebhookState::pending;
@@ -1426,41 +1411,10 @@ class SqliteStore final : public Store {
   }
 
   static FaceAuthProject read_faceauth_project(const Query& q) {
-    FaceAuthProject p;
-    p.id = q.column_text(0);
-    p.kyc_project_id = q.column_text(1);
-    p.name = q.column_text(2);
-    try {
-      p.policy = policy_from_json(nlohmann::json::parse(q.column_text(3)));
-    } catch (const std::exception&) {
-      throw StoreError("read FaceAuth project: stored policy is not valid");
-    }
-    p.image_retention_days = static_cast<int>(q.column_int(4));
-    p.created_ms = q.column_int(5);
-    return p;
+    return row_values::faceauth_project_from(QueryColumns{q});
   }
 
-  static Submission read_submission(const Query& q) {
-    Submission s;
-    s.id = q.column_text(0);
-    s.kyc_project_id = q.column_text(1);
-    std::optional<SubmissionStatus> status = parse_submission_status(q.column_text(2));
-    if (!status) throw StoreError("read submission: stored status is not valid");
-    s.status = *status;
-    s.user_id = q.column_text(3);
-    s.email = q.column_text(4);
-    s.cf1 = q.column_text(5);
-    s.cf2 = q.column_text(6);
-    s.cf3 = q.column_text(7);
-    s.template_sealed = q.column_blob(8);
-    s.template_model = q.column_text(9);
-    s.template_source = q.column_text(10);
-    s.selfie_sealed = q.column_blob(11);
-    s.id_image_sealed = q.column_blob(12);
-    s.created_ms = q.column_int(13);
-    s.updated_ms = q.column_int(14);
-    return s;
-  }
+  static Submission read_submission(const Query& q) { return row_values::submission_from(QueryColumns{q}); }
 
   sqlite3* db_ = nullptr;
   std::mutex mutex_;
