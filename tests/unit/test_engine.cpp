@@ -178,7 +178,6 @@ TEST(Embedding, PartsRunAtOnceOnlyWhenACoreIsIdle) {
   EXPECT_EQ(parse_parallel_parts("on"), ParallelParts::on);
   EXPECT_EQ(parse_parallel_parts("0"), ParallelParts::off);
   EXPECT_THROW(parse_parallel_parts("sometimes"), std::invalid_argument);
-  EXPECT_STREQ(parallel_parts_name(ParallelParts::when_idle), "auto");
 }
 
 // An engine at work counts itself while it analyses, and only then.

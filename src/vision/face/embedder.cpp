@@ -75,11 +75,6 @@ ParallelParts parse_parallel_parts(const std::string& text) {
   throw std::invalid_argument("embed-parallel must be auto, on or off");
 }
 
-const char* parallel_parts_name(ParallelParts mode) {
-  if (mode == ParallelParts::off) return "off";
-  return mode == ParallelParts::on ? "on" : "auto";
-}
-
 bool run_parts_at_once(ParallelParts mode, size_t parts, int busy, int usable_cpus) {
   if (parts < 2 || mode == ParallelParts::off) return false;
   if (mode == ParallelParts::on) return true;

@@ -15,9 +15,9 @@
 
 #include "vision/face/aligner.h"
 #include "vision/face/face_types.h"
+#include "vision/face/similarity.h"
 #include "vision/nets/inference.h"
 #include "vision/nets/model_manifest.h"
-#include "vision/face/similarity.h"
 
 namespace faceauth {
 
@@ -28,7 +28,6 @@ enum class ParallelParts { off, on, when_idle };
 
 // "off", "on" or "auto" (when_idle); std::invalid_argument otherwise.
 ParallelParts parse_parallel_parts(const std::string& text);
-const char* parallel_parts_name(ParallelParts mode);
 // The decision of one embed: `busy` engines at work in the process (this one included).
 bool run_parts_at_once(ParallelParts mode, size_t parts, int busy, int usable_cpus);
 
