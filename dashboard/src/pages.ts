@@ -299,8 +299,8 @@ async function submissions(main: HTMLElement, params: URLSearchParams, user: Use
     try {
       await api(method, `${base}/${enc(id)}${suffix}`);
       const done: Record<string, string> = { '/approve': 'approved', '/reject': 'rejected', '': 'deleted' };
+      await load(cursors[cursors.length - 1]);  // the note comes once the list shows the change
       say(note, `Submission ${id}: ${done[suffix]}.`);
-      await load(cursors[cursors.length - 1]);
     } catch (err) {
       say(note, errorText(err), true);
     }
@@ -329,8 +329,8 @@ async function submissions(main: HTMLElement, params: URLSearchParams, user: Use
     data.append('email', email.value);
     try {
       const out = await api<any>('POST', base, data);
-      say(note, `Submission ${out.submissionId} created (${out.status}).`);
       await load('');
+      say(note, `Submission ${out.submissionId} created (${out.status}).`);
     } catch (err) {
       say(note, errorText(err), true);
     }
@@ -411,8 +411,8 @@ function attemptCard(a: any, base: string, user: User, note: HTMLElement, reload
       if (!confirm('Erase this attempt\u2019s photo, user id and custom fields?')) return;
       try {
         await api('DELETE', `${base}/${enc(a.authId)}`);
-        say(note, `Attempt ${a.authId} purged.`);
         await reload();
+        say(note, `Attempt ${a.authId} purged.`);
       } catch (err) {
         say(note, errorText(err), true);
       }

@@ -466,6 +466,7 @@ try {
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
   await open('projects', 'Projects');
+  await page.locator('main table tr').nth(1).waitFor();  // the heading comes first, the lists after
   check((await page.getByRole('button', { name: /Create|Rotate key|Rename/ }).count()) === 0, 'a viewer gets no buttons that change anything');
   const attempts = JSON.parse((await adminApi('GET', `/admin/v1/faceauth-projects/${door.id}/attempts`)).body).attempts;
   const stored = attempts.find((a) => a.image_status === 'stored');
@@ -486,6 +487,7 @@ try {
   check(policyAfter.faceSimilarity_threshold === 50, 'the viewer\u2019s policy change did not happen');
   check((await adminApi('GET', '/admin/v1/kyc-projects')).status === 200, 'a viewer reads');
   await open(`submissions?kyc=${kycId}`, 'Submissions');
+  await page.locator('tr .user-id').first().waitFor();
   check((await page.locator('img.thumb').count()) === 0, 'a viewer sees no face thumbnails');
 
   // Phone width: no sideways scrolling of the page.

@@ -56,8 +56,10 @@ int64_t webhook_backoff_ms(const WebhookRetry& retry, int attempts_done) {
   return std::min<int64_t>(wait, retry.backoff_max_ms);
 }
 
-WebhookDeliverer::WebhookDeliverer(Store& store, const Sealer& sealer, WebhookRetry retry, WebhookSender sender)
-    : store_(store), sealer_(sealer), retry_(retry), sender_(std::move(sender)) {
+WebhookDeliverer::WebhookDeliverer(Store& store, const Sealer& sealer, WebhookRetry retry, WebhookSender sender,
+                                   WebhookClock clock)
+    : store_(store), sealer_(sealer), retry_(retry), sender_(std::move(sender)), clock_(std::move(clock)) {
+  if (!clock_) clock_ = steady_ms;
   if (!sender_) {
     sender_ = [](const HttpUrl& url, const std::vector<std::pair<std::string, std::string>>& headers,
                  std::string_view body,
@@ -104,9 +106,9 @@ void WebhookDeliverer::deliver(WebhookEvent event, int64_t now_ms) {
         {"X-FaceAuth-Signature", webhook_signature(key, timestamp, event.payload)}};
     sodium_memzero(key.data(), key.size());
     sodium_memzero(secret->data(), secret->size());
-    int64_t started = steady_ms();
+    int64_t started = clock_();
     HttpPostResult result = sender_(*url, headers, event.payload, retry_.timeout_ms);
-    log.duration_ms = static_cast<double>(steady_ms() - started);
+    log.duration_ms = static_cast<double>(clock_() - started);
     log.http_status = result.status;
     bool ok = result.status >= 200 && result.status < 300;
     log.error = ok ? "" : result.status ? "HTTP " + std::to_string(result.status) : result.error;

@@ -48,11 +48,15 @@ using WebhookSender =
     std::function<HttpPostResult(const HttpUrl& url, const std::vector<std::pair<std::string, std::string>>& headers,
                                  std::string_view body, int timeout_ms)>;
 
+// A monotonic clock in milliseconds; it times each try, whose length delays the next one.
+using WebhookClock = std::function<int64_t()>;
+
 // Delivers due events from the store's outbox, one at a time, logging each try. Not
 // thread-safe: one deliverer per process.
 class WebhookDeliverer {
  public:
-  WebhookDeliverer(Store& store, const Sealer& sealer, WebhookRetry retry, WebhookSender sender = {});
+  WebhookDeliverer(Store& store, const Sealer& sealer, WebhookRetry retry, WebhookSender sender = {},
+                   WebhookClock clock = {});
 
   // Tries every event due at now_ms (at most `limit`); returns how many were tried.
   int deliver_due(int64_t now_ms, int limit = 50);
@@ -66,6 +70,7 @@ class WebhookDeliverer {
   const Sealer& sealer_;
   WebhookRetry retry_;
   WebhookSender sender_;
+  WebhookClock clock_;
 };
 
 }  // namespace faceauth

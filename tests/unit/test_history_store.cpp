@@ -310,29 +310,34 @@ TEST(HttpUrl, OnlyPlainHttpUrls) {
 TEST_P(HistoryStoreTest, DelivererRetriesWithBackoffAndLogsEveryTry) {
   Attempt a = attempt("fa-a", "att", 1000);
   store_->insert_attempt(a, event_for(a, "kyc-a"));
-  std::vector<int> answers = {500, 0, 204};
-  std::vector<std::string> signatures;
-  WebhookDeliverer deliverer(
-      *store_, sealer_, {100, 1000, 5, 50}, [&](const HttpUrl& url, const auto& headers, std::string_view body, int) {
-        EXPECT_EQ(url.port, 9);
-        EXPECT_EQ(headers.size(), 3u);
-        signatures.push_back(headers[2].second);
-        EXPECT_EQ(webhook_signature("whsec_unit", std::stoll(headers[1].second), body), headers[2].second);
-        int status = answers.front();
-        answers.erase(answers.begin());
-        return HttpPostResult{status, status ? "" : "connection refused"};
-      });
+  struct Answer {
+    int status;
+    int64_t takes_ms;
+  };
+  std::vector<Answer> answers = {{500, 0}, {0, 30}, {204, 0}};
+  int64_t steady = 0;  // the deliverer's clock: a try moves it by its length, nothing else does
+  WebhookSender sender = [&](const HttpUrl& url, const auto& headers, std::string_view body, int) {
+    EXPECT_EQ(url.port, 9);
+    EXPECT_EQ(headers.size(), 3u);
+    EXPECT_EQ(webhook_signature("whsec_unit", std::stoll(headers[1].second), body), headers[2].second);
+    Answer answer = answers.front();
+    answers.erase(answers.begin());
+    steady += answer.takes_ms;
+    return HttpPostResult{answer.status, answer.status ? "" : "connection refused"};
+  };
+  WebhookDeliverer deliverer(*store_, sealer_, {100, 1000, 5, 50}, sender, [&] { return steady; });
   EXPECT_EQ(deliverer.deliver_due(1000), 1);
   EXPECT_EQ(deliverer.deliver_due(1099), 0);  // backoff: 100 ms
   EXPECT_EQ(deliverer.wait_ms(1050), 50);
-  EXPECT_EQ(deliverer.deliver_due(1100), 1);
-  EXPECT_EQ(deliverer.deliver_due(1299), 0);  // then 200 ms
-  EXPECT_EQ(deliverer.deliver_due(1300), 1);
+  EXPECT_EQ(deliverer.deliver_due(1100), 1);  // refused after 30 ms
+  EXPECT_EQ(deliverer.deliver_due(1329), 0);  // then 200 ms after the try ended
+  EXPECT_EQ(deliverer.deliver_due(1330), 1);
   EXPECT_EQ(deliverer.wait_ms(5000), -1);  // delivered: nothing pending
   std::vector<WebhookDelivery> log = store_->list_webhook_deliveries("kyc-a", 0, 10);
   ASSERT_EQ(log.size(), 3u);
   EXPECT_EQ(log[0].http_status, 500);
   EXPECT_EQ(log[1].error, "connection refused");
+  EXPECT_EQ(log[1].duration_ms, 30);
   EXPECT_EQ(log[2].event_state, WebhookState::delivered);
   EXPECT_EQ(log[2].attempt, 3);
   EXPECT_TRUE(store_->list_webhook_deliveries("kyc-b", 0, 10).empty());
