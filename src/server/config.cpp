@@ -282,7 +282,24 @@ std::vector<std::string> describe(const DaemonConfig& c) {
           "sealing-key = " + secret(c.sealing_key),
           "admin-token = " + secret(c.admin_token),
           "demo = " + std::string(c.demo ? "true" : "false"),
+          "demo-photo = " + (c.demo_photo.empty() ? std::string("(face-api demo sample1)") : c.demo_photo.string()),
           "public-url = " + c.public_url};
+}
+
+std::vector<std::string> setting_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : setters()) names.push_back(entry.first);
+  return names;
+}
+
+std::string usage_text() {
+  std::string text =
+      "usage: faceauthd [--config FILE] [--SETTING VALUE | --SETTING=VALUE]... [--no-demo] [--help]\n"
+      "Each setting is a flag (--data-dir DIR), an environment variable (FACEAUTH_DATA_DIR=DIR) or a line\n"
+      "of the --config file (data-dir = DIR); a flag wins over the environment, which wins over the file.\n"
+      "The settings, with their defaults:\n";
+  for (const std::string& line : describe(DaemonConfig{})) text += "  --" + line + "\n";
+  return text;
 }
 
 }  // namespace faceauth

@@ -64,4 +64,10 @@ std::string redact_url(const std::string& url);
 // The settings as lines `name = value` for the start-up log, secrets redacted.
 std::vector<std::string> describe(const DaemonConfig& config);
 
+// The names every source takes (flag, environment, file), sorted.
+std::vector<std::string> setting_names();
+
+// What `faceauthd --help` prints: the syntax and every setting with its default.
+std::string usage_text();
+
 }  // namespace faceauth

@@ -26,20 +26,6 @@
 namespace faceauth {
 namespace {
 
-constexpr const char* kUsage =
-    "usage: faceauthd [--config FILE] [--data-dir DIR] [--bind ADDR] [--port N] [--workers N]\n"
-    "                 [--engine-wait-ms MS] [--max-body-mb MB] [--read-timeout-ms MS] [--idle-timeout-ms MS]\n"
-    "                 [--engine-queue N] [--header-timeout-ms MS] [--min-body-bytes-per-second N]\n"
-    "                 [--body-rate-grace-ms MS] [--max-connections-per-address N] [--max-requests-per-connection N]\n"
-    "                 [--io-threads N] [--handler-threads N] [--trusted-proxies IP/CIDR,...]\n"
-    "                 [--max-connections N] [--rate-limit-per-minute N] [--rate-limit-burst N] [--models DIR] "
-    "[--sealing-key HEX] [--admin-token TOKEN]\n"
-    "                 [--auth-failures-per-address N] [--auth-failure-window-ms MS] [--auth-failure-block-ms MS]\n"
-    "                 [--webhook-backoff-ms MS] [--webhook-backoff-max-ms MS] [--webhook-max-attempts N]\n"
-    "                 [--webhook-timeout-ms MS] [--webhook-poll-ms MS] [--retention-sweep-ms MS]\n"
-    "                 [--no-demo] [--demo-photo FILE] [--public-url URL]\n"
-    "Every flag has an environment twin (FACEAUTH_DATA_DIR, ...) and a config-file line (data-dir = ...).\n";
-
 std::string to_hex(const Bytes& bytes) {
   static const char* digits = "0123456789abcdef";
   std::string out;
@@ -347,11 +333,17 @@ int run_daemon(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   cv::setNumThreads(1);  // one OpenCV thread per engine; the pool gives the parallelism
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
+      std::cout << usage_text();
+      return 0;
+    }
+  }
   DaemonConfig config;
   try {
     config = load_config(argc, argv);
   } catch (const std::invalid_argument& e) {
-    std::cerr << "faceauthd: " << e.what() << "\n" << kUsage;
+    std::cerr << "faceauthd: " << e.what() << "\n" << usage_text();
     return 64;
   }
   std::cout << "faceauthd configuration:\n";

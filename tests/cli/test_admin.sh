@@ -27,6 +27,15 @@ fail() {
 check() { /usr/bin/python3 -c "import json, sys; $1" || fail "$2"; }
 unset FACEAUTH_URL FACEAUTH_ADMIN_TOKEN
 
+# --help: exit 0, every setting with its default; a bad flag: exit 64 with the same list.
+"$daemon" --help >"$work/help.txt" || fail "faceauthd --help exits non-zero"
+grep -q '^  --database-pool = 8$' "$work/help.txt" || fail "--help lists database-pool with its default"
+grep -q '^  --embed-parallel = off$' "$work/help.txt" || fail "--help lists embed-parallel with its default"
+status=0
+"$daemon" --no-such-setting 1 >/dev/null 2>"$work/bad-flag.txt" || status=$?
+[ "$status" = 64 ] && grep -q 'unknown setting no-such-setting' "$work/bad-flag.txt" &&
+  grep -q '^  --trusted-proxies = ' "$work/bad-flag.txt" || fail "a bad flag exits 64 with the usage"
+
 port=$(/usr/bin/python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
 url="http://127.0.0.1:$port"
 "$daemon" --data-dir "$work/data" --bind 127.0.0.1 --port "$port" --workers 1 >"$work/daemon.log" 2>&1 &

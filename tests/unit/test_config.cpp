@@ -30,5 +30,18 @@ TEST(Config, EmbedParallelTakesAutoOnOrOff) {
   EXPECT_THROW(load({"--embed-parallel", "sometimes"}), std::invalid_argument);
 }
 
+// The start-up log and --help list every setting the flags, environment and file take, once.
+TEST(Config, EverySettingIsDescribedOnceAndInTheHelp) {
+  std::vector<std::string> names = setting_names();
+  std::vector<std::string> lines = describe(DaemonConfig{});
+  EXPECT_EQ(lines.size(), names.size());
+  std::string help = usage_text();
+  for (const std::string& name : names) {
+    auto named = [&](const std::string& line) { return line.rfind(name + " = ", 0) == 0; };
+    EXPECT_EQ(std::count_if(lines.begin(), lines.end(), named), 1) << name;
+    EXPECT_NE(help.find("\n  --" + name + " = "), std::string::npos) << name;
+  }
+}
+
 }  // namespace
 }  // namespace faceauth
