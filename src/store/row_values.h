@@ -171,4 +171,65 @@ Attempt attempt_from(const Columns& c) {
   return a;
 }
 
+inline WebhookState webhook_state_from(const std::string& text) {
+  if (text == "pending") return WebhookState::pending;
+  if (text == "delivered") return WebhookState::delivered;
+  if (text == "failed") return WebhookState::failed;
+  throw StoreError("read webhook event: stored state is not valid");
+}
+
+// SELECT id, kyc_project_id, attempt_id, payload, created_ms, state, attempts, next_attempt_ms
+template <class Columns>
+WebhookEvent webhook_event_from(const Columns& c) {
+  WebhookEvent e;
+  e.id = c.text(0);
+  e.kyc_project_id = c.text(1);
+  e.attempt_id = c.text(2);
+  e.payload = c.text(3);
+  e.created_ms = c.integer(4);
+  e.state = webhook_state_from(c.text(5));
+  e.attempts = static_cast<int>(c.integer(6));
+  e.next_attempt_ms = c.integer(7);
+  return e;
+}
+
+// SELECT seq, event_id, kyc_project_id, attempt_id, url, attempt, started_ms, http_status, error,
+// duration_ms, event_state
+template <class Columns>
+WebhookDelivery webhook_delivery_from(const Columns& c) {
+  WebhookDelivery d;
+  d.seq = c.integer(0);
+  d.event_id = c.text(1);
+  d.kyc_project_id = c.text(2);
+  d.attempt_id = c.text(3);
+  d.url = c.text(4);
+  d.attempt = static_cast<int>(c.integer(5));
+  d.started_ms = c.integer(6);
+  d.http_status = static_cast<int>(c.integer(7));
+  d.error = c.text(8);
+  d.duration_ms = c.real(9);
+  d.event_state = webhook_state_from(c.text(10));
+  return d;
+}
+
+// SELECT id, name, role, password_hash, created_ms, password_changed_ms
+template <class Columns>
+User user_from(const Columns& c) {
+  return {c.text(0), c.text(1), parse_role(c.text(2)).value_or(Role::viewer), c.text(3), c.integer(4), c.integer(5)};
+}
+
+// SELECT seq, faceauth_project_id, submission_id, kind, time_ms, locked_until_ms, failures, attempt_id, actor
+template <class Columns>
+LockoutEvent lockout_event_from(const Columns& c) {
+  const int failures = static_cast<int>(c.integer(6));
+  return {c.integer(0), c.text(1), c.text(2), c.text(3), c.integer(4), c.integer(5), failures, c.text(7), c.text(8)};
+}
+
+// SELECT seq, time_ms, actor, role, action, target, status, client_address, request_id
+template <class Columns>
+AuditEntry audit_entry_from(const Columns& c) {
+  const int status = static_cast<int>(c.integer(6));
+  return {c.integer(0), c.integer(1), c.text(2), c.text(3), c.text(4), c.text(5), status, c.text(7), c.text(8)};
+}
+
 }  // namespace faceauth::row_values

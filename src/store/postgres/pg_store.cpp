@@ -286,25 +286,7 @@ Submission read_submission(const Rows& r, int i) { return row_values::submission
 
 Attempt read_attempt(const Rows& r, int i) { return row_values::attempt_from(RowColumns{r, i}); }
 
-WebhookState parse_webhook_state(const std::string& text) {
-  if (text == "pending") return WebhookState::pending;
-  if (text == "delivered") return WebhookState::delivered;
-  if (text == "failed") return WebhookState::failed;
-  throw StoreError("read webhook event: stored state is not valid");
-}
-
-WebhookEvent read_webhook_event(const Rows& r, int i) {
-  WebhookEvent e;
-  e.id = r.text(i, 0);
-  e.kyc_project_id = r.text(i, 1);
-  e.attempt_id = r.text(i, 2);
-  e.payload = r.text(i, 3);
-  e.created_ms = r.integer(i, 4);
-  e.state = parse_webhook_state(r.text(i, 5));
-  e.attempts = static_cast<int>(r.integer(i, 6));
-  e.next_attempt_ms = r.integer(i, 7);
-  return e;
-}
+WebhookEvent read_webhook_event(const Rows& r, int i) { return row_values::webhook_event_from(RowColumns{r, i}); }
 
 class PgStore final : public Store {
  public:
@@ -581,10 +563,7 @@ class PgStore final : public Store {
         Params().text(faceauth_project_id).integer(after_seq).integer(std::clamp(limit, 1, 1000)),
         "list lockout events");
     std::vector<LockoutEvent> out;
-    for (int i = 0; i < r.size(); ++i) {
-      out.push_back({r.integer(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3), r.integer(i, 4), r.integer(i, 5),
-                     static_cast<int>(r.integer(i, 6)), r.text(i, 7), r.text(i, 8)});
-    }
+    for (int i = 0; i < r.size(); ++i) out.push_back(row_values::lockout_event_from(RowColumns{r, i}));
     return out;
   }
 
@@ -737,21 +716,7 @@ class PgStore final : public Store {
         Params().text(kyc_project_id).integer(after_seq).integer(std::clamp(limit, 1, 1000)),
         "list webhook deliveries");
     std::vector<WebhookDelivery> out;
-    for (int i = 0; i < r.size(); ++i) {
-      WebhookDelivery d;
-      d.seq = r.integer(i, 0);
-      d.event_id = r.text(i, 1);
-      d.kyc_project_id = r.text(i, 2);
-      d.attempt_id = r.text(i, 3);
-      d.url = r.text(i, 4);
-      d.attempt = static_cast<int>(r.integer(i, 5));
-      d.started_ms = r.integer(i, 6);
-      d.http_status = static_cast<int>(r.integer(i, 7));
-      d.error = r.text(i, 8);
-      d.duration_ms = r.real(i, 9);
-      d.event_state = parse_webhook_state(r.text(i, 10));
-      out.push_back(std::move(d));
-    }
+    for (int i = 0; i < r.size(); ++i) out.push_back(row_values::webhook_delivery_from(RowColumns{r, i}));
     return out;
   }
 
@@ -915,10 +880,7 @@ class PgStore final : public Store {
             .integer(std::clamp(aq.limit, 1, 1000)),
         "list audit");
     std::vector<AuditEntry> out;
-    for (int i = 0; i < r.size(); ++i) {
-      out.push_back({r.integer(i, 0), r.integer(i, 1), r.text(i, 2), r.text(i, 3), r.text(i, 4), r.text(i, 5),
-                     static_cast<int>(r.integer(i, 6)), r.text(i, 7), r.text(i, 8)});
-    }
+    for (int i = 0; i < r.size(); ++i) out.push_back(row_values::audit_entry_from(RowColumns{r, i}));
     return out;
   }
 
@@ -928,10 +890,7 @@ class PgStore final : public Store {
 
   static std::vector<User> users_of(const Rows& r) {
     std::vector<User> out;
-    for (int i = 0; i < r.size(); ++i) {
-      out.push_back({r.text(i, 0), r.text(i, 1), parse_role(r.text(i, 2)).value_or(Role::viewer), r.text(i, 3),
-                     r.integer(i, 4), r.integer(i, 5)});
-    }
+    for (int i = 0; i < r.size(); ++i) out.push_back(row_values::user_from(RowColumns{r, i}));
     return out;
   }
 

@@ -753,10 +753,7 @@ class SqliteStore final : public Store {
         "list lockout events");
     q.text(faceauth_project_id).integer(after_seq).integer(std::clamp(limit, 1, 1000));
     std::vector<LockoutEvent> out;
-    while (q.step()) {
-      out.push_back({q.column_int(0), q.column_text(1), q.column_text(2), q.column_text(3), q.column_int(4),
-                     q.column_int(5), static_cast<int>(q.column_int(6)), q.column_text(7), q.column_text(8)});
-    }
+    while (q.step()) out.push_back(row_values::lockout_event_from(QueryColumns{q}));
     return out;
   }
 
@@ -918,21 +915,7 @@ class SqliteStore final : public Store {
         "list webhook deliveries");
     q.text(kyc_project_id).integer(after_seq).integer(std::clamp(limit, 1, 1000));
     std::vector<WebhookDelivery> out;
-    while (q.step()) {
-      WebhookDelivery d;
-      d.seq = q.column_int(0);
-      d.event_id = q.column_text(1);
-      d.kyc_project_id = q.column_text(2);
-      d.attempt_id = q.column_text(3);
-      d.url = q.column_text(4);
-      d.attempt = static_cast<int>(q.column_int(5));
-      d.started_ms = q.column_int(6);
-      d.http_status = static_cast<int>(q.column_int(7));
-      d.error = q.column_text(8);
-      d.duration_ms = q.column_real(9);
-      d.event_state = parse_webhook_state(q.column_text(10));
-      out.push_back(std::move(d));
-    }
+    while (q.step()) out.push_back(row_values::webhook_delivery_from(QueryColumns{q}));
     return out;
   }
 
@@ -1073,10 +1056,7 @@ class SqliteStore final : public Store {
         .integer(aq.before_seq)
         .integer(std::clamp(aq.limit, 1, 1000));
     std::vector<AuditEntry> out;
-    while (q.step()) {
-      out.push_back({q.column_int(0), q.column_int(1), q.column_text(2), q.column_text(3), q.column_text(4),
-                     q.column_text(5), static_cast<int>(q.column_int(6)), q.column_text(7), q.column_text(8)});
-    }
+    while (q.step()) out.push_back(row_values::audit_entry_from(QueryColumns{q}));
     return out;
   }
 
@@ -1201,16 +1181,7 @@ class SqliteStore final : public Store {
   static constexpr const char* kUserColumns =
       "SELECT id, name, role, password_hash, created_ms, password_changed_ms FROM users";
 
-  static User read_user(const Query& q) {
-    User user;
-    user.id = q.column_text(0);
-    user.name = q.column_text(1);
-    user.role = parse_role(q.column_text(2)).value_or(Role::viewer);
-    user.password_hash = q.column_text(3);
-    user.created_ms = q.column_int(4);
-    user.password_changed_ms = q.column_int(5);
-    return user;
-  }
+  static User read_user(const Query& q) { return row_values::user_from(QueryColumns{q}); }
 
   static constexpr const char* kSubmissionColumns =
       "SELECT id, kyc_project_id, status, user_id, email, cf1, cf2, cf3, template_sealed, template_model, "
@@ -1306,25 +1277,7 @@ class SqliteStore final : public Store {
 
   static Attempt read_attempt(const Query& q) { return row_values::attempt_from(QueryColumns{q}); }
 
-  static WebhookState parse_webhook_state(const std::string& text) {
-    if (text == "pending") return WebhookState::pending;
-    if (text == "delivered") return WebhookState::delivered;
-    if (text == "failed") return WebhookState::failed;
-    throw StoreError("read webhook event: stored state is not valid");
-  }
-
-  static WebhookEvent read_webhook_event(const Query& q) {
-    WebhookEvent e;
-    e.id = q.column_text(0);
-    e.kyc_project_id = q.column_text(1);
-    e.attempt_id = q.column_text(2);
-    e.payload = q.column_text(3);
-    e.created_ms = q.column_int(4);
-    e.state = parse_webhook_state(q.column_text(5));
-    e.attempts = static_cast<int>(q.column_int(6));
-    e.next_attempt_ms = q.column_int(7);
-    return e;
-  }
+  static WebhookEvent read_webhook_event(const Query& q) { return row_values::webhook_event_from(QueryColumns{q}); }
 
   // Callers hold mutex_ inside a transaction.
   void insert_webhook_event(const WebhookEvent& e) {
