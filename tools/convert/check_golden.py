@@ -44,7 +44,8 @@ def compare(name, got, want, tol):
     got = np.asarray(got, np.float64)
     if list(got.shape) != list(want["shape"]):
         return False, f"{name}: shape {list(got.shape)} != {want['shape']}"
-    diff = np.abs(got - want_data)
+    # numpy's allclose: |got - want| <= max_abs + rel * |want|
+    diff = np.abs(got - want_data) - tol.get("rel", 0.0) * np.abs(want_data)
     max_abs = float(diff.max())
     msg = f"{name}: max_abs {max_abs:.3g} (at {np.unravel_index(diff.argmax(), diff.shape)})"
     ok = True

@@ -48,7 +48,9 @@ const KIND = {
 // in OpenCV (measured): these get max_abs 1e-3 instead of the default 1e-4.
 const TOLERANCE = {
   hm_blazeface_front: { max_abs: 1e-3 },
-  hm_blazeface: { max_abs: 1e-3 },
+  // |got - want| <= max_abs + rel * |want|: its score logits reach -220, where XNNPACK's
+  // summation order moves them by 0.001 (5e-6 of the value).
+  hm_blazeface: { max_abs: 1e-3, rel: 1e-5 },
   hm_facemesh_detection_short: { max_abs: 1e-3 },
 };
 
