@@ -176,7 +176,7 @@ TEST_F(Attributes, SunglassesAreAnOcclusion) {
 TEST_F(Attributes, OnlyTheScoresAskedForAreComputed) {
   FaceAnalysis none = analyze(face_, AttributeNeeds{});
   EXPECT_FALSE(none.attributes.occluded || none.attributes.face_cover || none.attributes.head_cover);
-  FaceAnalysis head = analyze(face_, AttributeNeeds{false, false, true, false});
+  FaceAnalysis head = analyze(face_, AttributeNeeds{false, false, true, false, false});
   EXPECT_FALSE(head.attributes.occluded || head.attributes.face_cover);
   EXPECT_TRUE(head.attributes.head_cover);
 }
