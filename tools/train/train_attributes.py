@@ -244,7 +244,10 @@ DATA = {
                   "where the labelled person's face is found (the face in the middle third of the crop and at least "
                   "0.3 of the head box wide); training "
                   "adds hard hats drawn from landmarks on clear faces (tools/train/synth_hats.py kind hat, 1) and the "
-                  "same faces bare (0); held out: real helmets/ crops (heldout) and synthetic (heldout_synthetic)",
+                  "same faces bare (0); with WORK_DIR/gate_crops.tsv, gate-like crops of helmets/ training photos "
+                  "(tools/train/gate_crops.py, features through the pad retry, the labelled face only); held out: real "
+                  "helmets/ crops (heldout), synthetic (heldout_synthetic), gate crops of held-out photos (heldout_gate: "
+                  "the labelled face; heldout_gate_any: any face found)",
 }
 
 
