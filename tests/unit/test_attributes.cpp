@@ -14,7 +14,6 @@
 #include "crypto/secrets.h"  // random_hex_id
 #include "test_support.h"
 #include "vision/checks/attributes.h"
-#include "vision/checks/crown_colour.h"
 #include "vision/face/face_engine.h"
 
 namespace faceauth {
@@ -190,31 +189,6 @@ TEST_F(Attributes, ScoresHaveOneDecimalInRange) {
     EXPECT_LE(*score, 100.0);
     EXPECT_NEAR(*score * 10, std::round(*score * 10), 1e-6);
   }
-}
-
-// The crown region (above the brows, higher than the head crop) sees a yellow dome as
-// saturated and smooth, and a region cut off by the image's top edge as mostly outside.
-TEST_F(Attributes, CrownColourSeesAHardHatAndTheImageEdge) {
-  cv::Mat single = single_face(face_);
-  Landmarks68 landmarks = analyze(single).landmarks;
-  std::vector<float> bare = crown_colour(single, landmarks);
-  std::vector<float> hatted = crown_colour(with_hard_hat(single), landmarks);
-  ASSERT_EQ(bare.size(), static_cast<size_t>(2 * kCrownStats));
-  ASSERT_EQ(hatted.size(), bare.size());
-  for (int band : {0, 1}) {
-    const size_t at = static_cast<size_t>(band * kCrownStats);
-    EXPECT_NEAR(bare[at], 1.0f, 0.02f) << band;              // the whole region inside the image
-    EXPECT_GT(hatted[at + 4], bare[at + 4] + 0.3f) << band;  // saturated share
-    EXPECT_LT(hatted[at + 7], bare[at + 7]) << band;         // mean gradient: the dome is smooth
-  }
-  float brows = 0;
-  for (int i = 17; i <= 26; ++i) brows += landmarks[static_cast<size_t>(i)].y / 10.0f;
-  const int top = static_cast<int>(brows - 0.2f * (landmarks[8].y - brows));  // cut just above the brows
-  cv::Mat cut = single.rowRange(top, single.rows).clone();
-  for (cv::Point2f& point : landmarks) point.y -= static_cast<float>(top);
-  std::vector<float> edge = crown_colour(cut, landmarks);
-  EXPECT_LT(edge[0], 0.1f);  // the upper band lies above the image
-  EXPECT_LT(edge[static_cast<size_t>(kCrownStats)], 0.8f);
 }
 
 TEST(LinearHead, StandardisesWeighsAndSquashes) {

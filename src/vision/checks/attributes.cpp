@@ -7,7 +7,6 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "vision/checks/crown_colour.h"
 #include "vision/face/aligner.h"
 #include "vision/nets/model_manifest.h"
 
@@ -104,8 +103,7 @@ LinearHead::LinearHead(const nlohmann::json& doc)
     throw std::runtime_error("attribute head " + version_ + ": mean, scale and weights differ in length");
   }
   for (const std::string& input : inputs_) {
-    if (!regions().count(input) && input != kCrownRegion)
-      throw std::runtime_error("attribute head " + version_ + ": unknown input " + input);
+    if (!regions().count(input)) throw std::runtime_error("attribute head " + version_ + ": unknown input " + input);
   }
 }
 
@@ -179,7 +177,6 @@ AttributeFeatures AttributeModel::features(const cv::Mat& bgr, const Landmarks68
   cv::Mat map = backbone_.forward(kBackboneLayer);
   AttributeFeatures out;
   for (const auto& [name, cells] : regions()) out.regions[name] = mean_pool(map, cells);
-  out.regions[kCrownRegion] = crown_colour(bgr, landmarks);
   return out;
 }
 
