@@ -181,6 +181,17 @@ TEST_F(Attributes, OnlyTheScoresAskedForAreComputed) {
   EXPECT_TRUE(head.attributes.head_cover);
 }
 
+// `faceauth features --pad-retry` asks the engine for the features alone (no heads loaded).
+TEST_F(Attributes, FeaturesAloneComeWithoutScores) {
+  AttributeNeeds needs;
+  needs.features = true;
+  FaceAnalysis features = analyze(face_, needs);
+  EXPECT_FALSE(features.attributes.occluded || features.attributes.face_cover || features.attributes.head_cover);
+  for (const char* region : {"top", "upper", "lower"}) {
+    EXPECT_EQ(features.attribute_features.get(region).size(), 512u) << region;
+  }
+}
+
 TEST_F(Attributes, ScoresHaveOneDecimalInRange) {
   FaceAnalysis plain = analyze(face_);
   for (const auto& score : {plain.attributes.occluded, plain.attributes.face_cover, plain.attributes.head_cover}) {
