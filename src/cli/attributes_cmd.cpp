@@ -12,8 +12,8 @@
 #include "cli/commands.h"
 #include "cli/eval_metrics.h"
 #include "cli/json_out.h"
-#include "vision/decode/image_decoder.h"
 #include "vision/checks/quality.h"
+#include "vision/decode/image_decoder.h"
 
 namespace faceauth {
 namespace {
@@ -49,8 +49,28 @@ std::vector<float> rounded(const std::vector<float>& values) {
   return out;
 }
 
+nlohmann::json features_json(const FaceAnalysis& analysis, const Landmarks68& landmarks, const std::string& pipeline) {
+  nlohmann::json out = {
+      {"faces", analysis.faces.size()}, {"landmarks", landmarks_json(landmarks)}, {"pipeline", pipeline}};
+  if (analysis.padded) out["padded"] = true;
+  for (const auto& [name, values] : analysis.attribute_features.regions) out[name] = rounded(values);
+  return out;
+}
+
+// With pad steps: the service's path (FaceEngine::analyze, its retry on a canvas), so a face
+// found only on the canvas has the features the service scores (read on the canvas).
+nlohmann::json padded_features_line(FaceEngine& engine, const std::string& path) {
+  nlohmann::json out = {{"image", path}, {"faces", 0}};
+  AttributeNeeds needs;
+  needs.features = true;
+  auto analysis = analyze_path(engine, path, Stages::all, needs);
+  if (!analysis) return out.update(error_json(analysis.error())), out;
+  return out.update(features_json(*analysis, analysis->landmarks, engine.attributes().pipeline())), out;
+}
+
 // The trainer's input: landmarks in upright full-resolution pixels and every feature.
 nlohmann::json features_line(FaceEngine& engine, const std::string& path) {
+  if (!engine.config().pad_steps.empty()) return padded_features_line(engine, path);
   nlohmann::json out = {{"image", path}, {"faces", 0}};
   try {
     Result<DecodedImage> image = decode_image(read_bytes(path), engine.config().limits);
@@ -109,7 +129,8 @@ int cmd_analyze(const Args& args) {
 }
 
 int cmd_features(const Args& args) {
-  std::vector<std::string> images = images_of(args, "usage: faceauth features IMAGE... | --list FILE [--threads N]");
+  std::vector<std::string> images =
+      images_of(args, "usage: faceauth features IMAGE... | --list FILE [--threads N] [--pad-retry]");
   EngineConfig config = engine_config(args);
   config.heads_dir.clear();  // features only: the heads may not be trained yet
   std::vector<nlohmann::json> lines(images.size());

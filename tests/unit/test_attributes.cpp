@@ -176,9 +176,20 @@ TEST_F(Attributes, SunglassesAreAnOcclusion) {
 TEST_F(Attributes, OnlyTheScoresAskedForAreComputed) {
   FaceAnalysis none = analyze(face_, AttributeNeeds{});
   EXPECT_FALSE(none.attributes.occluded || none.attributes.face_cover || none.attributes.head_cover);
-  FaceAnalysis head = analyze(face_, AttributeNeeds{false, false, true, false});
+  FaceAnalysis head = analyze(face_, AttributeNeeds{false, false, true, false, false});
   EXPECT_FALSE(head.attributes.occluded || head.attributes.face_cover);
   EXPECT_TRUE(head.attributes.head_cover);
+}
+
+// `faceauth features --pad-retry` asks the engine for the features alone (no heads loaded).
+TEST_F(Attributes, FeaturesAloneComeWithoutScores) {
+  AttributeNeeds needs;
+  needs.features = true;
+  FaceAnalysis features = analyze(face_, needs);
+  EXPECT_FALSE(features.attributes.occluded || features.attributes.face_cover || features.attributes.head_cover);
+  for (const char* region : {"top", "upper", "lower"}) {
+    EXPECT_EQ(features.attribute_features.get(region).size(), 512u) << region;
+  }
 }
 
 TEST_F(Attributes, ScoresHaveOneDecimalInRange) {

@@ -180,12 +180,50 @@ def build_sets(work):
     for r in read_tsv(hats) if os.path.exists(hats) else []:  # synth_hats.py: held out apart from the real crops
         split = "train" if r["split"] == "train" else "heldout_synthetic"
         sets["head_cover"].add(r["image"], r["kind"] == "hat", split, r["source"])
+    add_gate_crops(sets["head_cover"], work)
     site = os.path.join(work, "site_masks.tsv")
     for r in read_tsv(site) if os.path.exists(site) else []:  # tools/eval/site_masks.py: painted masks on site faces
         split = "train" if r["split"] == "train" else "heldout_site"
         sets["face_cover"].add(r["image"], r["mask"], split, r["photo"])
         sets["occluded"].add(r["image"], 1 - int(r["mask"]), split, r["photo"])
     return sets, synth
+
+
+def gate_face(row, box_px):
+    """A gate crop (tools/train/gate_crops.py) has the labelled head at its top middle and the
+    face below it: the face found counts when the landmarks' mean lies in the middle 60 % across
+    and below the top 15 %, and it is at least 0.3 of the head box wide (not a neighbour far
+    behind, not a hit on hair or a hat)."""
+    import cv2
+    height, width = cv2.imread(row["image"]).shape[:2]
+    x, y = np.mean(np.array(row["landmarks"]), axis=0)
+    return 0.2 * width <= x <= 0.8 * width and 0.15 * height <= y <= height and jaw_width(row) >= MIN_FACE_RATIO * box_px
+
+
+def add_gate_crops(data, work):
+    """WORK_DIR/gate_crops.tsv (tools/train/gate_crops.py, features in gate.features.jsonl from
+    `faceauth features --pad-retry`): training photos' crops in training, the held-out photos'
+    as heldout_gate (the labelled face) and heldout_gate_any (any face found, as hardhats/ is
+    measured)."""
+    path = os.path.join(work, "gate_crops.tsv")
+    for r in read_tsv(path) if os.path.exists(path) else []:
+        split = "train" if r["split"] == "train" else "heldout_gate"
+        data.add(r["image"], r["helmet"], split, r["photo"])
+        if split == "heldout_gate":
+            data.add(r["image"] + "#any", r["helmet"], "heldout_gate_any", r["photo"])
+
+
+def drop_gate_neighbours(work, features):
+    """Gate crops whose face is not the labelled head's count as not found (gate_face); the
+    held-out ones stay under IMAGE#any for heldout_gate_any."""
+    path = os.path.join(work, "gate_crops.tsv")
+    for r in read_tsv(path) if os.path.exists(path) else []:
+        if r["image"] not in features:
+            continue
+        if r["split"] != "train":
+            features[r["image"] + "#any"] = features[r["image"]]
+        if not gate_face(features[r["image"]], float(r["box_px"])):
+            del features[r["image"]]
 
 
 INPUTS = {"face_cover": ["upper", "lower"], "occluded": ["upper", "lower"],
@@ -206,7 +244,10 @@ DATA = {
                   "where the labelled person's face is found (the face in the middle third of the crop and at least "
                   "0.3 of the head box wide); training "
                   "adds hard hats drawn from landmarks on clear faces (tools/train/synth_hats.py kind hat, 1) and the "
-                  "same faces bare (0); held out: real helmets/ crops (heldout) and synthetic (heldout_synthetic)",
+                  "same faces bare (0); with WORK_DIR/gate_crops.tsv, gate-like crops of helmets/ training photos "
+                  "(tools/train/gate_crops.py, features through the pad retry, the labelled face only); held out: real "
+                  "helmets/ crops (heldout), synthetic (heldout_synthetic), gate crops of held-out photos (heldout_gate: "
+                  "the labelled face; heldout_gate_any: any face found)",
 }
 
 
@@ -214,7 +255,7 @@ def main():
     work, out_dir = sys.argv[1], sys.argv[2]
     seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 5
     names = ["faces.features.jsonl", "synth.features.jsonl", "heads.features.jsonl", "hats.features.jsonl",
-             "site.features.jsonl"]
+             "site.features.jsonl", "gate.features.jsonl"]
     features = read_features(*(os.path.join(work, f) for f in names if os.path.exists(os.path.join(work, f))))
     pipelines = {row["pipeline"] for row in features.values()}
     if len(pipelines) != 1:
@@ -228,6 +269,7 @@ def main():
     heads = {r["image"] for r in read_tsv(os.path.join(work, "helmets.tsv"))}
     for image in [i for i in features if i in heads and not centred(features[i])]:
         del features[image]  # not the labelled person's face: counted as not found
+    drop_gate_neighbours(work, features)
     sets, synth = build_sets(work)
     os.makedirs(out_dir, exist_ok=True)
     report = {}
@@ -244,6 +286,11 @@ def main():
         synthetic = metrics(predict(head, sx), sy) if len(sy) else None
         tx, ty, _, _ = data.arrays(features, inputs, "heldout_site")
         site = metrics(predict(head, tx), ty) if len(ty) else None
+        gate = {}
+        for split in ("heldout_gate", "heldout_gate_any"):
+            gx, gy, _, _ = data.arrays(features, inputs, split)
+            if len(gy):
+                gate[split] = metrics(predict(head, gx), gy)
         total = {split: sum(1 for r in data.rows if r[2] == split) for split in ("train", "heldout")}
         found = {split: sum(1 for r in data.rows if r[2] == split and r[0] in features) for split in total}
         detail = {}
@@ -270,6 +317,7 @@ def main():
             doc["training"]["heldout_synthetic"] = synthetic
         if site:
             doc["training"]["heldout_site"] = site
+        doc["training"].update(gate)
         with open(os.path.join(out_dir, name + ".json"), "w") as out:
             json.dump(doc, out, indent=1)
             out.write("\n")
@@ -279,7 +327,7 @@ def main():
         report[name] = doc["training"]
         print(name, json.dumps({k: doc["training"][k] for k in ("l2", "validation_balanced_accuracy", "faces_found", "heldout",
                                                                   "heldout_accuracy_by_kind", "heldout_synthetic",
-                                                                  "heldout_site")
+                                                                  "heldout_site", "heldout_gate", "heldout_gate_any")
                                  if k in doc["training"]}), flush=True)
     with open(os.path.join(work, "report.json"), "w") as out:
         json.dump(report, out, indent=1)

@@ -41,8 +41,9 @@ struct AttributeScores {
 struct AttributeNeeds {
   bool occluded = false, face_cover = false, head_cover = false;
   bool lower_face_covered = false;
+  bool features = false;  // the features even with no score asked for (`faceauth features --pad-retry`)
   bool any() const { return occluded || face_cover || head_cover; }
-  static AttributeNeeds all() { return {true, true, true, false}; }
+  static AttributeNeeds all() { return {true, true, true, false, false}; }
 };
 
 // The feature vectors of one face by region name ("top", "upper", "lower").

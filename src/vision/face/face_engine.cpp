@@ -147,7 +147,7 @@ Result<FaceAnalysis> FaceEngine::analyze_decoded(const cv::Mat& bgr, Stages stag
   analysis.ms.align = watch.lap();
   analysis.embedding = embedder_.embed(chips);
   analysis.ms.embed = watch.lap();
-  if (needs.any()) {
+  if (needs.any() || needs.features) {
     analysis.attribute_features = attributes_.features(bgr, analysis.landmarks);
     analysis.attributes = attributes_.score(analysis.attribute_features, needs);
   }
