@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A synthetic "masked workers at a site" set (docs/attributes.md, "Masks at the gate").
 
-usage: site_masks.py WORK_DIR OUT_DIR [--seed S] > site_masks.tsv
+usage: site_masks.py WORK_DIR OUT_DIR [--seed S] [--split train|heldout] [--mirrors] > site_masks.tsv
 
 There is no labelled set of masked workers at sites in the dev datasets, so this one is drawn:
 the real construction-site faces of helmets/ (WORK_DIR of tools/train/attributes.sh: the head
@@ -15,6 +15,10 @@ measured on photos it never saw. It proves the heads read masks drawn on real si
 gate-like sizes; it does not prove anything about real masks, real respirators, dirt, or
 lighting of real gates: the mask is painted, not photographed.
 Output TSV: image, mask (1/0), split, photo, eye_px (eye distance after shrinking).
+More training copies (the trainer's site set, docs/attributes.md): `--split train` keeps only the
+training photos (the measured set stays seed 7's held-out part), `--mirrors` also uses the
+training heads' mirror images; `--split heldout` with other seeds gives more drawings of the
+held-out photos to measure on. Use another OUT_DIR per seed (the file names repeat).
 """
 import json
 import os
@@ -48,9 +52,13 @@ def main():
     rng = np.random.default_rng(seed)
     os.makedirs(out_dir, exist_ok=True)
     features = train_attributes.read_features(os.path.join(work, "heads.features.jsonl"))
+    only = sys.argv[sys.argv.index("--split") + 1] if "--split" in sys.argv else None
+    mirrors = "--mirrors" in sys.argv
     print("image\tmask\tsplit\tphoto\teye_px")
     for r in train_attributes.read_tsv(os.path.join(work, "helmets.tsv")):
-        if r["image"].endswith("_flip.jpg") or r["image"] not in features:
+        if (r["image"].endswith("_flip.jpg") and not mirrors) or r["image"] not in features:
+            continue
+        if only and r["split"] != only:
             continue
         row = features[r["image"]]
         if not train_attributes.centred(row):

@@ -24,3 +24,5 @@ tail -n +2 "$work/hats.tsv" | cut -f1 > "$work/hats.list"
 tail -n +2 "$work/helmets.tsv" | cut -f1 > "$work/heads.list"
 "$bin" features --list "$work/heads.list" > "$work/heads.features.jsonl"
 /usr/bin/python3 "$here/train_attributes.py" "$work" "$here/../../models/heads" --seed 5
+# face_cover and occluded again with the gate additions (site set, gate copies; docs/attributes.md "At the gate")
+"$here/gate_sets.sh" "$work" "$bin"

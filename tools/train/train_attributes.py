@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Trains the attribute heads (models/heads/*.json) from `faceauth features` output.
 
-usage: train_attributes.py WORK_DIR OUT_DIR [--seed S]
+usage: train_attributes.py WORK_DIR OUT_DIR [--seed S] [--only HEAD,...] [--site-share F]
 
 WORK_DIR is what tools/train/attributes.sh builds: masks.tsv, clear.tsv, helmets.tsv,
 synth.tsv and the features of their images (faces.features.jsonl, synth.features.jsonl,
@@ -10,7 +10,10 @@ gradient descent, class-balanced), its regularisation picked on a validation qua
 training part. Label 1 is the good thing (not occluded, face cover present, head cover present).
 Reports accuracy, balanced accuracy, ROC AUC and the confusion matrix on the held-out part and
 writes them into each head's JSON, with held-out label lists WORK_DIR/heldout_<head>.tsv for
-`faceauth eval-attributes`.
+`faceauth eval-attributes`. Optional inputs of face_cover and occluded (docs/attributes.md, "At
+the gate"): the site set (site_masks.tsv, site_masks.train*.tsv; features site.features.jsonl,
+site.train*.features.jsonl) and gate copies (gate.tsv, gate.features.jsonl); --site-share F gives
+the site set's training rows F of each class's weight (tried, not used for the committed heads).
 """
 import hashlib
 import json
@@ -62,7 +65,7 @@ def jaw_width(row):
     return np.linalg.norm(landmarks[16] - landmarks[0])
 
 
-def fit(x, y, l2, seed, steps=300):
+def fit(x, y, l2, seed, steps=300, share=None):
     rng = np.random.default_rng(seed)
     mean, std = x.mean(0), x.std(0) + 1e-6
     z = ((x - mean) / std).astype(np.float32)  # float32 throughout: no float64 copy per step
@@ -70,6 +73,8 @@ def fit(x, y, l2, seed, steps=300):
     b = 0.0
     y = y.astype(np.float32)
     weight = np.where(y == 1, 0.5 / max(1, y.sum()), 0.5 / max(1, (1 - y).sum())).astype(np.float32)  # balanced
+    if share is not None:
+        weight = part_weights(y, *share)
     m, v, mb, vb = np.zeros_like(w), np.zeros_like(w), 0.0, 0.0
     for step in range(1, steps + 1):  # Adam
         p = 1 / (1 + np.exp(-(z @ w + b)))
@@ -108,13 +113,25 @@ def metrics(p, y):
             "confusion": {"tp": tp, "fn": fn, "fp": fp, "tn": tn}}
 
 
-def choose_l2(x, y, groups, seed):
+def part_weights(y, in_part, fraction):
+    """Class-balanced weights in which the rows of one part (in_part: bool per row) carry
+    `fraction` of each class's weight and the other rows the rest."""
+    weight = np.zeros(len(y), np.float32)
+    for label in (0, 1):
+        for rows, total in ((in_part, fraction), (~in_part, 1 - fraction)):
+            sel = (y == label) & rows
+            weight[sel] = 0.5 * total / max(1, sel.sum())
+    return weight
+
+
+def choose_l2(x, y, groups, seed, share=None):
     """The L2 weight with the best balanced accuracy on a quarter of the training photos
     (grouped by source photo) when fitted on the other three quarters."""
     best = None
     test = groups % 4 == 0
     for l2 in (1e-3, 1e-2, 1e-1, 1.0):
-        score = metrics(predict(fit(x[~test], y[~test], l2, seed), x[test]), y[test])["balanced_accuracy"]
+        part = None if share is None else (share[0][~test], share[1])
+        score = metrics(predict(fit(x[~test], y[~test], l2, seed, share=part), x[test]), y[test])["balanced_accuracy"]
         if best is None or score > best[1]:
             best = (l2, float(score))
     return best
@@ -131,6 +148,7 @@ class Set:
 
     def __init__(self):
         self.rows = []
+        self.site = set()  # images of the site set (tools/eval/site_masks.py), for --site-share
 
     def add(self, image, label, split, source=None):
         self.rows.append((image, int(label), split, source or image))
@@ -181,11 +199,8 @@ def build_sets(work):
         split = "train" if r["split"] == "train" else "heldout_synthetic"
         sets["head_cover"].add(r["image"], r["kind"] == "hat", split, r["source"])
     add_gate_crops(sets["head_cover"], work)
-    site = os.path.join(work, "site_masks.tsv")
-    for r in read_tsv(site) if os.path.exists(site) else []:  # tools/eval/site_masks.py: painted masks on site faces
-        split = "train" if r["split"] == "train" else "heldout_site"
-        sets["face_cover"].add(r["image"], r["mask"], split, r["photo"])
-        sets["occluded"].add(r["image"], 1 - int(r["mask"]), split, r["photo"])
+    add_site_masks(sets, work)
+    add_gate_copies(sets, work)
     return sets, synth
 
 
@@ -226,18 +241,59 @@ def drop_gate_neighbours(work, features):
             del features[r["image"]]
 
 
+def add_site_masks(sets, work):
+    """tools/eval/site_masks.py: painted masks on site faces (WORK_DIR/site_masks.tsv, and
+    the training copies of other seeds in site_masks.train*.tsv); its held-out photos are
+    `heldout_site`."""
+    names = ["site_masks.tsv"] + sorted(f for f in os.listdir(work) if f.startswith("site_masks.train"))
+    for path in (os.path.join(work, name) for name in names):
+        for r in read_tsv(path) if os.path.exists(path) else []:
+            split = "train" if r["split"] == "train" else "heldout_site"
+            sets["face_cover"].add(r["image"], r["mask"], split, r["photo"])
+            sets["occluded"].add(r["image"], 1 - int(r["mask"]), split, r["photo"])
+            sets["face_cover"].site.add(r["image"])
+            sets["occluded"].site.add(r["image"])
+
+
+def add_gate_copies(sets, work):
+    """tools/train/gate_copies.py (WORK_DIR/gate.tsv): a gate-degraded copy of an image joins
+    every face_cover/occluded set that has the image, with its label and source; copies of
+    held-out images are `heldout_gate`, so `heldout` stays the undegraded figure."""
+    path = os.path.join(work, "gate.tsv")
+    copies = {}
+    for r in read_tsv(path) if os.path.exists(path) else []:
+        copies.setdefault(r["base"], []).append(r["image"])
+    for name in ("face_cover", "occluded"):
+        for image, label, split, source in list(sets[name].rows):
+            for copy in copies.get(image, []) if split in ("train", "heldout") else []:
+                sets[name].add(copy, label, "train" if split == "train" else "heldout_gate", source)
+
+
+def site_share(data, rows):
+    """--site-share F: the site set's training rows carry F of each class's weight (None: every
+    row alike, the default)."""
+    if "--site-share" not in sys.argv or not data.site:
+        return None
+    fraction = float(sys.argv[sys.argv.index("--site-share") + 1])
+    return np.array([r[0] in data.site for r in rows]), fraction
+
+
 INPUTS = {"face_cover": ["upper", "lower"], "occluded": ["upper", "lower"],
           "occluded_upper": ["upper"], "head_cover": ["top"]}
 DATA = {
     "face_cover": "masks/ with_mask (1) vs without_mask (0); training adds masks painted from landmarks "
                   "on clear faces (tools/train/synth_occlusions.py kind mask, 1), LFW faces, degraded clear "
-                  "faces and synthetic occlusions (0), and with WORK_DIR/site_masks.tsv helmets/ site faces with painted masks (1) and bare (0) "
-                  "at gate sizes (tools/eval/site_masks.py, train photos); held out: real photos of masks/ "
-                  "(heldout) and the site set's held-out photos (heldout_site)",
+                  "faces and synthetic occlusions (0), and with WORK_DIR/site_masks.tsv (+ site_masks.train*.tsv: other seeds, mirrors) helmets/ "
+                  "site faces with painted masks (1) and bare (0) at gate sizes (tools/eval/site_masks.py, train "
+                  "photos); with WORK_DIR/gate.tsv a gate-degraded copy of each image (tools/train/gate_copies.py); "
+                  "held out: real photos of masks/ (heldout), their gate copies (heldout_gate) and the site set's "
+                  "held-out photos (heldout_site)",
     "occluded": "clear faces (masks/without_mask + LFW, also degraded, 1) vs real masks and synthetic occlusions "
                 "(sunglasses, eye band, hand over eyes or mouth, scarf, object; painted masks in training; 0); "
-                "with WORK_DIR/site_masks.tsv, training adds helmets/ site faces bare (1) and with painted masks (0) of tools/eval/site_masks.py "
-                "(train photos), heldout_site is that set's held-out photos",
+                "with WORK_DIR/site_masks.tsv (+ site_masks.train*.tsv), training adds helmets/ site faces bare (1) and with "
+                "painted masks (0) of tools/eval/site_masks.py (train photos), heldout_site is that set's held-out photos; "
+                "with WORK_DIR/gate.tsv a gate-degraded copy of each image (tools/train/gate_copies.py; held-out copies: "
+                "heldout_gate)",
     "occluded_upper": "used when face cover is required: eyes and brows only; clear faces, real and painted "
                       "masks and lower-face occlusions (1) vs occlusions of the eyes (0)",
     "head_cover": "head crops of helmets/ labels (helmet 1, no_helmet 0; training adds their mirror images) "
@@ -256,6 +312,7 @@ def main():
     seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 5
     names = ["faces.features.jsonl", "synth.features.jsonl", "heads.features.jsonl", "hats.features.jsonl",
              "site.features.jsonl", "gate.features.jsonl"]
+    names += sorted(f for f in os.listdir(work) if f.startswith("site.train") and f.endswith(".features.jsonl"))
     features = read_features(*(os.path.join(work, f) for f in names if os.path.exists(os.path.join(work, f))))
     pipelines = {row["pipeline"] for row in features.values()}
     if len(pipelines) != 1:
@@ -277,9 +334,10 @@ def main():
         if only and name not in only:
             continue
         inputs = INPUTS[name]
-        x, y, sources, _ = data.arrays(features, inputs, "train")
-        l2, cv = choose_l2(x, y, group_ids(sources), seed)
-        head = fit(x, y, l2, seed)
+        x, y, sources, train_rows = data.arrays(features, inputs, "train")
+        share = site_share(data, train_rows)
+        l2, cv = choose_l2(x, y, group_ids(sources), seed, share)
+        head = fit(x, y, l2, seed, share=share)
         hx, hy, _, held_rows = data.arrays(features, inputs, "heldout")
         held = metrics(predict(head, hx), hy)
         sx, sy, _, _ = data.arrays(features, inputs, "heldout_synthetic")

@@ -1,0 +1,124 @@
+#!/usr/bin/python3
+"""The attribute trainer's gate additions (docs/attributes.md, "At the gate"), on tiny made-up
+sets in a temporary WORK_DIR: no datasets, no models."""
+import os
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.path.insert(0, os.path.join(root, "tools", "train"))
+sys.path.insert(0, os.path.join(root, "tools", "eval"))
+import gate_copies  # noqa: E402
+import site_masks  # noqa: E402
+import train_attributes as t  # noqa: E402
+
+
+def write(path, header, rows):
+    with open(path, "w") as out:
+        out.write("\t".join(header) + "\n")
+        out.writelines("\t".join(str(c) for c in r) + "\n" for r in rows)
+
+
+def landmarks_with_eyes(distance):
+    """68 points whose eye centres (36-41, 42-47) are `distance` apart."""
+    points = np.zeros((68, 2))
+    points[36:42] = [100.0, 100.0]
+    points[42:48] = [100.0 + distance, 100.0]
+    return points.tolist()
+
+
+class GateCopies(unittest.TestCase):
+    def setUp(self):
+        self.work = tempfile.mkdtemp()
+
+    def sets_with_copies(self):
+        sets = {name: t.Set() for name in ("face_cover", "occluded", "occluded_upper", "head_cover")}
+        sets["face_cover"].add("a.jpg", 1, "train")
+        sets["face_cover"].add("b.jpg", 0, "heldout")
+        sets["occluded"].add("a.jpg", 0, "train", "photo_a")
+        sets["occluded_upper"].add("a.jpg", 1, "train")
+        sets["head_cover"].add("h.jpg", 1, "heldout_synthetic")
+        sets["face_cover"].add("s.jpg", 0, "heldout_site")
+        write(os.path.join(self.work, "gate.tsv"), ("image", "base", "split", "eye_px"),
+              [("ga.jpg", "a.jpg", "train", 20), ("gb.jpg", "b.jpg", "heldout", 15), ("gs.jpg", "s.jpg", "train", 9),
+               ("gh.jpg", "h.jpg", "heldout", 9)])
+        t.add_gate_copies(sets, self.work)
+        return sets
+
+    def test_a_copy_keeps_label_and_source_and_held_out_copies_are_apart(self):
+        sets = self.sets_with_copies()
+        self.assertIn(("ga.jpg", 1, "train", "a.jpg"), sets["face_cover"].rows)
+        self.assertIn(("gb.jpg", 0, "heldout_gate", "b.jpg"), sets["face_cover"].rows)
+        self.assertIn(("ga.jpg", 0, "train", "photo_a"), sets["occluded"].rows)
+        self.assertNotIn("gb.jpg", [r[0] for r in sets["face_cover"].rows if r[2] == "heldout"])
+
+    def test_only_face_cover_and_occluded_and_only_their_train_or_heldout_rows(self):
+        sets = self.sets_with_copies()
+        self.assertEqual([r[0] for r in sets["occluded_upper"].rows], ["a.jpg"])
+        self.assertEqual([r[0] for r in sets["head_cover"].rows], ["h.jpg"])
+        self.assertNotIn("gs.jpg", [r[0] for r in sets["face_cover"].rows])  # a site held-out row has no copy
+
+    def test_site_training_copies_of_other_seeds_are_training_rows(self):
+        header = ("image", "mask", "split", "photo", "eye_px")
+        write(os.path.join(self.work, "site_masks.tsv"), header, [("m7.jpg", 1, "heldout", "p1", 20)])
+        write(os.path.join(self.work, "site_masks.train11.tsv"), header, [("m11.jpg", 1, "train", "p2", 20)])
+        sets = {"face_cover": t.Set(), "occluded": t.Set()}
+        t.add_site_masks(sets, self.work)
+        self.assertEqual(sets["face_cover"].rows, [("m7.jpg", 1, "heldout_site", "p1"), ("m11.jpg", 1, "train", "p2")])
+        self.assertEqual([r[1] for r in sets["occluded"].rows], [0, 0])  # a mask is an occlusion
+        self.assertEqual(sets["face_cover"].site, {"m7.jpg", "m11.jpg"})
+
+    def test_a_clear_face_listed_twice_is_copied_once_and_synthetic_kinds_are_picked(self):
+        write(os.path.join(self.work, "masks.tsv"), ("image", "mask", "split"), [("w.jpg", 0, "train")])
+        write(os.path.join(self.work, "clear.tsv"), ("image", "split"), [("w.jpg", "train"), ("l.jpg", "heldout")])
+        kinds = ["mask", "clear", "sunglasses", "scarf", "object", "hand_eyes"]
+        write(os.path.join(self.work, "synth.tsv"), ("image", "kind", "region", "split", "source"),
+              [(f"{k}.jpg", k, "none", "train", "w.jpg") for k in kinds])
+        images = [image for image, _ in gate_copies.bases(self.work, 2, np.random.default_rng(0))]
+        self.assertEqual(images.count("w.jpg"), 1)
+        self.assertIn("l.jpg", images)
+        self.assertIn("mask.jpg", images)
+        self.assertIn("clear.jpg", images)
+        self.assertEqual(len([i for i in images if i[:-4] in kinds[2:]]), 2)
+
+
+class Weights(unittest.TestCase):
+    def test_a_part_carries_its_fraction_of_each_class(self):
+        y = np.array([1, 1, 1, 0, 0, 0, 0])
+        part = np.array([True, False, False, True, True, False, False])
+        w = t.part_weights(y, part, 0.3)
+        for label in (0, 1):
+            self.assertAlmostEqual(float(w[y == label].sum()), 0.5, places=6)
+            self.assertAlmostEqual(float(w[(y == label) & part].sum()), 0.15, places=6)
+
+    def test_without_a_share_the_fit_is_the_balanced_one(self):
+        rng = np.random.default_rng(1)
+        x = rng.normal(size=(40, 3)).astype(np.float32)
+        y = (x[:, 0] > 0).astype(int)
+        plain = t.fit(x, y, 0.01, 5, steps=50)
+        same = t.fit(x, y, 0.01, 5, steps=50, share=None)
+        self.assertTrue(np.array_equal(plain["weights"], same["weights"]))
+        shared = t.fit(x, y, 0.01, 5, steps=50, share=(np.arange(40) < 10, 0.9))
+        self.assertFalse(np.array_equal(plain["weights"], shared["weights"]))
+
+
+class Degrade(unittest.TestCase):
+    def test_a_large_face_is_brought_to_gate_size_and_a_small_one_is_not_enlarged(self):
+        rng = np.random.default_rng(3)
+        image = np.full((400, 400, 3), 128, np.uint8)
+        for _ in range(20):
+            small, eyes, quality = site_masks.degrade(image, landmarks_with_eyes(100.0), rng)
+            self.assertGreaterEqual(eyes, 12.0)
+            self.assertLessEqual(eyes, 45.0)
+            self.assertAlmostEqual(small.shape[1] / 400.0, eyes / 100.0, delta=0.01)
+            self.assertTrue(35 <= quality <= 85)
+        small, eyes, _ = site_masks.degrade(image, landmarks_with_eyes(8.0), rng)
+        self.assertEqual(small.shape, image.shape)
+        self.assertAlmostEqual(eyes, 8.0)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,24 @@
+#!/bin/sh
+# The gate additions to an attributes.sh WORK_DIR (docs/attributes.md, "At the gate"), then
+# face_cover and occluded retrained on them: the site set (tools/eval/site_masks.py, seed 7 with
+# its held-out photos, seeds 11 and 12 training photos and mirrors) and one gate-degraded copy
+# of every face image (gate_copies.py), with their features.
+# usage: tools/train/gate_sets.sh WORK_DIR [FACEAUTH_BINARY]
+set -eu
+work=$(cd "$1" && pwd)  # absolute: the lists name the images by path
+bin=${2:-build/release/faceauth}
+here=$(dirname "$0")
+eval_dir="$here/../eval"
+/usr/bin/python3 "$eval_dir/site_masks.py" "$work" "$work/site" --seed 7 > "$work/site_masks.tsv"
+tail -n +2 "$work/site_masks.tsv" | cut -f1 > "$work/site.list"
+"$bin" features --list "$work/site.list" --threads 2 > "$work/site.features.jsonl"
+for seed in 11 12; do
+  /usr/bin/python3 "$eval_dir/site_masks.py" "$work" "$work/site$seed" --seed $seed --split train --mirrors \
+    > "$work/site_masks.train$seed.tsv"
+  tail -n +2 "$work/site_masks.train$seed.tsv" | cut -f1 > "$work/site.train$seed.list"
+  "$bin" features --list "$work/site.train$seed.list" --threads 2 > "$work/site.train$seed.features.jsonl"
+done
+/usr/bin/python3 "$here/gate_copies.py" "$work" --seed 9
+tail -n +2 "$work/gate.tsv" | cut -f1 > "$work/gate.list"
+"$bin" features --list "$work/gate.list" --threads 2 > "$work/gate.features.jsonl"
+/usr/bin/python3 "$here/train_attributes.py" "$work" "$here/../../models/heads" --seed 5 --only face_cover,occluded
