@@ -46,7 +46,7 @@ struct DaemonConfig {
   std::string embedder = "fused_recognition";  // the face descriptor model (a manifest name)
   std::string alignment = "auto";              // face chip alignment: auto (the model's own), dlib68, dlib5 or arcface5
   bool embedding_flip = false;                 // average the descriptors of the chip and its mirror
-  std::string embed_parallel = "off";          // a fusion's parts on two cores: off, auto (when one is idle), on
+  std::string embed_parallel = "auto";         // a fusion's parts on two cores: off, auto (when one is idle), on
   std::string sealing_key;                     // 64 hex chars; "" = DATA_DIR/sealing.key, made at first start
   std::string admin_token;                     // "" = made at first start, its hash kept in DATA_DIR
   bool demo = true;                            // first start on an empty store creates a demo project

@@ -30,7 +30,7 @@ unset FACEAUTH_URL FACEAUTH_ADMIN_TOKEN
 # --help: exit 0, every setting with its default; a bad flag: exit 64 with the same list.
 "$daemon" --help >"$work/help.txt" || fail "faceauthd --help exits non-zero"
 grep -q '^  --database-pool = 8$' "$work/help.txt" || fail "--help lists database-pool with its default"
-grep -q '^  --embed-parallel = off$' "$work/help.txt" || fail "--help lists embed-parallel with its default"
+grep -q '^  --embed-parallel = auto$' "$work/help.txt" || fail "--help lists embed-parallel with its default"
 status=0
 "$daemon" --no-such-setting 1 >/dev/null 2>"$work/bad-flag.txt" || status=$?
 [ "$status" = 64 ] && grep -q 'unknown setting no-such-setting' "$work/bad-flag.txt" &&

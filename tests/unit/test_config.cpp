@@ -22,10 +22,10 @@ bool describes(const DaemonConfig& config, const std::string& line) {
   return std::find(lines.begin(), lines.end(), line) != lines.end();
 }
 
-// embed-parallel: off by default, auto and on taken and printed, anything else refused at start.
+// embed-parallel: auto by default, off and on taken and printed, anything else refused at start.
 TEST(Config, EmbedParallelTakesAutoOnOrOff) {
-  EXPECT_TRUE(describes(load({}), "embed-parallel = off"));
-  EXPECT_TRUE(describes(load({"--embed-parallel", "auto"}), "embed-parallel = auto"));
+  EXPECT_TRUE(describes(load({}), "embed-parallel = auto"));
+  EXPECT_TRUE(describes(load({"--embed-parallel", "off"}), "embed-parallel = off"));
   EXPECT_EQ(load({"--embed-parallel", "on"}).embed_parallel, "on");
   EXPECT_THROW(load({"--embed-parallel", "sometimes"}), std::invalid_argument);
 }
