@@ -5,15 +5,11 @@
 #include <iostream>
 #include <stdexcept>
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-
 #include "cli/batch.h"
 #include "cli/commands.h"
 #include "cli/eval_metrics.h"
 #include "cli/json_out.h"
 #include "vision/checks/quality.h"
-#include "vision/decode/image_decoder.h"
 
 namespace faceauth {
 namespace {
@@ -49,44 +45,20 @@ std::vector<float> rounded(const std::vector<float>& values) {
   return out;
 }
 
-nlohmann::json features_json(const FaceAnalysis& analysis, const Landmarks68& landmarks, const std::string& pipeline) {
-  nlohmann::json out = {
-      {"faces", analysis.faces.size()}, {"landmarks", landmarks_json(landmarks)}, {"pipeline", pipeline}};
-  if (analysis.padded) out["padded"] = true;
-  for (const auto& [name, values] : analysis.attribute_features.regions) out[name] = rounded(values);
-  return out;
-}
-
-// With pad steps: the service's path (FaceEngine::analyze, its retry on a canvas), so a face
-// found only on the canvas has the features the service scores (read on the canvas).
-nlohmann::json padded_features_line(FaceEngine& engine, const std::string& path) {
+// The trainer's input, on the service's path (FaceEngine::analyze, with its pad retry when
+// asked for): landmarks in upright full-resolution pixels, every feature, `padded` for a face
+// found only on a canvas (its features read there, as the service scores them).
+nlohmann::json features_line(FaceEngine& engine, const std::string& path) {
   nlohmann::json out = {{"image", path}, {"faces", 0}};
   AttributeNeeds needs;
   needs.features = true;
   auto analysis = analyze_path(engine, path, Stages::all, needs);
   if (!analysis) return out.update(error_json(analysis.error())), out;
-  return out.update(features_json(*analysis, analysis->landmarks, engine.attributes().pipeline())), out;
-}
-
-// The trainer's input: landmarks in upright full-resolution pixels and every feature.
-nlohmann::json features_line(FaceEngine& engine, const std::string& path) {
-  if (!engine.config().pad_steps.empty()) return padded_features_line(engine, path);
-  nlohmann::json out = {{"image", path}, {"faces", 0}};
-  try {
-    Result<DecodedImage> image = decode_image(read_bytes(path), engine.config().limits);
-    if (!image) return out.update(error_json(image.error())), out;
-    Result<FaceAnalysis> analysis = engine.analyze_pixels(image->bgr);
-    if (!analysis) return out.update(error_json(analysis.error())), out;
-    AttributeFeatures features = engine.attributes().features(image->bgr, analysis->landmarks);
-    Landmarks68 landmarks = analysis->landmarks;
-    for (cv::Point2f& point : landmarks) point *= static_cast<float>(1.0 / image->scale);
-    out["faces"] = analysis->faces.size();
-    out["landmarks"] = landmarks_json(landmarks);
-    out["pipeline"] = engine.attributes().pipeline();
-    for (const auto& [name, values] : features.regions) out[name] = rounded(values);
-  } catch (const std::runtime_error& e) {
-    out.update(error_json(Error{ErrorCode::image_converting_error, e.what()}));
-  }
+  out["faces"] = analysis->faces.size();
+  out["landmarks"] = landmarks_json(analysis->landmarks);
+  out["pipeline"] = engine.attributes().pipeline();
+  if (analysis->padded) out["padded"] = true;
+  for (const auto& [name, values] : analysis->attribute_features.regions) out[name] = rounded(values);
   return out;
 }
 
