@@ -281,13 +281,13 @@ int serve(const DaemonConfig& config, const sigset_t& signals) {
   service_config.on_webhook_event = [&webhooks] { webhooks.wake(); };
   FaceAuthService service(*store, engines, sealer, service_config);
   Readiness readiness(*store);
-  auto ready = [&readiness] { return readiness.ready(now_ms()); };
-  ApiRouter api(service, metrics, router_config_of(config, admin, readiness));
+  const RouterConfig routes = router_config_of(config, admin, readiness);
+  ApiRouter api(service, metrics, routes);
   Accounts accounts(*store);
   std::optional<std::string> owner_password = accounts.ensure_owner(now_ms());
   DashboardStats stats;
-  DashboardConfig dashboard{admin.hash, "", calibration_of(engine), config.embedder, [&webhooks] { webhooks.wake(); },
-                            ready};
+  DashboardConfig dashboard{admin.hash,  "", calibration_of(engine), config.embedder, [&webhooks] { webhooks.wake(); },
+                            routes.ready};
   std::unique_ptr<DashboardRouter> router;
   // The port (and so the public URL the dashboard checks Origin against) is known once the
   // server listens; until the front exists requests answer 503.
