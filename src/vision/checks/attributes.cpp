@@ -85,6 +85,8 @@ double to_score(double probability) { return std::round(probability * 1000.0) / 
 
 }  // namespace
 
+bool is_feature_region(const std::string& name) { return regions().count(name) > 0; }
+
 const std::vector<float>& AttributeFeatures::get(const std::string& name) const {
   auto it = regions.find(name);
   if (it == regions.end()) throw std::runtime_error("attribute feature " + name + " was not computed");
@@ -103,7 +105,7 @@ LinearHead::LinearHead(const nlohmann::json& doc)
     throw std::runtime_error("attribute head " + version_ + ": mean, scale and weights differ in length");
   }
   for (const std::string& input : inputs_) {
-    if (!regions().count(input)) throw std::runtime_error("attribute head " + version_ + ": unknown input " + input);
+    if (!is_feature_region(input)) throw std::runtime_error("attribute head " + version_ + ": unknown input " + input);
   }
 }
 

@@ -46,6 +46,9 @@ struct AttributeNeeds {
   static AttributeNeeds all() { return {true, true, true, false, false}; }
 };
 
+// Whether `name` is one of the regions features() computes ("top", "upper", "lower").
+bool is_feature_region(const std::string& name);
+
 // The feature vectors of one face by region name ("top", "upper", "lower").
 struct AttributeFeatures {
   std::map<std::string, std::vector<float>> regions;

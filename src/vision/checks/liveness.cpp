@@ -360,7 +360,7 @@ LivenessModel::LivenessModel(const std::filesystem::path& path, const std::files
     }
     screen_inputs_ = screen.at("inputs").get<std::vector<std::string>>();
     for (const std::string& input : screen_inputs_) {
-      if (input != "top" && input != "upper" && input != "lower") {
+      if (!is_feature_region(input)) {
         throw std::runtime_error(screen_path.string() + ": unknown input " + input);
       }
     }
