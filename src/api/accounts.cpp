@@ -96,7 +96,7 @@ SignIn Accounts::sign_in(const std::string& name, const std::string& password, c
     out.retry_after_ms = wait;
     return out;
   }
-  std::optional<User> user = name.size() <= 64 ? store_.find_user(name) : std::nullopt;
+  std::optional<User> user = plain_name(name) ? store_.find_user(name) : std::nullopt;
   // No password is longer than 256 bytes (acceptable_password): longer ones are not hashed.
   bool good =
       password.size() <= 256 && verify_password(user ? user->password_hash : dummy_hash_, password) && user.has_value();

@@ -293,8 +293,8 @@ HttpResponse DashboardRouter::try_it(Call& call) {
   if (submission_id.empty())
     return fail(call.request_id, ApiErrorCode::required_field_missing, "submissionId is required");
   if (image.empty()) return fail(call.request_id, ApiErrorCode::required_field_missing, "faceImage is required");
-  if (!is_valid_utf8(submission_id) || !is_valid_utf8(user_id)) {
-    return fail(call.request_id, ApiErrorCode::invalid_data_format, "fields must be valid UTF-8");
+  if (!is_valid_text(submission_id) || !is_valid_text(user_id)) {
+    return fail(call.request_id, ApiErrorCode::invalid_data_format, "fields must be valid UTF-8 without NUL");
   }
   AuthInput input{"", submission_id, image, user_id, "", "", "", r.client_address, ""};
   Outcome outcome = service_.authenticate_in_project(call.segments[3], input);
@@ -354,8 +354,10 @@ HttpResponse DashboardRouter::rename_faceauth(Call& call) {
   if (!project) return fail(call.request_id, ApiErrorCode::not_found, "No such FaceAuth project");
   if (request.contains("name")) {
     const nlohmann::json& name = request.at("name");
-    if (!name.is_string() || name.get<std::string>().empty() || name.get<std::string>().size() > 256) {
-      return fail(call.request_id, ApiErrorCode::invalid_data_format, "name must be a string of 1-256 bytes");
+    if (!name.is_string() || name.get<std::string>().empty() || name.get<std::string>().size() > 256 ||
+        !is_valid_text(name.get<std::string>())) {
+      return fail(call.request_id, ApiErrorCode::invalid_data_format,
+                  "name must be a string of 1-256 bytes without NUL");
     }
     project->name = name.get<std::string>();
   }

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "crypto/passwords.h"
+#include "http/text.h"
 
 namespace faceauth {
 
@@ -234,7 +235,7 @@ HttpResponse DashboardRouter::auth(Call& call) {
     }
     std::string name = body["username"], password = body["password"];
     SignIn result = accounts_.sign_in(name, password, call.request.client_address, now_ms());
-    call.audit_actor = name.size() <= 64 ? name : name.substr(0, 64);
+    call.audit_actor = is_valid_text(name) ? utf8_prefix(name, 64) : "(not a name)";
     HttpResponse response;
     if (result.result == SignIn::Result::throttled) {
       ApiError error{ApiErrorCode::too_many_requests, "too many failed sign-ins; try again later"};

@@ -53,18 +53,18 @@ FormFields parse_form(const HttpRequest& request, const std::vector<std::string>
     return form;
   }
   for (const MultipartPart& part : parsed.parts) {
-    if (!is_valid_utf8(part.name) || part.name.size() > 256) {
+    if (!is_valid_text(part.name) || part.name.size() > 256) {
       form.error = ApiErrorCode::invalid_data_format;
-      form.message = "a field name is not valid UTF-8 of at most 256 bytes";
+      form.message = "a field name is not valid UTF-8 (without NUL) of at most 256 bytes";
       return form;
     }
     bool is_file = std::find(file_fields.begin(), file_fields.end(), part.name) != file_fields.end();
-    if (!is_file && (part.data.size() > max_bytes || !is_valid_utf8(part.data))) {
+    if (!is_file && (part.data.size() > max_bytes || !is_valid_text(part.data))) {
       // Only names of ours are echoed: never raw client bytes in a message.
       bool known = std::find(kTextFields.begin(), kTextFields.end(), part.name) != kTextFields.end();
       form.error = ApiErrorCode::invalid_data_format;
-      form.message = (known ? "field " + part.name : std::string("a text field")) + " must be valid UTF-8 of at most " +
-                     std::to_string(max_bytes) + " bytes";
+      form.message = (known ? "field " + part.name : std::string("a text field")) +
+                     " must be valid UTF-8 (without NUL) of at most " + std::to_string(max_bytes) + " bytes";
       return form;
     }
     form.values[part.name] = part.data;

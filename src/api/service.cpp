@@ -7,6 +7,7 @@
 #include <ctime>
 #include <span>
 
+#include "http/text.h"
 #include "vision/checks/quality.h"
 #include "vision/face/similarity.h"
 
@@ -97,6 +98,7 @@ std::string text_field(const nlohmann::json& request, const char* name, bool req
   std::string value = request.at(name).get<std::string>();
   if (required && value.empty()) throw std::invalid_argument(std::string(name) + " must not be empty");
   if (value.size() > 256) throw std::invalid_argument(std::string(name) + " is too long");
+  if (!is_valid_text(value)) throw std::invalid_argument(std::string(name) + " must not contain NUL");
   return value;
 }
 

@@ -5,6 +5,7 @@
 #include "api/service.h"
 #include "api/webhook.h"
 #include "http/http_client.h"
+#include "http/text.h"
 
 namespace faceauth {
 namespace {
@@ -52,7 +53,7 @@ std::optional<std::string> FaceAuthService::apply_webhook_url(KycProject& projec
     project.webhook_secret_sealed.clear();
     return std::nullopt;
   }
-  if (!parse_http_url(url)) {
+  if (!is_valid_text(url) || !parse_http_url(url)) {
     throw std::invalid_argument("webhook_url must be an http:// URL (http://host[:port][/path])");
   }
   project.webhook_url = url;

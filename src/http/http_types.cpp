@@ -4,6 +4,8 @@
 #include <sstream>
 #include <utility>
 
+#include "http/text.h"
+
 namespace faceauth {
 namespace {
 
@@ -64,7 +66,7 @@ bool split_target(std::string_view target, std::string& path, std::multimap<std:
   path.clear();
   query.clear();
   const size_t question = target.find('?');
-  if (!percent_decode(target.substr(0, question), false, path)) {
+  if (!percent_decode(target.substr(0, question), false, path) || !is_valid_text(path)) {
     path.clear();
     return false;
   }
@@ -78,7 +80,8 @@ bool split_target(std::string_view target, std::string& path, std::multimap<std:
       std::string key;
       std::string value;
       if (!percent_decode(piece.substr(0, equals), true, key) ||
-          (equals != std::string_view::npos && !percent_decode(piece.substr(equals + 1), true, value))) {
+          (equals != std::string_view::npos && !percent_decode(piece.substr(equals + 1), true, value)) ||
+          !is_valid_text(key) || !is_valid_text(value)) {
         path.clear();
         query.clear();
         return false;

@@ -42,7 +42,7 @@ struct HttpResponse {
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 // Splits "path?query" into a decoded path and decoded query pairs; false when the
-// percent-encoding is invalid.
+// percent-encoding is invalid or a decoded piece is not text (valid UTF-8 without NUL).
 bool split_target(std::string_view target, std::string& path, std::multimap<std::string, std::string>& query);
 
 // The non-empty segments of a decoded path: "/v3//faceauth/" -> {"v3", "faceauth"}.

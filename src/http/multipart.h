@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "http/text.h"
+
 namespace faceauth {
 
 struct MultipartPart {
@@ -43,8 +45,5 @@ std::optional<std::string> multipart_boundary(std::string_view content_type);
 // Parses `body`; the returned views live as long as `body`.
 MultipartResult parse_multipart(std::string_view content_type, std::string_view body,
                                 const MultipartLimits& limits = {});
-
-// True when `text` is valid UTF-8 (no overlongs, no surrogates, no code points > U+10FFFF).
-bool is_valid_utf8(std::string_view text);
 
 }  // namespace faceauth

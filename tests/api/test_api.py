@@ -628,6 +628,29 @@ class A1_DemoAndErrors(ServerTest):
         body = self.assertError(r, "invalid_data_format", 400)
         self.assertNotIn("x\u00e9tra", body["message"])
 
+    def test_text_that_a_store_cannot_keep_is_refused(self):
+        # A NUL or bytes that are not UTF-8, anywhere a client sends text: PostgreSQL's text can
+        # hold neither (it answered 500, or kept "a" of "a\0b"), so both stores refuse them.
+        r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie,
+                     [("userId", b"alice\x00x")])
+        self.assertError(r, "invalid_data_format", 400)
+        body, ct = multipart([("selfieImage", self.selfie, "s.jpg", "image/jpeg"), ("userId", b"a\x00b")])
+        r = call(self.port, "POST", "/v3/submissions", body, {"Content-Type": ct, "x-api-key": self.demo["kyc_key"]})
+        self.assertError(r, "invalid_data_format", 400)
+        for path in ("/v3/submissions?userId=%ff", "/v3/submissions?userId=a%00b", "/v3/submissions/%ff"):
+            with self.subTest(path=path):
+                r = call(self.port, "GET", path, None, {"x-api-key": self.demo["kyc_key"]})
+                self.assertError(r, "invalid_data_format", 400)
+        for method, path in (("DELETE", "/admin/v1/users/%ff"), ("POST", "/admin/v1/kyc-projects/%ff/rotate-key"),
+                             ("GET", "/admin/v1/faceauth-projects/a%00b")):
+            with self.subTest(path=path):
+                self.assertError(self.admin(method, path), "invalid_data_format", 400)
+        for payload in ({"name": "a\u0000b"}, {"name": "x", "webhook_url": "http://127.0.0.1:9/a\u0000b"}):
+            with self.subTest(payload=payload):
+                self.assertError(self.admin("POST", "/admin/v1/kyc-projects", payload), "invalid_data_format", 400)
+        names = [p["name"] for p in self.admin("GET", "/admin/v1/kyc-projects").json()["projects"]]
+        self.assertNotIn("a", names)
+
     def test_invalid_user_id_over_256_bytes(self):
         r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie,
                      [("userId", "u" * 257)])

@@ -330,6 +330,19 @@ TEST_P(AccountsTest, FailedSignInsAreThrottledPerUserAndPerAddress) {
   EXPECT_EQ(accounts.sign_in("bob", "password-of-bob", "10.0.0.3:8", 70'010).result, SignIn::Result::ok);
 }
 
+// PostgreSQL's text ends at a NUL: "alice\0x" would find alice there, under a throttle key of
+// its own, so varying what follows the NUL would dodge the per-user throttle.
+TEST_P(AccountsTest, NamesWithANulNeverSignIn) {
+  using namespace std::string_literals;
+  Accounts accounts(*store_);
+  ASSERT_TRUE(store_->create_user(user("alice", Role::admin)));
+  EXPECT_EQ(accounts.sign_in("alice\0x"s, "password-of-alice", "10.0.0.8:1", 1000).result,
+            SignIn::Result::bad_credentials);
+  EXPECT_EQ(accounts.sign_in("alice\0"s, "password-of-alice", "10.0.0.8:1", 1001).result,
+            SignIn::Result::bad_credentials);
+  EXPECT_EQ(accounts.sign_in("alice", "password-of-alice", "10.0.0.8:1", 1002).result, SignIn::Result::ok);
+}
+
 TEST_P(AccountsTest, HugeNamesAndPasswordsFailWithoutGrowingTheThrottle) {
   Accounts accounts(*store_);
   ASSERT_TRUE(store_->create_user(user("alice", Role::admin)));

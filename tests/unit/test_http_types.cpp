@@ -97,7 +97,8 @@ TEST(HttpTypes, SplitTargetSkipsEmptyPieces) {
 }
 
 TEST(HttpTypes, SplitTargetRejectsInvalidEscapes) {
-  for (const char* target : {"/a%", "/a%2", "/a%zz", "/a%2g", "/p?a=%", "/p?a=1%4", "/p?%G0=1", "/ok?x=%%41"}) {
+  for (const char* target : {"/a%", "/a%2", "/a%zz", "/a%2g", "/p?a=%", "/p?a=1%4", "/p?%G0=1", "/ok?x=%%41", "/a%00b",
+                             "/p?userId=a%00b", "/p?a%00=1", "/a%ff", "/p?userId=%ff", "/p?%c3%28=1"}) {
     std::string path = "stale";
     Query query = {{"stale", "1"}};
     EXPECT_FALSE(split_target(target, path, query)) << target;

@@ -344,5 +344,27 @@ TEST(Utf8, Table) {
   for (const Utf8Row& row : rows) EXPECT_EQ(is_valid_utf8(row.bytes), row.valid) << row.name;
 }
 
+// Text a store keeps exactly: valid UTF-8 without NUL (PostgreSQL's text cannot hold one).
+TEST(Multipart, ValidTextIsUtf8WithoutNul) {
+  EXPECT_TRUE(is_valid_text(""));
+  EXPECT_TRUE(is_valid_text("caf\xC3\xA9 \t\n"));
+  EXPECT_FALSE(is_valid_text("a\0b"s));
+  EXPECT_FALSE(is_valid_text("\0"s));
+  EXPECT_FALSE(is_valid_text("alice\0"s));
+  EXPECT_FALSE(is_valid_text("\xFF"));
+}
+
+TEST(Multipart, Utf8PrefixNeverCutsACharacter) {
+  EXPECT_EQ(utf8_prefix("abc", 64), "abc");
+  EXPECT_EQ(utf8_prefix("abcdef", 3), "abc");
+  EXPECT_EQ(utf8_prefix("a\xC3\xA9", 2), "a");                            // é is two bytes: not cut in half
+  EXPECT_EQ(utf8_prefix("\xE2\x82\xAC\xE2\x82\xAC", 5), "\xE2\x82\xAC");  // € is three
+  EXPECT_EQ(utf8_prefix("\xF0\x9F\x98\x80", 3), "");
+  std::string name = "a";
+  for (int i = 0; i < 40; ++i) name += "\xC3\xA9";  // 81 bytes: a cut at 64 falls inside a character
+  EXPECT_EQ(utf8_prefix(name, 64).size(), 63u);
+  EXPECT_TRUE(is_valid_utf8(utf8_prefix(name, 64)));
+}
+
 }  // namespace
 }  // namespace faceauth
