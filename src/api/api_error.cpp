@@ -1,6 +1,10 @@
 #include "api/api_error.h"
 
+#include <cctype>
+
 #include <nlohmann/json.hpp>
+
+#include "crypto/secrets.h"
 
 namespace faceauth {
 namespace {
@@ -75,6 +79,15 @@ ApiErrorCode api_error_from_engine(ErrorCode code) {
       return ApiErrorCode::detection_server_error;
   }
   return ApiErrorCode::detection_server_error;
+}
+
+std::string request_id_for(const HttpRequest& request) {
+  const std::string* given = request.header("x-request-id");
+  if (!given || given->empty() || given->size() > 64) return random_hex_id();
+  for (char c : *given) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) return random_hex_id();
+  }
+  return *given;
 }
 
 HttpResponse error_response(const ApiError& error, const std::string& request_id) {

@@ -44,6 +44,9 @@ int api_error_status(ApiErrorCode code);
 const char* api_error_message(ApiErrorCode code);
 ApiErrorCode api_error_from_engine(ErrorCode code);
 
+// The client's x-request-id when it is 1-64 characters of A-Z a-z 0-9 - _, else a new id.
+std::string request_id_for(const HttpRequest& request);
+
 // {"errorCode", "message", "traceId"} with the status, and x-request-id = traceId.
 HttpResponse error_response(const ApiError& error, const std::string& request_id);
 

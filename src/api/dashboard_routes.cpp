@@ -18,15 +18,6 @@ constexpr const char* kCsp =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
     "font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-std::string request_id_for(const HttpRequest& request) {
-  const std::string* given = request.header("x-request-id");
-  if (!given || given->empty() || given->size() > 64) return random_hex_id();
-  for (char c : *given) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) return random_hex_id();
-  }
-  return *given;
-}
-
 bool changes_state(const std::string& method) { return method != "GET" && method != "HEAD"; }
 
 std::string content_type_for(std::string_view path) {

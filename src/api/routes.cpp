@@ -26,12 +26,6 @@ bool plain_id(const std::string& text) {
   return true;
 }
 
-// The client's x-request-id when it is a plain id, else a new one.
-std::string request_id_for(const HttpRequest& request) {
-  const std::string* given = request.header("x-request-id");
-  return given && plain_id(*given) && given->size() <= 64 ? *given : random_hex_id();
-}
-
 // The text fields of our forms (named in error messages; other names are not echoed).
 const std::vector<std::string> kTextFields = {"submissionId", "userId", "email", "cf1", "cf2", "cf3"};
 

@@ -769,6 +769,15 @@ class A1_DemoAndErrors(ServerTest):
         r = faceauth(self.port, "nope", self.demo["submission_id"], self.selfie, headers={"x-request-id": "client-id-1"})
         body = self.assertError(r, "Invalid_projectId", 401)
         self.assertEqual(body["traceId"], "client-id-1")
+        # The same rule on the dashboard's routes: 1-64 of A-Z a-z 0-9 - _, else a new id.
+        r = self.admin("GET", "/admin/v1/faceauth-projects/" + uuid.uuid4().hex, headers={"x-request-id": "Client_id-2"})
+        self.assertEqual(self.assertError(r, "not_found", 404)["traceId"], "Client_id-2")
+        for given in ("a" * 65, "has space", "semi;colon", "caf\u00e9"):
+            with self.subTest(given=given):
+                r = call(self.port, "GET", "/v3/faceauth", None, {"x-request-id": given.encode("utf-8")})
+                self.assertRegex(r.headers["x-request-id"], "^[0-9a-f]{32}$")
+                r = self.admin("GET", "/admin/v1/faceauth-projects/x", headers={"x-request-id": given.encode("utf-8")})
+                self.assertRegex(r.headers["x-request-id"], "^[0-9a-f]{32}$")
 
     # -- health, ready, metrics -----------------------------------------------------------
 
