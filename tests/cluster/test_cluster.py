@@ -218,6 +218,23 @@ class ClusterTest(unittest.TestCase):
         for port in self.ports:
             self.assertEqual(call(port, "GET", "/ready").status, 200)
 
+    def test_1b_text_postgresql_cannot_hold_is_a_400_not_a_500(self):
+        # PostgreSQL's text holds neither bytes that are not UTF-8 nor a NUL: these once answered
+        # 500 here (SQLite kept them), or kept "a" of "a\0b".
+        port = self.ports[0]
+        kyc_id, kyc_key, addon_key, sid = self.tenant(port)
+        for method, path in (("DELETE", "/admin/v1/users/%ff"), ("POST", "/admin/v1/kyc-projects/%ff/rotate-key"),
+                             ("PUT", "/admin/v1/faceauth-projects/%ff/policy")):
+            r = self.admin(port, method, path, {})
+            self.assertEqual((r.status, r.json()["errorCode"]), (400, "invalid_data_format"), (path, r))
+        r = call(port, "GET", "/v3/submissions?userId=%ff", headers={"x-api-key": kyc_key})
+        self.assertEqual((r.status, r.json()["errorCode"]), (400, "invalid_data_format"), r)
+        r = self.admin(port, "POST", "/admin/v1/kyc-projects", {"name": "a\u0000b"})
+        self.assertEqual((r.status, r.json()["errorCode"]), (400, "invalid_data_format"), r)
+        body, ct = multipart([("selfieImage", self.selfie, "selfie.jpg", "image/jpeg"), ("userId", b"u1\x00x")])
+        r = call(port, "POST", "/v3/submissions", body, {"Content-Type": ct, "x-api-key": kyc_key})
+        self.assertEqual((r.status, r.json()["errorCode"]), (400, "invalid_data_format"), r)
+
     def test_2_300_posts_through_nginx_each_listed_once_and_each_event_delivered_once(self):
         receiver = Receiver()
         try:
