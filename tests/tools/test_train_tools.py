@@ -178,6 +178,25 @@ class BareHeads(unittest.TestCase):
         self.assertEqual(data.rows, [("a.jpg", 0, "train", "lfw/A"), ("b.jpg", 0, "heldout_bare", "lfw/B"),
                                      ("ga.jpg", 0, "train", "lfw/A"), ("gb.jpg", 0, "heldout_bare_gate", "lfw/B")])
 
+    def test_hats_on_training_portraits_only_and_grouped_by_person(self):
+        write(os.path.join(self.work, "bare_hats.tsv"), ("image", "kind", "split", "source"),
+              [("h.jpg", "hat", "train", "/d/Ann_A/Ann_A_0001.jpg"), ("b.jpg", "bare", "train", "/d/Ann_A/Ann_A_0001.jpg"),
+               ("x.jpg", "hat", "heldout", "/d/Bob_B/Bob_B_0001.jpg")])
+        data = t.Set()
+        t.add_bare_hats(data, self.work)
+        self.assertEqual(data.rows, [("h.jpg", 1, "train", "lfw/Ann_A"), ("b.jpg", 0, "train", "lfw/Ann_A")])
+
+    def test_hats_dir_lists_training_people_not_already_clear_faces(self):
+        write(os.path.join(self.work, "bare_heads.tsv"), ("image", "split", "source"),
+              [("a.jpg", "train", "lfw/A"), ("c.jpg", "train", "lfw/C"), ("b.jpg", "heldout", "lfw/B")])
+        write(os.path.join(self.work, "clear.tsv"), ("image", "split"), [("c.jpg", "train")])
+        open(os.path.join(self.work, "bare.features.jsonl"), "w").close()
+        hats = os.path.join(self.work, "hats")
+        bare_heads.write_hats_dir(self.work, hats)
+        self.assertEqual([r["image"] for r in t.read_tsv(os.path.join(hats, "clear.tsv"))], ["a.jpg"])
+        self.assertTrue(os.path.samefile(os.path.join(hats, "faces.features.jsonl"),
+                                         os.path.join(self.work, "bare.features.jsonl")))
+
     def test_bare_rates_count_the_held_out_heads_at_or_over_50(self):
         data = t.Set()
         for index, split in enumerate(["heldout_bare"] * 4 + ["heldout_bare_gate"] * 2 + ["train"]):

@@ -3,6 +3,7 @@
 
 usage: bare_heads.py list DATASETS_DIR WORK_DIR [--exclude FILE]
        bare_heads.py copies WORK_DIR [--seed S]
+       bare_heads.py hats WORK_DIR HATS_DIR
 
 Gate-like training crops (gate_crops.py) teach head cover what a hard hat looks like at a gate,
 but they are site photos: few bare heads, and those mostly short-haired men. Trained on them,
@@ -17,6 +18,10 @@ writes one gate-degraded copy of each image whose face is found (site_masks.degr
 between the eyes, blur 30 %, JPEG 35-85) to WORK_DIR/bare/ and WORK_DIR/bare_gate.tsv (image,
 base, split, source, eye_px). The trainer reads both as head cover negatives; held-out rows are
 reported as heldout_bare and heldout_bare_gate.
+`hats` prepares HATS_DIR for synth_hats.py (HATS_DIR/clear.tsv: the training people's images not
+already among WORK_DIR's clear faces; HATS_DIR/faces.features.jsonl: a link to their features),
+so hard hats are drawn on the same portraits as positives (tried in round 4, not used: see
+docs/attributes.md); the trainer reads the result as WORK_DIR/bare_hats.tsv (training only).
 """
 import os
 import sys
@@ -79,7 +84,24 @@ def write_copies(work, seed):
     print(f"{len(rows)} gate copies of bare heads", file=sys.stderr)
 
 
+def write_hats_dir(work, hats_dir):
+    have = {r["image"] for r in train_attributes.read_tsv(os.path.join(work, "clear.tsv"))}
+    rows = [r for r in train_attributes.read_tsv(os.path.join(work, "bare_heads.tsv"))
+            if r["split"] == "train" and r["image"] not in have]
+    os.makedirs(hats_dir, exist_ok=True)
+    with open(os.path.join(hats_dir, "clear.tsv"), "w") as out:
+        out.write("image\tsplit\n")
+        out.writelines(f"{r['image']}\ttrain\n" for r in rows)
+    link = os.path.join(hats_dir, "faces.features.jsonl")
+    if not os.path.lexists(link):
+        os.symlink(os.path.abspath(os.path.join(work, "bare.features.jsonl")), link)
+    print(f"{len(rows)} portraits for hats", file=sys.stderr)
+
+
 def main():
+    if sys.argv[1] == "hats":
+        write_hats_dir(sys.argv[2], sys.argv[3])
+        return
     if sys.argv[1] == "list":
         skip = excluded(sys.argv[sys.argv.index("--exclude") + 1] if "--exclude" in sys.argv else None)
         os.makedirs(sys.argv[3], exist_ok=True)

@@ -240,6 +240,17 @@ def add_bare_heads(data, work):
         path = os.path.join(work, name)
         for r in read_tsv(path) if os.path.exists(path) else []:
             data.add(r["image"], 0, "train" if r["split"] == "train" else held, r["source"])
+    add_bare_hats(data, work)
+
+
+def add_bare_hats(data, work):
+    """WORK_DIR/bare_hats.tsv (synth_hats.py on the training people's portraits, bare_heads.py
+    hats): hats 1, the same portraits bare 0, training only, grouped by person."""
+    path = os.path.join(work, "bare_hats.tsv")
+    for r in read_tsv(path) if os.path.exists(path) else []:
+        if r["split"] == "train":
+            person = os.path.basename(os.path.dirname(r["source"]))
+            data.add(r["image"], r["kind"] == "hat", "train", "lfw/" + person)
 
 
 def bare_rates(head, data, features, inputs):
@@ -339,7 +350,8 @@ def main():
     work, out_dir = sys.argv[1], sys.argv[2]
     seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 5
     names = ["faces.features.jsonl", "synth.features.jsonl", "heads.features.jsonl", "hats.features.jsonl",
-             "site.features.jsonl", "gate.features.jsonl", "bare.features.jsonl", "bare_gate.features.jsonl"]
+             "site.features.jsonl", "gate.features.jsonl", "bare.features.jsonl", "bare_gate.features.jsonl",
+             "bare_hats.features.jsonl"]
     names += sorted(f for f in os.listdir(work) if f.startswith("site.train") and f.endswith(".features.jsonl"))
     features = read_features(*(os.path.join(work, f) for f in names if os.path.exists(os.path.join(work, f))))
     pipelines = {row["pipeline"] for row in features.values()}
