@@ -1,19 +1,23 @@
 #!/usr/bin/python3
-"""The attribute trainer's gate additions (docs/attributes.md, "At the gate"), on tiny made-up
-sets in a temporary WORK_DIR: no datasets, no models."""
+"""The attribute trainer's gate additions and bare heads (docs/attributes.md, "At the gate"), on
+tiny made-up sets in a temporary WORK_DIR: no datasets, no models."""
+import json
 import os
 import sys
 import tempfile
 import unittest
 
+import cv2
 import numpy as np
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, os.path.join(root, "tools", "train"))
 sys.path.insert(0, os.path.join(root, "tools", "eval"))
+import bare_heads  # noqa: E402
 import gate_copies  # noqa: E402
 import site_masks  # noqa: E402
 import train_attributes as t  # noqa: E402
+from make_attribute_sets import split_of  # noqa: E402
 
 
 def write(path, header, rows):
@@ -118,6 +122,90 @@ class Degrade(unittest.TestCase):
         small, eyes, _ = site_masks.degrade(image, landmarks_with_eyes(8.0), rng)
         self.assertEqual(small.shape, image.shape)
         self.assertAlmostEqual(eyes, 8.0)
+
+
+class BareHeads(unittest.TestCase):
+    """tools/train/bare_heads.py and the trainer's head cover negatives from it."""
+
+    def setUp(self):
+        self.work = tempfile.mkdtemp()
+
+    def lfw(self, people):
+        """A made-up DATASETS_DIR/lfw-view1/images with N grey images per person."""
+        datasets = tempfile.mkdtemp()
+        for person, count in people.items():
+            folder = os.path.join(datasets, "lfw-view1", "images", person)
+            os.makedirs(folder)
+            for index in range(count):
+                cv2.imwrite(os.path.join(folder, f"{person}_{index + 1:04d}.jpg"), np.full((120, 120, 3), 128, np.uint8))
+        return datasets
+
+    def test_every_image_but_the_excluded_listed_with_the_persons_split(self):
+        datasets = self.lfw({"Ann_A": 2, "Bob_B": 1})
+        rows = bare_heads.list_rows(datasets, {"Ann_A/Ann_A_0002.jpg"})
+        self.assertEqual([os.path.basename(r[0]) for r in rows], ["Ann_A_0001.jpg", "Bob_B_0001.jpg"])
+        for image, split, source in rows:
+            person = os.path.basename(os.path.dirname(image))
+            self.assertEqual(source, "lfw/" + person)
+            self.assertEqual(split, split_of("lfw/" + person))
+
+    def test_exclusion_file_ignores_comments_and_blank_lines(self):
+        path = os.path.join(self.work, "exclude.txt")
+        with open(path, "w") as out:
+            out.write("# headwear\n\nAnn_A/Ann_A_0002.jpg  # a cap\n")
+        self.assertEqual(bare_heads.excluded(path), {"Ann_A/Ann_A_0002.jpg"})
+        self.assertEqual(bare_heads.excluded(None), set())
+
+    def test_copies_of_found_faces_keep_base_split_and_source(self):
+        datasets = self.lfw({"Ann_A": 1, "Bob_B": 1})
+        bare_heads.write_list(datasets, self.work, set())
+        found = bare_heads.list_rows(datasets, set())[0][0]  # Bob_B has no face found: no copy
+        with open(os.path.join(self.work, "bare.features.jsonl"), "w") as out:
+            out.write(json.dumps({"image": found, "faces": 1, "landmarks": landmarks_with_eyes(60.0)}) + "\n")
+        bare_heads.write_copies(self.work, 9)
+        rows = t.read_tsv(os.path.join(self.work, "bare_gate.tsv"))
+        self.assertEqual([(r["base"], r["source"]) for r in rows], [(found, "lfw/Ann_A")])
+        self.assertEqual(rows[0]["split"], split_of("lfw/Ann_A"))
+        self.assertLessEqual(cv2.imread(rows[0]["image"]).shape[1], 120 * 45 / 60 + 1)  # brought to gate size
+
+    def test_bare_heads_are_head_cover_negatives_and_held_out_people_apart(self):
+        write(os.path.join(self.work, "bare_heads.tsv"), ("image", "split", "source"),
+              [("a.jpg", "train", "lfw/A"), ("b.jpg", "heldout", "lfw/B")])
+        write(os.path.join(self.work, "bare_gate.tsv"), ("image", "base", "split", "source", "eye_px"),
+              [("ga.jpg", "a.jpg", "train", "lfw/A", 20), ("gb.jpg", "b.jpg", "heldout", "lfw/B", 20)])
+        data = t.Set()
+        t.add_bare_heads(data, self.work)
+        self.assertEqual(data.rows, [("a.jpg", 0, "train", "lfw/A"), ("b.jpg", 0, "heldout_bare", "lfw/B"),
+                                     ("ga.jpg", 0, "train", "lfw/A"), ("gb.jpg", 0, "heldout_bare_gate", "lfw/B")])
+
+    def test_hats_on_training_portraits_only_and_grouped_by_person(self):
+        write(os.path.join(self.work, "bare_hats.tsv"), ("image", "kind", "split", "source"),
+              [("h.jpg", "hat", "train", "/d/Ann_A/Ann_A_0001.jpg"), ("b.jpg", "bare", "train", "/d/Ann_A/Ann_A_0001.jpg"),
+               ("x.jpg", "hat", "heldout", "/d/Bob_B/Bob_B_0001.jpg")])
+        data = t.Set()
+        t.add_bare_hats(data, self.work)
+        self.assertEqual(data.rows, [("h.jpg", 1, "train", "lfw/Ann_A"), ("b.jpg", 0, "train", "lfw/Ann_A")])
+
+    def test_hats_dir_lists_training_people_not_already_clear_faces(self):
+        write(os.path.join(self.work, "bare_heads.tsv"), ("image", "split", "source"),
+              [("a.jpg", "train", "lfw/A"), ("c.jpg", "train", "lfw/C"), ("b.jpg", "heldout", "lfw/B")])
+        write(os.path.join(self.work, "clear.tsv"), ("image", "split"), [("c.jpg", "train")])
+        open(os.path.join(self.work, "bare.features.jsonl"), "w").close()
+        hats = os.path.join(self.work, "hats")
+        bare_heads.write_hats_dir(self.work, hats)
+        self.assertEqual([r["image"] for r in t.read_tsv(os.path.join(hats, "clear.tsv"))], ["a.jpg"])
+        self.assertTrue(os.path.samefile(os.path.join(hats, "faces.features.jsonl"),
+                                         os.path.join(self.work, "bare.features.jsonl")))
+
+    def test_bare_rates_count_the_held_out_heads_at_or_over_50(self):
+        data = t.Set()
+        for index, split in enumerate(["heldout_bare"] * 4 + ["heldout_bare_gate"] * 2 + ["train"]):
+            data.add(f"{index}.jpg", 0, split)
+        features = {f"{i}.jpg": {"top": [value]} for i, value in enumerate([-2.0, -1.0, 0.0, 3.0, -3.0, -0.5, 9.0])}
+        head = {"mean": np.zeros(1), "scale": np.ones(1), "weights": np.ones(1), "bias": 0.0}
+        rates = t.bare_rates(head, data, features, ["top"])
+        self.assertEqual(rates["heldout_bare"], {"n": 4, "bare_under_50": 0.5, "over_50": 2})  # 0.0 scores 50.0
+        self.assertEqual(rates["heldout_bare_gate"], {"n": 2, "bare_under_50": 1.0, "over_50": 0})
 
 
 if __name__ == "__main__":

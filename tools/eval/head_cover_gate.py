@@ -2,45 +2,19 @@
 """Head cover on hardhats/ crops: the committed head, and the head fine-tuned on hardhats/
 itself with leave-one-source-photo-out (docs/attributes.md, "At the gate").
 
-  faceauth analyze --list LIST --embedder faceapi_recognition > plain.jsonl  # which crops have a face
-  head_cover_gate.py pad plain.jsonl PAD_DIR > feat_list.txt      # padded canvases of the others
-  faceauth features --list feat_list.txt --embedder faceapi_recognition > features.jsonl
+  faceauth features --list LIST --pad-retry > features.jsonl  # the service's path, its pad retry
   head_cover_gate.py fit features.jsonl models/heads/head_cover.json
 
-The canvas is the one of `faceauth analyze --pad-retry` (1.8x the crop, its mean colour, at
-least 320 px). The fine-tune starts from the committed weights and is pulled back to them with
-an L2 weight (lam); the source photo is the file name without its `_jpg_N.jpg` tail.
+A face found only on the pad retry's canvas has the features the service scores (`faceauth
+features --pad-retry` runs FaceEngine::analyze). The fine-tune starts from the committed weights
+and is pulled back to them with an L2 weight (lam); the source photo is the file name without
+its `_jpg_N.jpg` tail.
 """
 import json
-import os
 import re
 import sys
 
-import cv2
 import numpy as np
-
-
-def pad(plain, out_dir):
-    os.makedirs(out_dir, exist_ok=True)
-    for line in open(plain):
-        row = json.loads(line)
-        path = row["image"]
-        if row.get("faces", 0) > 0:
-            print(path)
-            continue
-        image = cv2.imread(path)
-        side = max(image.shape[:2])
-        scale = max(1.0, 320 / (1.8 * side))
-        resized = cv2.resize(image, None, fx=scale, fy=scale,
-                             interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
-        canvas_side = int(round(1.8 * side * scale))
-        canvas = np.zeros((canvas_side, canvas_side, 3), np.uint8)
-        canvas[:] = [float(v) for v in cv2.mean(image)[:3]]
-        y0, x0 = (canvas_side - resized.shape[0]) // 2, (canvas_side - resized.shape[1]) // 2
-        canvas[y0:y0 + resized.shape[0], x0:x0 + resized.shape[1]] = resized
-        out = os.path.abspath(os.path.join(out_dir, path.split("/")[-2] + "_" + os.path.basename(path) + ".png"))
-        cv2.imwrite(out, canvas)
-        print(out)
 
 
 def auc(scores, labels):
@@ -80,7 +54,4 @@ def fit(features, head_path):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "pad":
-        pad(sys.argv[2], sys.argv[3])
-    else:
-        fit(sys.argv[2], sys.argv[3])
+    fit(sys.argv[2], sys.argv[3])

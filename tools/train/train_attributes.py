@@ -199,6 +199,7 @@ def build_sets(work):
         split = "train" if r["split"] == "train" else "heldout_synthetic"
         sets["head_cover"].add(r["image"], r["kind"] == "hat", split, r["source"])
     add_gate_crops(sets["head_cover"], work)
+    add_bare_heads(sets["head_cover"], work)
     add_site_masks(sets, work)
     add_gate_copies(sets, work)
     return sets, synth
@@ -226,6 +227,41 @@ def add_gate_crops(data, work):
         data.add(r["image"], r["helmet"], split, r["photo"])
         if split == "heldout_gate":
             data.add(r["image"] + "#any", r["helmet"], "heldout_gate_any", r["photo"])
+
+
+BARE_SPLITS = {"bare_heads.tsv": "heldout_bare", "bare_gate.tsv": "heldout_bare_gate"}
+
+
+def add_bare_heads(data, work):
+    """tools/train/bare_heads.py: LFW portraits as head cover negatives (WORK_DIR/bare_heads.tsv)
+    and their gate-degraded copies (bare_gate.tsv); held-out people's are heldout_bare and
+    heldout_bare_gate, measured as the share scored under 50 (bare_rates)."""
+    for name, held in BARE_SPLITS.items():
+        path = os.path.join(work, name)
+        for r in read_tsv(path) if os.path.exists(path) else []:
+            data.add(r["image"], 0, "train" if r["split"] == "train" else held, r["source"])
+    add_bare_hats(data, work)
+
+
+def add_bare_hats(data, work):
+    """WORK_DIR/bare_hats.tsv (synth_hats.py on the training people's portraits, bare_heads.py
+    hats): hats 1, the same portraits bare 0, training only, grouped by person."""
+    path = os.path.join(work, "bare_hats.tsv")
+    for r in read_tsv(path) if os.path.exists(path) else []:
+        if r["split"] == "train":
+            person = os.path.basename(os.path.dirname(r["source"]))
+            data.add(r["image"], r["kind"] == "hat", "train", "lfw/" + person)
+
+
+def bare_rates(head, data, features, inputs):
+    """{split: n, share under 50, count at or over 50} of the bare held-out splits present."""
+    out = {}
+    for split in BARE_SPLITS.values():
+        x, _, _, _ = data.arrays(features, inputs, split)
+        if len(x):
+            over = int(((np.round(predict(head, x) * 1000) / 10) >= 50).sum())
+            out[split] = {"n": int(len(x)), "bare_under_50": round(1 - over / len(x), 4), "over_50": over}
+    return out
 
 
 def drop_gate_neighbours(work, features):
@@ -301,9 +337,12 @@ DATA = {
                   "0.3 of the head box wide); training "
                   "adds hard hats drawn from landmarks on clear faces (tools/train/synth_hats.py kind hat, 1) and the "
                   "same faces bare (0); with WORK_DIR/gate_crops.tsv, gate-like crops of helmets/ training photos "
-                  "(tools/train/gate_crops.py, features through the pad retry, the labelled face only); held out: real "
+                  "(tools/train/gate_crops.py, features through the pad retry, the labelled face only); with "
+                  "WORK_DIR/bare_heads.tsv, LFW portraits (headwear left out) and their gate-degraded copies "
+                  "(tools/train/bare_heads.py, 0); held out: real "
                   "helmets/ crops (heldout), synthetic (heldout_synthetic), gate crops of held-out photos (heldout_gate: "
-                  "the labelled face; heldout_gate_any: any face found)",
+                  "the labelled face; heldout_gate_any: any face found), LFW people of the held-out part (heldout_bare, "
+                  "heldout_bare_gate: the share under 50)",
 }
 
 
@@ -311,7 +350,8 @@ def main():
     work, out_dir = sys.argv[1], sys.argv[2]
     seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 5
     names = ["faces.features.jsonl", "synth.features.jsonl", "heads.features.jsonl", "hats.features.jsonl",
-             "site.features.jsonl", "gate.features.jsonl"]
+             "site.features.jsonl", "gate.features.jsonl", "bare.features.jsonl", "bare_gate.features.jsonl",
+             "bare_hats.features.jsonl"]
     names += sorted(f for f in os.listdir(work) if f.startswith("site.train") and f.endswith(".features.jsonl"))
     features = read_features(*(os.path.join(work, f) for f in names if os.path.exists(os.path.join(work, f))))
     pipelines = {row["pipeline"] for row in features.values()}
@@ -349,6 +389,7 @@ def main():
             gx, gy, _, _ = data.arrays(features, inputs, split)
             if len(gy):
                 gate[split] = metrics(predict(head, gx), gy)
+        gate.update(bare_rates(head, data, features, inputs))
         total = {split: sum(1 for r in data.rows if r[2] == split) for split in ("train", "heldout")}
         found = {split: sum(1 for r in data.rows if r[2] == split and r[0] in features) for split in total}
         detail = {}
@@ -385,7 +426,8 @@ def main():
         report[name] = doc["training"]
         print(name, json.dumps({k: doc["training"][k] for k in ("l2", "validation_balanced_accuracy", "faces_found", "heldout",
                                                                   "heldout_accuracy_by_kind", "heldout_synthetic",
-                                                                  "heldout_site", "heldout_gate", "heldout_gate_any")
+                                                                  "heldout_site", "heldout_gate", "heldout_gate_any",
+                                                                  "heldout_bare", "heldout_bare_gate")
                                  if k in doc["training"]}), flush=True)
     with open(os.path.join(work, "report.json"), "w") as out:
         json.dump(report, out, indent=1)
