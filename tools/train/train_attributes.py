@@ -200,6 +200,7 @@ def build_sets(work):
         sets["head_cover"].add(r["image"], r["kind"] == "hat", split, r["source"])
     add_gate_crops(sets["head_cover"], work)
     add_site_masks(sets, work)
+    add_site_transfer(sets, work)
     add_gate_copies(sets, work)
     return sets, synth
 
@@ -249,6 +250,25 @@ def add_site_masks(sets, work):
     for path in (os.path.join(work, name) for name in names):
         for r in read_tsv(path) if os.path.exists(path) else []:
             split = "train" if r["split"] == "train" else "heldout_site"
+            sets["face_cover"].add(r["image"], r["mask"], split, r["photo"])
+            sets["occluded"].add(r["image"], 1 - int(r["mask"]), split, r["photo"])
+            sets["face_cover"].site.add(r["image"])
+            sets["occluded"].site.add(r["image"])
+
+
+def site_transfer_files(work, suffix):
+    """WORK_DIR/site_transfer*SUFFIX, sorted (tools/eval/site_masks_transfer.py and its features)."""
+    return sorted(f for f in os.listdir(work) if f.startswith("site_transfer") and f.endswith(suffix))
+
+
+def add_site_transfer(sets, work):
+    """tools/eval/site_masks_transfer.py (WORK_DIR/site_transfer*.tsv): real masks/ mask textures
+    moved onto site faces, bare (face cover 0, occluded 1) and masked (1, 0); training photos'
+    rows train face_cover and occluded, the held-out photos' (held-out mask images) are
+    `heldout_site_transfer`. Rows count as the site set for --site-share."""
+    for name in site_transfer_files(work, ".tsv"):
+        for r in read_tsv(os.path.join(work, name)):
+            split = "train" if r["split"] == "train" else "heldout_site_transfer"
             sets["face_cover"].add(r["image"], r["mask"], split, r["photo"])
             sets["occluded"].add(r["image"], 1 - int(r["mask"]), split, r["photo"])
             sets["face_cover"].site.add(r["image"])
@@ -313,6 +333,7 @@ def main():
     names = ["faces.features.jsonl", "synth.features.jsonl", "heads.features.jsonl", "hats.features.jsonl",
              "site.features.jsonl", "gate.features.jsonl"]
     names += sorted(f for f in os.listdir(work) if f.startswith("site.train") and f.endswith(".features.jsonl"))
+    names += site_transfer_files(work, ".features.jsonl")
     features = read_features(*(os.path.join(work, f) for f in names if os.path.exists(os.path.join(work, f))))
     pipelines = {row["pipeline"] for row in features.values()}
     if len(pipelines) != 1:
@@ -345,7 +366,7 @@ def main():
         tx, ty, _, _ = data.arrays(features, inputs, "heldout_site")
         site = metrics(predict(head, tx), ty) if len(ty) else None
         gate = {}
-        for split in ("heldout_gate", "heldout_gate_any"):
+        for split in ("heldout_site_transfer", "heldout_gate", "heldout_gate_any"):
             gx, gy, _, _ = data.arrays(features, inputs, split)
             if len(gy):
                 gate[split] = metrics(predict(head, gx), gy)
@@ -385,7 +406,8 @@ def main():
         report[name] = doc["training"]
         print(name, json.dumps({k: doc["training"][k] for k in ("l2", "validation_balanced_accuracy", "faces_found", "heldout",
                                                                   "heldout_accuracy_by_kind", "heldout_synthetic",
-                                                                  "heldout_site", "heldout_gate", "heldout_gate_any")
+                                                                  "heldout_site", "heldout_site_transfer", "heldout_gate",
+                                                                  "heldout_gate_any")
                                  if k in doc["training"]}), flush=True)
     with open(os.path.join(work, "report.json"), "w") as out:
         json.dump(report, out, indent=1)
