@@ -174,6 +174,25 @@ class MaskTransfer(unittest.TestCase):
         self.assertTrue(np.array_equal(out[eye[1], eye[0]], target[eye[1], eye[0]]))
         self.assertTrue(np.array_equal(out[2, 2], target[2, 2]))  # outside the face: untouched
 
+    def test_a_head_gives_bare_and_masked_or_for_occluded_upper_masked_and_masked_with_eyes_covered(self):
+        source, source_landmarks = self.source_photo()
+        landmarks = face_landmarks(50, 40, 24)
+        target = np.full((100, 100, 3), 100, np.uint8)
+        faces = list(site_masks_transfer.faces_of(target, landmarks, ("s.jpg", source_landmarks), np.random.default_rng(2),
+                                                  False, source))
+        self.assertEqual([f[:3] for f in faces], [("bare", 0, "-"), ("mask", 1, "-")])
+        self.assertTrue(np.array_equal(faces[0][3], target))
+        upper = list(site_masks_transfer.faces_of(target, landmarks, ("s.jpg", source_landmarks),
+                                                  np.random.default_rng(2), True, source))
+        self.assertEqual([f[:2] for f in upper], [("clear", 1), ("eyes", 1)])
+        self.assertIn(upper[1][2], site_masks_transfer.EYE_KINDS)
+        eye = np.round(np.mean(np.array(landmarks)[36:42], 0)).astype(int)
+        self.assertTrue(np.array_equal(upper[0][3][eye[1], eye[0]], target[eye[1], eye[0]]))
+        self.assertFalse(np.array_equal(upper[1][3][eye[1] - 2:eye[1] + 3, eye[0] - 2:eye[0] + 3],
+                                        upper[0][3][eye[1] - 2:eye[1] + 3, eye[0] - 2:eye[0] + 3]))
+        chin = np.round(np.mean(np.array(landmarks)[[8, 57]], 0)).astype(int)
+        self.assertGreater(int(upper[1][3][chin[1], chin[0], 2]), 100)  # the mask stays under the eye cover
+
     def test_mask_photos_are_taken_from_their_own_split_and_large_enough(self):
         work = tempfile.mkdtemp()
         write(os.path.join(work, "masks.tsv"), ("image", "mask", "split"),

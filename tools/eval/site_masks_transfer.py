@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Real mask textures on site faces: the masks of masks/with_mask moved onto helmets/ heads.
 
-usage: site_masks_transfer.py WORK_DIR OUT_DIR [--seed S] [--split train|heldout] [--mirrors]
+usage: site_masks_transfer.py WORK_DIR OUT_DIR [--seed S] [--split train|heldout] [--mirrors] [--upper]
        > site_transfer.tsv
 
 site_masks.py paints its masks, and the trainer learns the paint (docs/attributes.md, "At the
@@ -15,7 +15,12 @@ size, blur, JPEG). Splits: a site photo's split (helmets.tsv) and a mask image's
 the sha256 split of make_attribute_sets) agree: training heads get training masks, held-out heads
 get held-out masks, so a held-out transferred face has a face and a mask texture never trained
 on. Seeded: the same seed and inputs give the same images.
-Output TSV: image, mask (1/0), split, photo, eye_px, source (the mask image, "-" for bare).
+Output TSV: image, mask (1/0), split, photo, eye_px, source (the mask image, "-" for bare), eyes.
+With --upper, for occluded_upper (the occlusion head used when face cover is required): each head
+gives its transferred mask twice, once as it is (OUT_DIR/clear/, eyes "-") and once with an eye
+occlusion drawn over it (synth_occlusions.draw: sunglasses, eye band, hand over the eyes or an
+object; OUT_DIR/eyes/, eyes = the kind), both degraded; gate_rates.py OUT.jsonl occluded_score clear
+counts them.
 """
 import os
 import sys
@@ -33,6 +38,7 @@ import train_attributes  # noqa: E402
 FIT_POINTS = list(range(1, 16)) + list(range(27, 36))  # jaw and nose
 UPPER_POINTS = list(range(17, 27)) + list(range(36, 48))  # brows and eyes: the face's lighting
 MIN_SOURCE_EYES = 20.0  # px: smaller mask photos carry little texture
+EYE_KINDS = ("sunglasses", "eye_band", "hand_eyes", "object")
 
 
 def mask_sources(work, split):
@@ -85,23 +91,42 @@ def transfer(target, target_landmarks, source, source_landmarks, rng):
     return (target * (1 - alpha) + warped * alpha).astype(np.uint8)
 
 
+def faces_of(image, landmarks, source, rng, upper, source_image=None):
+    """(folder tag, mask, eyes kind, image) of one head: bare, then masked; with `upper` masked,
+    then masked with an eye occlusion. A generator: the caller degrades each face (drawing from
+    the same rng) before the next one is made. `source` is (mask image path, landmarks); the
+    image is read from the path unless given."""
+    if not upper:
+        yield "bare", 0, "-", image.copy()
+    photo = cv2.imread(source[0]) if source_image is None else source_image
+    masked = transfer(image, landmarks, photo, source[1], rng)
+    if not upper:
+        yield "mask", 1, "-", masked
+        return
+    yield "clear", 1, "-", masked
+    kind = EYE_KINDS[int(rng.integers(len(EYE_KINDS)))]
+    yield "eyes", 1, kind, synth_occlusions.draw(kind, masked.copy(), landmarks, rng)
+
+
 def main():
     work, out_dir = sys.argv[1], sys.argv[2]
     seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 31
     only = sys.argv[sys.argv.index("--split") + 1] if "--split" in sys.argv else None
+    upper = "--upper" in sys.argv
     rng = np.random.default_rng(seed)
-    os.makedirs(out_dir, exist_ok=True)
+    for folder in ("clear", "eyes") if upper else ("",):
+        os.makedirs(os.path.join(out_dir, folder), exist_ok=True)
     sources = {split: mask_sources(work, split) for split in ("train", "heldout")}
-    print("image\tmask\tsplit\tphoto\teye_px\tsource")
+    print("image\tmask\tsplit\tphoto\teye_px\tsource\teyes")
     for r, image, landmarks in site_masks.site_heads(work, only, "--mirrors" in sys.argv):
         pool = sources["train" if r["split"] == "train" else "heldout"]
-        path, source_landmarks = pool[int(rng.integers(len(pool)))]
-        for mask in (0, 1):
-            face = transfer(image, landmarks, cv2.imread(path), source_landmarks, rng) if mask else image.copy()
+        source = pool[int(rng.integers(len(pool)))]
+        for tag, mask, kind, face in faces_of(image, landmarks, source, rng, upper):
             small, eye_px, quality = site_masks.degrade(face, landmarks, rng)
-            name = os.path.join(out_dir, f"{os.path.basename(r['image'])[:-4]}_{'mask' if mask else 'bare'}.jpg")
+            stem = os.path.basename(r["image"])[:-4]
+            name = os.path.join(out_dir, tag, stem + ".jpg") if upper else os.path.join(out_dir, f"{stem}_{tag}.jpg")
             cv2.imwrite(name, small, [cv2.IMWRITE_JPEG_QUALITY, quality])
-            print(f"{name}\t{mask}\t{r['split']}\t{r['photo']}\t{eye_px:.1f}\t{path if mask else '-'}")
+            print(f"{name}\t{mask}\t{r['split']}\t{r['photo']}\t{eye_px:.1f}\t{source[0] if mask else '-'}\t{kind}")
 
 
 if __name__ == "__main__":
