@@ -217,6 +217,17 @@ class MaskTransfer(unittest.TestCase):
         self.assertEqual([r[1] for r in sets["occluded"].rows], [0, 1, 0])
         self.assertEqual(sets["occluded"].site, {"a_bare.jpg", "a_mask.jpg", "b_mask.jpg"})
 
+    def test_upper_rows_train_occluded_upper_only_an_eye_cover_is_an_occlusion(self):
+        work = tempfile.mkdtemp()
+        header = ("image", "mask", "split", "photo", "eye_px", "source", "eyes")
+        write(os.path.join(work, "site_upper.train61.tsv"), header,
+              [("c.jpg", 1, "train", "p1", 20, "m1.jpg", "-"), ("e.jpg", 1, "train", "p1", 20, "m1.jpg", "sunglasses")])
+        write(os.path.join(work, "site_upper.heldout51.tsv"), header, [("h.jpg", 1, "heldout", "p2", 20, "m2.jpg", "object")])
+        data = t.Set()
+        t.add_site_upper(data, work)
+        self.assertEqual(data.rows, [("h.jpg", 0, "heldout_site_upper", "p2"), ("c.jpg", 1, "train", "p1"),
+                                     ("e.jpg", 0, "train", "p1")])
+
 
 if __name__ == "__main__":
     unittest.main()

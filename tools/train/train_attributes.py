@@ -201,6 +201,7 @@ def build_sets(work):
     add_gate_crops(sets["head_cover"], work)
     add_site_masks(sets, work)
     add_site_transfer(sets, work)
+    add_site_upper(sets["occluded_upper"], work)
     add_gate_copies(sets, work)
     return sets, synth
 
@@ -275,6 +276,17 @@ def add_site_transfer(sets, work):
             sets["occluded"].site.add(r["image"])
 
 
+def add_site_upper(data, work):
+    """site_masks_transfer.py --upper (WORK_DIR/site_upper*.tsv): site faces with a transferred
+    mask, as they are (occluded_upper 1: a mask leaves the eyes clear) and with an eye occlusion
+    over the mask (0); training photos' rows train occluded_upper, the held-out photos' are
+    `heldout_site_upper`."""
+    for name in sorted(f for f in os.listdir(work) if f.startswith("site_upper") and f.endswith(".tsv")):
+        for r in read_tsv(os.path.join(work, name)):
+            split = "train" if r["split"] == "train" else "heldout_site_upper"
+            data.add(r["image"], r["eyes"] == "-", split, r["photo"])
+
+
 def add_gate_copies(sets, work):
     """tools/train/gate_copies.py (WORK_DIR/gate.tsv): a gate-degraded copy of an image joins
     every face_cover/occluded set that has the image, with its label and source; copies of
@@ -327,6 +339,10 @@ DATA = {
 }
 
 
+REPORTED = ("l2", "validation_balanced_accuracy", "faces_found", "heldout", "heldout_accuracy_by_kind", "heldout_synthetic",
+            "heldout_site", "heldout_site_transfer", "heldout_site_upper", "heldout_gate", "heldout_gate_any")
+
+
 def main():
     work, out_dir = sys.argv[1], sys.argv[2]
     seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 5
@@ -334,6 +350,7 @@ def main():
              "site.features.jsonl", "gate.features.jsonl"]
     names += sorted(f for f in os.listdir(work) if f.startswith("site.train") and f.endswith(".features.jsonl"))
     names += site_transfer_files(work, ".features.jsonl")
+    names += sorted(f for f in os.listdir(work) if f.startswith("site_upper") and f.endswith(".features.jsonl"))
     features = read_features(*(os.path.join(work, f) for f in names if os.path.exists(os.path.join(work, f))))
     pipelines = {row["pipeline"] for row in features.values()}
     if len(pipelines) != 1:
@@ -366,7 +383,7 @@ def main():
         tx, ty, _, _ = data.arrays(features, inputs, "heldout_site")
         site = metrics(predict(head, tx), ty) if len(ty) else None
         gate = {}
-        for split in ("heldout_site_transfer", "heldout_gate", "heldout_gate_any"):
+        for split in ("heldout_site_transfer", "heldout_site_upper", "heldout_gate", "heldout_gate_any"):
             gx, gy, _, _ = data.arrays(features, inputs, split)
             if len(gy):
                 gate[split] = metrics(predict(head, gx), gy)
@@ -404,11 +421,7 @@ def main():
             out.write("image\tlabel\n")
             out.writelines(f"{r[0]}\t{r[1]}\n" for r in data.rows if r[2] == "heldout")
         report[name] = doc["training"]
-        print(name, json.dumps({k: doc["training"][k] for k in ("l2", "validation_balanced_accuracy", "faces_found", "heldout",
-                                                                  "heldout_accuracy_by_kind", "heldout_synthetic",
-                                                                  "heldout_site", "heldout_site_transfer", "heldout_gate",
-                                                                  "heldout_gate_any")
-                                 if k in doc["training"]}), flush=True)
+        print(name, json.dumps({k: doc["training"][k] for k in REPORTED if k in doc["training"]}), flush=True)
     with open(os.path.join(work, "report.json"), "w") as out:
         json.dump(report, out, indent=1)
 
