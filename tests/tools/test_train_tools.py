@@ -64,6 +64,13 @@ class GateCopies(unittest.TestCase):
         self.assertEqual([r[0] for r in sets["head_cover"].rows], ["h.jpg"])
         self.assertNotIn("gs.jpg", [r[0] for r in sets["face_cover"].rows])  # a site held-out row has no copy
 
+    def test_occluded_upper_gets_copies_when_asked(self):
+        sets = {name: t.Set() for name in ("face_cover", "occluded", "occluded_upper")}
+        sets["occluded_upper"].add("a.jpg", 0, "train", "photo_a")
+        write(os.path.join(self.work, "gate.tsv"), ("image", "base", "split", "eye_px"), [("ga.jpg", "a.jpg", "train", 20)])
+        t.add_gate_copies(sets, self.work, ("face_cover", "occluded", "occluded_upper"))
+        self.assertEqual(sets["occluded_upper"].rows, [("a.jpg", 0, "train", "photo_a"), ("ga.jpg", 0, "train", "photo_a")])
+
     def test_site_training_copies_of_other_seeds_are_training_rows(self):
         header = ("image", "mask", "split", "photo", "eye_px")
         write(os.path.join(self.work, "site_masks.tsv"), header, [("m7.jpg", 1, "heldout", "p1", 20)])

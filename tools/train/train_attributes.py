@@ -202,7 +202,7 @@ def build_sets(work):
     add_site_masks(sets, work)
     add_site_transfer(sets, work)
     add_site_upper(sets["occluded_upper"], work)
-    add_gate_copies(sets, work)
+    add_gate_copies(sets, work, ("face_cover", "occluded") + (("occluded_upper",) if "--gate-upper" in sys.argv else ()))
     return sets, synth
 
 
@@ -287,15 +287,16 @@ def add_site_upper(data, work):
             data.add(r["image"], r["eyes"] == "-", split, r["photo"])
 
 
-def add_gate_copies(sets, work):
+def add_gate_copies(sets, work, heads=("face_cover", "occluded")):
     """tools/train/gate_copies.py (WORK_DIR/gate.tsv): a gate-degraded copy of an image joins
-    every face_cover/occluded set that has the image, with its label and source; copies of
-    held-out images are `heldout_gate`, so `heldout` stays the undegraded figure."""
+    every set of `heads` that has the image, with its label and source (occluded_upper too with
+    --gate-upper); copies of held-out images are `heldout_gate`, so `heldout` stays the
+    undegraded figure."""
     path = os.path.join(work, "gate.tsv")
     copies = {}
     for r in read_tsv(path) if os.path.exists(path) else []:
         copies.setdefault(r["base"], []).append(r["image"])
-    for name in ("face_cover", "occluded"):
+    for name in heads:
         for image, label, split, source in list(sets[name].rows):
             for copy in copies.get(image, []) if split in ("train", "heldout") else []:
                 sets[name].add(copy, label, "train" if split == "train" else "heldout_gate", source)
