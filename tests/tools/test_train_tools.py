@@ -223,6 +223,8 @@ class MaskTransfer(unittest.TestCase):
                                                    ("a_bare.jpg", 0, "train", "p1"), ("a_mask.jpg", 1, "train", "p1")])
         self.assertEqual([r[1] for r in sets["occluded"].rows], [0, 1, 0])
         self.assertEqual(sets["occluded"].site, {"a_bare.jpg", "a_mask.jpg", "b_mask.jpg"})
+        self.assertIn("site_masks_transfer.py", t.description("face_cover", sets["face_cover"]))
+        self.assertEqual(t.description("face_cover", t.Set()), t.DATA["face_cover"])  # without them: as before
 
     def test_upper_rows_train_occluded_upper_only_an_eye_cover_is_an_occlusion(self):
         work = tempfile.mkdtemp()
@@ -232,6 +234,8 @@ class MaskTransfer(unittest.TestCase):
         write(os.path.join(work, "site_upper.heldout51.tsv"), header, [("h.jpg", 1, "heldout", "p2", 20, "m2.jpg", "object")])
         data = t.Set()
         t.add_site_upper(data, work)
+        self.assertEqual(data.site, {"h.jpg", "c.jpg", "e.jpg"})
+        self.assertIn("--upper", t.description("occluded_upper", data))
         self.assertEqual(data.rows, [("h.jpg", 0, "heldout_site_upper", "p2"), ("c.jpg", 1, "train", "p1"),
                                      ("e.jpg", 0, "train", "p1")])
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Trains the attribute heads (models/heads/*.json) from `faceauth features` output.
 
-usage: train_attributes.py WORK_DIR OUT_DIR [--seed S] [--only HEAD,...] [--site-share F]
+usage: train_attributes.py WORK_DIR OUT_DIR [--seed S] [--only HEAD,...] [--site-share F] [--gate-upper]
 
 WORK_DIR is what tools/train/attributes.sh builds: masks.tsv, clear.tsv, helmets.tsv,
 synth.tsv and the features of their images (faces.features.jsonl, synth.features.jsonl,
@@ -14,6 +14,11 @@ writes them into each head's JSON, with held-out label lists WORK_DIR/heldout_<h
 the gate"): the site set (site_masks.tsv, site_masks.train*.tsv; features site.features.jsonl,
 site.train*.features.jsonl) and gate copies (gate.tsv, gate.features.jsonl); --site-share F gives
 the site set's training rows F of each class's weight (tried, not used for the committed heads).
+Round 4 (docs/attributes.md, "Real mask textures at the site"): site_transfer*.tsv (real masks/
+masks moved onto site faces, tools/eval/site_masks_transfer.py; features site_transfer*.features.jsonl)
+train face_cover and occluded, held out as heldout_site_transfer (measured, not used for the
+committed heads); site_upper*.tsv (the same tool with --upper) trains occluded_upper, held out as
+heldout_site_upper; --gate-upper also gives occluded_upper the gate copies (tried, not used).
 """
 import hashlib
 import json
@@ -149,6 +154,7 @@ class Set:
     def __init__(self):
         self.rows = []
         self.site = set()  # images of the site set (tools/eval/site_masks.py), for --site-share
+        self.notes = set()  # optional sets read (keys of NOTES), for the head's data description
 
     def add(self, image, label, split, source=None):
         self.rows.append((image, int(label), split, source or image))
@@ -274,17 +280,21 @@ def add_site_transfer(sets, work):
             sets["occluded"].add(r["image"], 1 - int(r["mask"]), split, r["photo"])
             sets["face_cover"].site.add(r["image"])
             sets["occluded"].site.add(r["image"])
+            sets["face_cover"].notes.add("transfer")
+            sets["occluded"].notes.add("transfer")
 
 
 def add_site_upper(data, work):
     """site_masks_transfer.py --upper (WORK_DIR/site_upper*.tsv): site faces with a transferred
     mask, as they are (occluded_upper 1: a mask leaves the eyes clear) and with an eye occlusion
     over the mask (0); training photos' rows train occluded_upper, the held-out photos' are
-    `heldout_site_upper`."""
+    `heldout_site_upper`. Rows count as the site set for --site-share."""
     for name in sorted(f for f in os.listdir(work) if f.startswith("site_upper") and f.endswith(".tsv")):
         for r in read_tsv(os.path.join(work, name)):
             split = "train" if r["split"] == "train" else "heldout_site_upper"
             data.add(r["image"], r["eyes"] == "-", split, r["photo"])
+            data.site.add(r["image"])
+            data.notes.add("upper")
 
 
 def add_gate_copies(sets, work, heads=("face_cover", "occluded")):
@@ -342,6 +352,22 @@ DATA = {
 
 REPORTED = ("l2", "validation_balanced_accuracy", "faces_found", "heldout", "heldout_accuracy_by_kind", "heldout_synthetic",
             "heldout_site", "heldout_site_transfer", "heldout_site_upper", "heldout_gate", "heldout_gate_any")
+
+
+# Appended to a head's data description when its set has these rows (so a head trained without
+# them keeps its description, and its JSON, as before).
+NOTES = {
+    "transfer": "; with WORK_DIR/site_transfer*.tsv (tools/eval/site_masks_transfer.py) training adds helmets/ site "
+                "faces bare and with real masks/ masks moved on (train photos, train mask images); "
+                "heldout_site_transfer is that set's held-out photos with held-out mask images",
+    "upper": "; with WORK_DIR/site_upper*.tsv (tools/eval/site_masks_transfer.py --upper) training adds helmets/ site "
+             "faces at gate sizes with real masks/ masks moved on (1) and the same with an eye occlusion drawn over "
+             "them (0), train photos and train mask images; heldout_site_upper is that set's held-out photos",
+}
+
+
+def description(name, data):
+    return DATA[name] + "".join(NOTES[note] for note in sorted(data.notes))
 
 
 def main():
@@ -407,7 +433,7 @@ def main():
                "weights": [round(float(v), 6) for v in head["weights"]], "bias": round(float(head["bias"]), 6)}
         digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
         doc["version"] = f"{name}-2-{digest}"
-        doc["training"] = {"command": "tools/train/attributes.sh DATASETS_DIR WORK_DIR", "seed": seed, "data": DATA[name],
+        doc["training"] = {"command": "tools/train/attributes.sh DATASETS_DIR WORK_DIR", "seed": seed, "data": description(name, data),
                            "l2": l2, "validation_balanced_accuracy": round(cv, 4), "train": int(len(y)),
                            "images": total, "faces_found": found, "heldout": held, "heldout_accuracy_by_kind": detail}
         if synthetic:
