@@ -117,6 +117,8 @@ def main():
     for folder in ("clear", "eyes") if upper else ("",):
         os.makedirs(os.path.join(out_dir, folder), exist_ok=True)
     sources = {split: mask_sources(work, split) for split in ("train", "heldout")}
+    if not all(sources.values()):
+        sys.exit("a split has no with_mask photo whose face has eyes 20 px apart (WORK_DIR/masks.tsv, faces.features.jsonl)")
     print("image\tmask\tsplit\tphoto\teye_px\tsource\teyes")
     for r, image, landmarks in site_masks.site_heads(work, only, "--mirrors" in sys.argv):
         pool = sources["train" if r["split"] == "train" else "heldout"]
