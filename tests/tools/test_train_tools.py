@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.join(root, "tools", "eval"))
 import bare_heads  # noqa: E402
 import gate_copies  # noqa: E402
 import site_masks  # noqa: E402
+import site_masks_transfer  # noqa: E402
 import train_attributes as t  # noqa: E402
 from make_attribute_sets import split_of  # noqa: E402
 
@@ -64,6 +65,13 @@ class GateCopies(unittest.TestCase):
         self.assertEqual([r[0] for r in sets["occluded_upper"].rows], ["a.jpg"])
         self.assertEqual([r[0] for r in sets["head_cover"].rows], ["h.jpg"])
         self.assertNotIn("gs.jpg", [r[0] for r in sets["face_cover"].rows])  # a site held-out row has no copy
+
+    def test_occluded_upper_gets_copies_when_asked(self):
+        sets = {name: t.Set() for name in ("face_cover", "occluded", "occluded_upper")}
+        sets["occluded_upper"].add("a.jpg", 0, "train", "photo_a")
+        write(os.path.join(self.work, "gate.tsv"), ("image", "base", "split", "eye_px"), [("ga.jpg", "a.jpg", "train", 20)])
+        t.add_gate_copies(sets, self.work, ("face_cover", "occluded", "occluded_upper"))
+        self.assertEqual(sets["occluded_upper"].rows, [("a.jpg", 0, "train", "photo_a"), ("ga.jpg", 0, "train", "photo_a")])
 
     def test_site_training_copies_of_other_seeds_are_training_rows(self):
         header = ("image", "mask", "split", "photo", "eye_px")
@@ -206,6 +214,116 @@ class BareHeads(unittest.TestCase):
         rates = t.bare_rates(head, data, features, ["top"])
         self.assertEqual(rates["heldout_bare"], {"n": 4, "bare_under_50": 0.5, "over_50": 2})  # 0.0 scores 50.0
         self.assertEqual(rates["heldout_bare_gate"], {"n": 2, "bare_under_50": 1.0, "over_50": 0})
+
+
+def face_landmarks(cx, cy, eyes):
+    """A frontal 68-point face centred at (cx, cy) with eye centres `eyes` apart: jaw 0-16 a
+    half ellipse from eye level to the chin, brows 17-26, nose 27-35, eyes 36-47, mouth 48-67."""
+    points = np.zeros((68, 2))
+    angles = np.linspace(0, np.pi, 17)
+    points[0:17] = np.stack([cx - eyes * np.cos(angles), cy + 1.3 * eyes * np.sin(angles)], 1)
+    points[17:27] = np.stack([np.linspace(cx - eyes, cx + eyes, 10), np.full(10, cy - 0.35 * eyes)], 1)
+    points[27:31] = np.stack([np.full(4, cx), np.linspace(cy, cy + 0.6 * eyes, 4)], 1)
+    points[31:36] = np.stack([np.linspace(cx - 0.3 * eyes, cx + 0.3 * eyes, 5), np.full(5, cy + 0.7 * eyes)], 1)
+    ring = np.linspace(0, 2 * np.pi, 6, endpoint=False)
+    for start, x in ((36, cx - eyes / 2), (42, cx + eyes / 2)):
+        points[start:start + 6] = np.stack([x + 0.2 * eyes * np.cos(ring), cy + 0.08 * eyes * np.sin(ring)], 1)
+    mouth = np.linspace(0, 2 * np.pi, 20, endpoint=False)
+    points[48:68] = np.stack([cx + 0.4 * eyes * np.cos(mouth), cy + 0.95 * eyes + 0.15 * eyes * np.sin(mouth)], 1)
+    return points.tolist()
+
+
+class MaskTransfer(unittest.TestCase):
+    """site_masks_transfer.py: a real photo's mask region onto a site face."""
+
+    def source_photo(self):
+        """A 200x200 masked face: skin 200 grey, the lower face (below the nose bridge) red."""
+        landmarks = face_landmarks(100, 80, 60)
+        image = np.full((200, 200, 3), 200, np.uint8)
+        lower = site_masks_transfer.outline(landmarks, 60, np.random.default_rng(0))
+        cv2.fillPoly(image, [np.round(lower).astype(np.int32)], (0, 0, 250))
+        return image, landmarks
+
+    def test_an_affine_map_is_recovered_from_its_points(self):
+        source = np.array(face_landmarks(100, 80, 60))
+        matrix = np.array([[0.4, 0.1, 7.0], [-0.05, 0.35, 3.0]])
+        target = source @ matrix[:, :2].T + matrix[:, 2]
+        fitted = site_masks_transfer.fit_affine(source, target)
+        self.assertTrue(np.allclose(fitted, matrix, atol=1e-3))
+
+    def test_the_mask_lands_on_the_lower_face_in_the_site_lighting_and_the_eyes_stay(self):
+        source, source_landmarks = self.source_photo()
+        target_landmarks = face_landmarks(50, 40, 24)  # a smaller face at another place
+        target = np.full((100, 100, 3), 100, np.uint8)  # half as bright as the source's face
+        out = site_masks_transfer.transfer(target, target_landmarks, source, source_landmarks,
+                                           np.random.default_rng(1))
+        self.assertEqual(out.shape, target.shape)
+        chin = np.round(np.mean(np.array(target_landmarks)[[8, 57]], 0)).astype(int)
+        red = out[chin[1], chin[0]].astype(int)
+        self.assertGreater(red[2], 100)  # the mask's red, scaled by the site's lighting (250 * 0.5)
+        self.assertLess(red[2], 150)
+        self.assertLess(red[1], 20)
+        eye = np.round(np.mean(np.array(target_landmarks)[36:42], 0)).astype(int)
+        self.assertTrue(np.array_equal(out[eye[1], eye[0]], target[eye[1], eye[0]]))
+        self.assertTrue(np.array_equal(out[2, 2], target[2, 2]))  # outside the face: untouched
+
+    def test_a_head_gives_bare_and_masked_or_for_occluded_upper_masked_and_masked_with_eyes_covered(self):
+        source, source_landmarks = self.source_photo()
+        landmarks = face_landmarks(50, 40, 24)
+        target = np.full((100, 100, 3), 100, np.uint8)
+        faces = list(site_masks_transfer.faces_of(target, landmarks, ("s.jpg", source_landmarks), np.random.default_rng(2),
+                                                  False, source))
+        self.assertEqual([f[:3] for f in faces], [("bare", 0, "-"), ("mask", 1, "-")])
+        self.assertTrue(np.array_equal(faces[0][3], target))
+        upper = list(site_masks_transfer.faces_of(target, landmarks, ("s.jpg", source_landmarks),
+                                                  np.random.default_rng(2), True, source))
+        self.assertEqual([f[:2] for f in upper], [("clear", 1), ("eyes", 1)])
+        self.assertIn(upper[1][2], site_masks_transfer.EYE_KINDS)
+        eye = np.round(np.mean(np.array(landmarks)[36:42], 0)).astype(int)
+        self.assertTrue(np.array_equal(upper[0][3][eye[1], eye[0]], target[eye[1], eye[0]]))
+        self.assertFalse(np.array_equal(upper[1][3][eye[1] - 2:eye[1] + 3, eye[0] - 2:eye[0] + 3],
+                                        upper[0][3][eye[1] - 2:eye[1] + 3, eye[0] - 2:eye[0] + 3]))
+        chin = np.round(np.mean(np.array(landmarks)[[8, 57]], 0)).astype(int)
+        self.assertGreater(int(upper[1][3][chin[1], chin[0], 2]), 100)  # the mask stays under the eye cover
+
+    def test_mask_photos_are_taken_from_their_own_split_and_large_enough(self):
+        work = tempfile.mkdtemp()
+        write(os.path.join(work, "masks.tsv"), ("image", "mask", "split"),
+              [("m1.jpg", 1, "train"), ("m2.jpg", 1, "heldout"), ("m3.jpg", 0, "heldout"), ("m4.jpg", 1, "heldout"),
+               ("m5.jpg", 1, "train")])
+        with open(os.path.join(work, "faces.features.jsonl"), "w") as out:
+            for image, eyes in (("m1.jpg", 30), ("m2.jpg", 40), ("m3.jpg", 40), ("m4.jpg", 10)):
+                out.write(json.dumps({"image": image, "faces": 1, "landmarks": face_landmarks(100, 100, eyes)}) + "\n")
+        self.assertEqual([s[0] for s in site_masks_transfer.mask_sources(work, "heldout")], ["m2.jpg"])
+        self.assertEqual([s[0] for s in site_masks_transfer.mask_sources(work, "train")], ["m1.jpg"])
+
+    def test_transferred_rows_train_both_heads_and_held_out_photos_are_apart(self):
+        work = tempfile.mkdtemp()
+        header = ("image", "mask", "split", "photo", "eye_px", "source")
+        write(os.path.join(work, "site_transfer.train31.tsv"), header,
+              [("a_bare.jpg", 0, "train", "p1", 20, "-"), ("a_mask.jpg", 1, "train", "p1", 20, "m1.jpg")])
+        write(os.path.join(work, "site_transfer.heldout41.tsv"), header, [("b_mask.jpg", 1, "heldout", "p2", 20, "m2.jpg")])
+        sets = {"face_cover": t.Set(), "occluded": t.Set()}
+        t.add_site_transfer(sets, work)
+        self.assertEqual(sets["face_cover"].rows, [("b_mask.jpg", 1, "heldout_site_transfer", "p2"),
+                                                   ("a_bare.jpg", 0, "train", "p1"), ("a_mask.jpg", 1, "train", "p1")])
+        self.assertEqual([r[1] for r in sets["occluded"].rows], [0, 1, 0])
+        self.assertEqual(sets["occluded"].site, {"a_bare.jpg", "a_mask.jpg", "b_mask.jpg"})
+        self.assertIn("site_masks_transfer.py", t.description("face_cover", sets["face_cover"]))
+        self.assertEqual(t.description("face_cover", t.Set()), t.DATA["face_cover"])  # without them: as before
+
+    def test_upper_rows_train_occluded_upper_only_an_eye_cover_is_an_occlusion(self):
+        work = tempfile.mkdtemp()
+        header = ("image", "mask", "split", "photo", "eye_px", "source", "eyes")
+        write(os.path.join(work, "site_upper.train61.tsv"), header,
+              [("c.jpg", 1, "train", "p1", 20, "m1.jpg", "-"), ("e.jpg", 1, "train", "p1", 20, "m1.jpg", "sunglasses")])
+        write(os.path.join(work, "site_upper.heldout51.tsv"), header, [("h.jpg", 1, "heldout", "p2", 20, "m2.jpg", "object")])
+        data = t.Set()
+        t.add_site_upper(data, work)
+        self.assertEqual(data.site, {"h.jpg", "c.jpg", "e.jpg"})
+        self.assertIn("--upper", t.description("occluded_upper", data))
+        self.assertEqual(data.rows, [("h.jpg", 0, "heldout_site_upper", "p2"), ("c.jpg", 1, "train", "p1"),
+                                     ("e.jpg", 0, "train", "p1")])
 
 
 if __name__ == "__main__":

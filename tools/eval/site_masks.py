@@ -20,7 +20,6 @@ training photos (the measured set stays seed 7's held-out part), `--mirrors` als
 training heads' mirror images; `--split heldout` with other seeds gives more drawings of the
 held-out photos to measure on. Use another OUT_DIR per seed (the file names repeat).
 """
-import json
 import os
 import sys
 
@@ -46,15 +45,10 @@ def degrade(image, landmarks, rng):
     return image, eyes * scale, quality
 
 
-def main():
-    work, out_dir = sys.argv[1], sys.argv[2]
-    seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 7
-    rng = np.random.default_rng(seed)
-    os.makedirs(out_dir, exist_ok=True)
+def site_heads(work, only=None, mirrors=False):
+    """(helmets.tsv row, image, landmarks) of every centred site head, in the file's order:
+    mirrors only with `mirrors`, only the split `only` when given."""
     features = train_attributes.read_features(os.path.join(work, "heads.features.jsonl"))
-    only = sys.argv[sys.argv.index("--split") + 1] if "--split" in sys.argv else None
-    mirrors = "--mirrors" in sys.argv
-    print("image\tmask\tsplit\tphoto\teye_px")
     for r in train_attributes.read_tsv(os.path.join(work, "helmets.tsv")):
         if (r["image"].endswith("_flip.jpg") and not mirrors) or r["image"] not in features:
             continue
@@ -63,9 +57,22 @@ def main():
         row = features[r["image"]]
         if not train_attributes.centred(row):
             continue
-        image = cv2.imread(r["image"])
-        landmarks = [tuple(p) for p in row["landmarks"]]
-        eyes = float(np.linalg.norm(np.mean(landmarks[42:48], 0) - np.mean(landmarks[36:42], 0)))
+        yield r, cv2.imread(r["image"]), [tuple(p) for p in row["landmarks"]]
+
+
+def eye_distance(landmarks):
+    return float(np.linalg.norm(np.mean(landmarks[42:48], 0) - np.mean(landmarks[36:42], 0)))
+
+
+def main():
+    work, out_dir = sys.argv[1], sys.argv[2]
+    seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 7
+    rng = np.random.default_rng(seed)
+    os.makedirs(out_dir, exist_ok=True)
+    only = sys.argv[sys.argv.index("--split") + 1] if "--split" in sys.argv else None
+    print("image\tmask\tsplit\tphoto\teye_px")
+    for r, image, landmarks in site_heads(work, only, "--mirrors" in sys.argv):
+        eyes = eye_distance(landmarks)
         for mask in (0, 1):
             drawn = synth_occlusions.draw_mask(image.copy(), landmarks, eyes, rng) if mask else image.copy()
             small, eye_px, quality = degrade(drawn, landmarks, rng)

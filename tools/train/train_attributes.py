@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Trains the attribute heads (models/heads/*.json) from `faceauth features` output.
 
-usage: train_attributes.py WORK_DIR OUT_DIR [--seed S] [--only HEAD,...] [--site-share F]
+usage: train_attributes.py WORK_DIR OUT_DIR [--seed S] [--only HEAD,...] [--site-share F] [--gate-upper]
 
 WORK_DIR is what tools/train/attributes.sh builds: masks.tsv, clear.tsv, helmets.tsv,
 synth.tsv and the features of their images (faces.features.jsonl, synth.features.jsonl,
@@ -14,6 +14,11 @@ writes them into each head's JSON, with held-out label lists WORK_DIR/heldout_<h
 the gate"): the site set (site_masks.tsv, site_masks.train*.tsv; features site.features.jsonl,
 site.train*.features.jsonl) and gate copies (gate.tsv, gate.features.jsonl); --site-share F gives
 the site set's training rows F of each class's weight (tried, not used for the committed heads).
+Round 4 (docs/attributes.md, "Real mask textures at the site"): site_transfer*.tsv (real masks/
+masks moved onto site faces, tools/eval/site_masks_transfer.py; features site_transfer*.features.jsonl)
+train face_cover and occluded, held out as heldout_site_transfer (measured, not used for the
+committed heads); site_upper*.tsv (the same tool with --upper) trains occluded_upper, held out as
+heldout_site_upper; --gate-upper also gives occluded_upper the gate copies (tried, not used).
 """
 import hashlib
 import json
@@ -149,6 +154,7 @@ class Set:
     def __init__(self):
         self.rows = []
         self.site = set()  # images of the site set (tools/eval/site_masks.py), for --site-share
+        self.notes = set()  # optional sets read (keys of NOTES), for the head's data description
 
     def add(self, image, label, split, source=None):
         self.rows.append((image, int(label), split, source or image))
@@ -201,7 +207,9 @@ def build_sets(work):
     add_gate_crops(sets["head_cover"], work)
     add_bare_heads(sets["head_cover"], work)
     add_site_masks(sets, work)
-    add_gate_copies(sets, work)
+    add_site_transfer(sets, work)
+    add_site_upper(sets["occluded_upper"], work)
+    add_gate_copies(sets, work, ("face_cover", "occluded") + (("occluded_upper",) if "--gate-upper" in sys.argv else ()))
     return sets, synth
 
 
@@ -291,15 +299,50 @@ def add_site_masks(sets, work):
             sets["occluded"].site.add(r["image"])
 
 
-def add_gate_copies(sets, work):
+def site_transfer_files(work, suffix):
+    """WORK_DIR/site_transfer*SUFFIX, sorted (tools/eval/site_masks_transfer.py and its features)."""
+    return sorted(f for f in os.listdir(work) if f.startswith("site_transfer") and f.endswith(suffix))
+
+
+def add_site_transfer(sets, work):
+    """tools/eval/site_masks_transfer.py (WORK_DIR/site_transfer*.tsv): real masks/ mask textures
+    moved onto site faces, bare (face cover 0, occluded 1) and masked (1, 0); training photos'
+    rows train face_cover and occluded, the held-out photos' (held-out mask images) are
+    `heldout_site_transfer`. Rows count as the site set for --site-share."""
+    for name in site_transfer_files(work, ".tsv"):
+        for r in read_tsv(os.path.join(work, name)):
+            split = "train" if r["split"] == "train" else "heldout_site_transfer"
+            sets["face_cover"].add(r["image"], r["mask"], split, r["photo"])
+            sets["occluded"].add(r["image"], 1 - int(r["mask"]), split, r["photo"])
+            sets["face_cover"].site.add(r["image"])
+            sets["occluded"].site.add(r["image"])
+            sets["face_cover"].notes.add("transfer")
+            sets["occluded"].notes.add("transfer")
+
+
+def add_site_upper(data, work):
+    """site_masks_transfer.py --upper (WORK_DIR/site_upper*.tsv): site faces with a transferred
+    mask, as they are (occluded_upper 1: a mask leaves the eyes clear) and with an eye occlusion
+    over the mask (0); training photos' rows train occluded_upper, the held-out photos' are
+    `heldout_site_upper`. Rows count as the site set for --site-share."""
+    for name in sorted(f for f in os.listdir(work) if f.startswith("site_upper") and f.endswith(".tsv")):
+        for r in read_tsv(os.path.join(work, name)):
+            split = "train" if r["split"] == "train" else "heldout_site_upper"
+            data.add(r["image"], r["eyes"] == "-", split, r["photo"])
+            data.site.add(r["image"])
+            data.notes.add("upper")
+
+
+def add_gate_copies(sets, work, heads=("face_cover", "occluded")):
     """tools/train/gate_copies.py (WORK_DIR/gate.tsv): a gate-degraded copy of an image joins
-    every face_cover/occluded set that has the image, with its label and source; copies of
-    held-out images are `heldout_gate`, so `heldout` stays the undegraded figure."""
+    every set of `heads` that has the image, with its label and source (occluded_upper too with
+    --gate-upper); copies of held-out images are `heldout_gate`, so `heldout` stays the
+    undegraded figure."""
     path = os.path.join(work, "gate.tsv")
     copies = {}
     for r in read_tsv(path) if os.path.exists(path) else []:
         copies.setdefault(r["base"], []).append(r["image"])
-    for name in ("face_cover", "occluded"):
+    for name in heads:
         for image, label, split, source in list(sets[name].rows):
             for copy in copies.get(image, []) if split in ("train", "heldout") else []:
                 sets[name].add(copy, label, "train" if split == "train" else "heldout_gate", source)
@@ -346,6 +389,27 @@ DATA = {
 }
 
 
+REPORTED = ("l2", "validation_balanced_accuracy", "faces_found", "heldout", "heldout_accuracy_by_kind", "heldout_synthetic",
+            "heldout_site", "heldout_site_transfer", "heldout_site_upper", "heldout_gate", "heldout_gate_any",
+            "heldout_bare", "heldout_bare_gate")
+
+
+# Appended to a head's data description when its set has these rows (so a head trained without
+# them keeps its description, and its JSON, as before).
+NOTES = {
+    "transfer": "; with WORK_DIR/site_transfer*.tsv (tools/eval/site_masks_transfer.py) training adds helmets/ site "
+                "faces bare and with real masks/ masks moved on (train photos, train mask images); "
+                "heldout_site_transfer is that set's held-out photos with held-out mask images",
+    "upper": "; with WORK_DIR/site_upper*.tsv (tools/eval/site_masks_transfer.py --upper) training adds helmets/ site "
+             "faces at gate sizes with real masks/ masks moved on (1) and the same with an eye occlusion drawn over "
+             "them (0), train photos and train mask images; heldout_site_upper is that set's held-out photos",
+}
+
+
+def description(name, data):
+    return DATA[name] + "".join(NOTES[note] for note in sorted(data.notes))
+
+
 def main():
     work, out_dir = sys.argv[1], sys.argv[2]
     seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 5
@@ -353,6 +417,8 @@ def main():
              "site.features.jsonl", "gate.features.jsonl", "bare.features.jsonl", "bare_gate.features.jsonl",
              "bare_hats.features.jsonl"]
     names += sorted(f for f in os.listdir(work) if f.startswith("site.train") and f.endswith(".features.jsonl"))
+    names += site_transfer_files(work, ".features.jsonl")
+    names += sorted(f for f in os.listdir(work) if f.startswith("site_upper") and f.endswith(".features.jsonl"))
     features = read_features(*(os.path.join(work, f) for f in names if os.path.exists(os.path.join(work, f))))
     pipelines = {row["pipeline"] for row in features.values()}
     if len(pipelines) != 1:
@@ -385,7 +451,7 @@ def main():
         tx, ty, _, _ = data.arrays(features, inputs, "heldout_site")
         site = metrics(predict(head, tx), ty) if len(ty) else None
         gate = {}
-        for split in ("heldout_gate", "heldout_gate_any"):
+        for split in ("heldout_site_transfer", "heldout_site_upper", "heldout_gate", "heldout_gate_any"):
             gx, gy, _, _ = data.arrays(features, inputs, split)
             if len(gy):
                 gate[split] = metrics(predict(head, gx), gy)
@@ -409,7 +475,7 @@ def main():
                "weights": [round(float(v), 6) for v in head["weights"]], "bias": round(float(head["bias"]), 6)}
         digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
         doc["version"] = f"{name}-2-{digest}"
-        doc["training"] = {"command": "tools/train/attributes.sh DATASETS_DIR WORK_DIR", "seed": seed, "data": DATA[name],
+        doc["training"] = {"command": "tools/train/attributes.sh DATASETS_DIR WORK_DIR", "seed": seed, "data": description(name, data),
                            "l2": l2, "validation_balanced_accuracy": round(cv, 4), "train": int(len(y)),
                            "images": total, "faces_found": found, "heldout": held, "heldout_accuracy_by_kind": detail}
         if synthetic:
@@ -424,11 +490,7 @@ def main():
             out.write("image\tlabel\n")
             out.writelines(f"{r[0]}\t{r[1]}\n" for r in data.rows if r[2] == "heldout")
         report[name] = doc["training"]
-        print(name, json.dumps({k: doc["training"][k] for k in ("l2", "validation_balanced_accuracy", "faces_found", "heldout",
-                                                                  "heldout_accuracy_by_kind", "heldout_synthetic",
-                                                                  "heldout_site", "heldout_gate", "heldout_gate_any",
-                                                                  "heldout_bare", "heldout_bare_gate")
-                                 if k in doc["training"]}), flush=True)
+        print(name, json.dumps({k: doc["training"][k] for k in REPORTED if k in doc["training"]}), flush=True)
     with open(os.path.join(work, "report.json"), "w") as out:
         json.dump(report, out, indent=1)
 
