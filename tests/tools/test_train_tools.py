@@ -172,19 +172,19 @@ class LivenessLfw(unittest.TestCase):
         rng = np.random.default_rng(5)
         x = rng.normal(size=(len(y), 4)) + y[:, None]
         original = np.ones(len(y), dtype=bool)
-        plain, _ = fused.print_out_of_fold(x, y, groups, kinds, original, 1.0, 0.0)
-        with_lfw, _ = fused.print_out_of_fold(x, y, groups, kinds, original, 1.0, 2.0)
+        plain, _, _ = fused.print_out_of_fold(x, y, groups, kinds, original, 1.0, 0.0)
+        with_lfw, _, _ = fused.print_out_of_fold(x, y, groups, kinds, original, 1.0, 2.0)
         moved = x.copy()
         moved[kinds == "lfw_held"] += 50.0
-        same, _ = fused.print_out_of_fold(moved, y, groups, kinds, original, 1.0, 2.0)
+        same, _, _ = fused.print_out_of_fold(moved, y, groups, kinds, original, 1.0, 2.0)
         measured = (kinds == "print") | (kinds == "screen")
         self.assertFalse(np.allclose(plain[measured], with_lfw[measured]))
         np.testing.assert_allclose(same[measured], with_lfw[measured])
-        zs, _ = fused.held_out(x, y, kinds, groups, 1.0, original, 2.0)
-        zs_moved, _ = fused.held_out(moved, y, kinds, groups, 1.0, original, 2.0)
+        zs, _, _ = fused.held_out(x, y, kinds, groups, 1.0, original, 2.0)
+        zs_moved, _, _ = fused.held_out(moved, y, kinds, groups, 1.0, original, 2.0)
         screen = kinds == "screen"
         np.testing.assert_allclose(zs[screen], zs_moved[screen])
-        zs_plain, _ = fused.held_out(x, y, kinds, groups, 1.0, original, 0.0)
+        zs_plain, _, _ = fused.held_out(x, y, kinds, groups, 1.0, original, 0.0)
         self.assertFalse(np.allclose(zs[screen], zs_plain[screen]))
 
     def test_without_lfw_weight_the_fit_is_that_without_lfw_rows(self):

@@ -74,14 +74,14 @@ def fit_rows(x, y, kinds, mask, lam, lfw_weight):
 
 def print_out_of_fold(x, y, groups, kinds, original, lam, lfw_weight):
     """T.out_of_fold's folds with the LFW training people in every fold's training and the
-    held-out LFW people in none."""
-    total, count = np.zeros(len(y)), np.zeros(len(y))
+    held-out LFW people in none; also returns each fold's model (in T.folds order)."""
+    total, count, models = np.zeros(len(y)), np.zeros(len(y)), []
     for held in T.folds(groups):
-        model = fit_rows(x, y, kinds, ~held & (kinds != "lfw_held"), lam, lfw_weight)
+        models.append(fit_rows(x, y, kinds, ~held & (kinds != "lfw_held"), lam, lfw_weight))
         test = held & original
-        total[test] += T.logits(model, x[test])
+        total[test] += T.logits(models[-1], x[test])
         count[test] += 1
-    return np.where(count > 0, total / np.maximum(count, 1), np.nan), count > 0
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan), count > 0, models
 
 
 def read_faceres(paths, images):
@@ -107,19 +107,20 @@ def screen_kinds(kinds):
 def held_out(x, y, kinds, fold_of, lam, original, lfw_weight):
     """Screen head: logits of the replay originals of every source, by a model fitted on the
     other sources (and the LFW training people); every other image by the model fitted on all
-    of replay/ (and the LFW training people)."""
-    z = np.full(len(y), np.nan)
+    of replay/ (and the LFW training people). Also returns the per-source models."""
+    z, models = np.full(len(y), np.nan), {}
     screen, sk = kinds == "screen", screen_kinds(kinds)
     train = screen | (kinds == "lfw")
     for fold in np.unique(fold_of[screen]):
         held = fold_of == fold
-        z[held & original] = T.logits(fit_rows(x, y, sk, train & ~held, lam, lfw_weight), x[held & original])
+        models[fold] = fit_rows(x, y, sk, train & ~held, lam, lfw_weight)
+        z[held & original] = T.logits(models[fold], x[held & original])
     full = fit_rows(x, y, sk, train, lam, lfw_weight)
     z[~screen] = T.logits(full, x[~screen])
-    return z, full
+    return z, full, models
 
 
-def screen_size_check(fr, y, groups, kinds, lam, original, equal_path, lfw_weight):
+def screen_size_check(fr, y, groups, models, original, equal_path):
     """Each leave-one-source-out screen model on its held-out replay originals and on the same
     crops resized to one width (liveness_sets.py's equal.tsv, `faceauth features` of them):
     ROC AUC of both. A head that read the crop size would lose its ranking at equal width."""
@@ -130,12 +131,9 @@ def screen_size_check(fr, y, groups, kinds, lam, original, equal_path, lfw_weigh
     # equal.tsv's images are WORK/equal/replay/<class>/<source>/<file>: label and source from the path
     ey = np.array([float(i.split("/")[-3] == "live") for i in eimages])
     esource = np.array([i.split("/")[-2] for i in eimages])
-    screen = np.char.startswith(groups, "replay:")
-    train = screen | (kinds == "lfw")
     out = {"original": ([], []), "equal_width": ([], [])}
-    for source in np.unique(groups[screen]):
+    for source, model in models.items():
         held = groups == source
-        model = fit_rows(fr, y, screen_kinds(kinds), train & ~held, lam, lfw_weight)
         test, etest = held & original, esource == source.split(":", 1)[1]
         for key, (xs, ys) in (("original", (fr[test], y[test])), ("equal_width", (ex[etest], ey[etest]))):
             out[key][0].extend(T.logits(model, xs))
@@ -176,14 +174,13 @@ def read_all(args):
     return names, x[keep], y[keep], groups[keep], images[keep], fr, pipeline
 
 
-def print_size_check(x, y, groups, kinds, original, lam, lfw_weight, equal_path):
+def print_size_check(x, y, groups, kinds, original, models, equal_path):
     """Each print fold's model on its held-out replay originals and on the same crops at one
     width (liveness-features of liveness_sets.py's equal.tsv): ROC AUC of both."""
     enames, ex, ey, eg, _ = T.read([equal_path])
     ex = ex[:, T.columns(enames, PRINT_GROUPS)]
     out = {"original": ([], []), "equal_width": ([], [])}
-    for held in T.folds(groups):
-        model = fit_rows(x, y, kinds, ~held & (kinds != "lfw_held"), lam, lfw_weight)
+    for held, model in zip(T.folds(groups), models):
         test = held & original & (kinds == "screen")
         etest = np.isin(eg, np.unique(groups[test]))
         for key, (xs, ys) in (("original", (x[test], y[test])), ("equal_width", (ex[etest], ey[etest]))):
@@ -227,12 +224,13 @@ def main():
     kinds = kinds_of(groups)
     screen = kinds == "screen"
     measured = (kinds == "print") | screen  # NUAA and replay/: the folds, the calibration
-    zp, scored = print_out_of_fold(x[:, cols], y, groups, kinds, original, args.lam_print, args.lfw_weight)
+    xp = x[:, cols]
+    zp, scored, print_folds = print_out_of_fold(xp, y, groups, kinds, original, args.lam_print, args.lfw_weight)
     if not scored[original & measured].all():
         raise SystemExit("an original image is in no fold")
-    print_model = fit_rows(x[:, cols], y, kinds, kinds != "lfw_held", args.lam_print, args.lfw_weight)
-    zp[~measured] = T.logits(print_model, x[~measured][:, cols])
-    zs, screen_model = held_out(fr, y, kinds, groups, args.lam_screen, original, args.lfw_weight)
+    print_model = fit_rows(xp, y, kinds, kinds != "lfw_held", args.lam_print, args.lfw_weight)
+    zp[~measured] = T.logits(print_model, xp[~measured])
+    zs, screen_model, screen_folds = held_out(fr, y, kinds, groups, args.lam_screen, original, args.lfw_weight)
     o = original & measured
     ap = float(np.quantile(zp[o & (kinds == "print") & (y > 0)], args.bpcer))
     az = float(np.quantile(zs[o & screen & (y > 0)], args.bpcer))
@@ -253,11 +251,10 @@ def main():
     if lfw.any():
         validation["lfw_held_out"] = lfw_report(lfw_scores, original[lfw])
     if args.equal:
-        validation["screen_size_check"] = screen_size_check(fr, y, groups, kinds, args.lam_screen, original,
-                                                            args.equal, args.lfw_weight)
+        validation["screen_size_check"] = screen_size_check(fr, y, groups, screen_folds, original, args.equal)
     if args.print_equal:
-        validation["print_size_check"] = print_size_check(x[:, cols], y, groups, kinds, original, args.lam_print,
-                                                          args.lfw_weight, args.print_equal)
+        validation["print_size_check"] = print_size_check(xp, y, groups, kinds, original, print_folds,
+                                                          args.print_equal)
     calibration = {"print_offset": round(ap, 5), "screen_offset": round(az, 5), "operating_logit": round(t0, 5),
                    "temperature": round(temperature, 5), "bpcer_quantile": args.bpcer,
                    "fused": "min(print, screen) logits"}
