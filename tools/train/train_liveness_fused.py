@@ -16,7 +16,7 @@
 Bona fide photos of other cameras (round 4): with --lfw-features / --lfw-faceres (the same two
 feature kinds of liveness_sets.py --lfw's lfw.tsv) the LFW people of the training part
 (`lfw:PERSON`) are live samples of both heads in every fold, their cell weighing --lfw-weight
-times one class of one attack kind; the held-out people (`lfw-held:PERSON`) are never trained
+times one class of one attack kind (the print head: --lfw-print-weight, default the same); the held-out people (`lfw-held:PERSON`) are never trained
 on and are scored by the heads fitted on everything else: a third measure (BPCER at
 30/50/70/90), not used to place the calibration (t0 and T come from NUAA and replay/ alone).
 
@@ -215,7 +215,10 @@ def main():
     parser.add_argument("--lfw-faceres", default="", help="faceauth features of the same LFW images")
     parser.add_argument("--lfw-weight", type=float, default=0.0,
                         help="the LFW training cell's weight, in classes of one attack kind (0: not trained on)")
+    parser.add_argument("--lfw-print-weight", type=float, default=None, help="the print head's (default: --lfw-weight)")
     args = parser.parse_args()
+    if args.lfw_print_weight is None:
+        args.lfw_print_weight = args.lfw_weight
     if bool(args.lfw_features) != bool(args.lfw_faceres):
         raise SystemExit("--lfw-features and --lfw-faceres go together")
     names_all, x, y, groups, images, fr, pipeline = read_all(args)
@@ -225,10 +228,11 @@ def main():
     screen = kinds == "screen"
     measured = (kinds == "print") | screen  # NUAA and replay/: the folds, the calibration
     xp = x[:, cols]
-    zp, scored, print_folds = print_out_of_fold(xp, y, groups, kinds, original, args.lam_print, args.lfw_weight)
+    zp, scored, print_folds = print_out_of_fold(xp, y, groups, kinds, original, args.lam_print,
+                                                args.lfw_print_weight)
     if not scored[original & measured].all():
         raise SystemExit("an original image is in no fold")
-    print_model = fit_rows(xp, y, kinds, kinds != "lfw_held", args.lam_print, args.lfw_weight)
+    print_model = fit_rows(xp, y, kinds, kinds != "lfw_held", args.lam_print, args.lfw_print_weight)
     zp[~measured] = T.logits(print_model, xp[~measured])
     zs, screen_model, screen_folds = held_out(fr, y, kinds, groups, args.lam_screen, original, args.lfw_weight)
     o = original & measured
@@ -258,8 +262,9 @@ def main():
     calibration = {"print_offset": round(ap, 5), "screen_offset": round(az, 5), "operating_logit": round(t0, 5),
                    "temperature": round(temperature, 5), "bpcer_quantile": args.bpcer,
                    "fused": "min(print, screen) logits"}
-    lfw_note = "" if args.lfw_weight <= 0 else (
-        f"; live: LFW press photos of 4/5 of the people (lfw:PERSON), cell weight {args.lfw_weight}")
+    lfw_note = "; live: LFW press photos of 4/5 of the people (lfw:PERSON), cell weight {}"
+    print_note = "" if args.lfw_print_weight <= 0 else lfw_note.format(args.lfw_print_weight)
+    screen_note = "" if args.lfw_weight <= 0 else lfw_note.format(args.lfw_weight)
     common = {"default_threshold": T.OPERATING_POINT, "logit_limit": round(T.LIMIT, 6), "calibration": calibration}
     print_head = head_json(print_model, ap, t0, temperature, {
         "prefix": "liveness-print-lr",
@@ -267,9 +272,10 @@ def main():
                  "aligned face's texture, spectrum and hm_liveness features; fused = min(this logit, the screen "
                  "head's); score = 100 * sigmoid(clip(fused, -logit_limit, logit_limit)).",
         "trained_on": {"data": "NUAA Photograph Imposter (printed photos, sessions 01 and 02) and replay/ (screen "
-                               "replays, 6 sources), with augmented copies (tools/train/liveness_sets.py)" + lfw_note,
+                               "replays, 6 sources), with augmented copies (tools/train/liveness_sets.py)" + print_note,
                        "command": f"tools/train/train_liveness_fused.py --lam-print {args.lam_print} "
-                                  f"--lam-screen {args.lam_screen} --bpcer {args.bpcer} --lfw-weight {args.lfw_weight}"},
+                                  f"--lam-screen {args.lam_screen} --bpcer {args.bpcer} --lfw-weight {args.lfw_weight} "
+                                  f"--lfw-print-weight {args.lfw_print_weight}"},
         "selection": {"groups": PRINT_GROUPS, "lambda": args.lam_print}, **common, "validation": validation})
     full = {k: np.zeros(len(names_all)) for k in ("mean", "weights")}
     full["scale"] = np.ones(len(names_all))
@@ -281,7 +287,7 @@ def main():
         "prefix": "liveness-screen-lr",
         "about": "Screen head of the fused liveness score: logistic regression on hm_faceres features of the head "
                  "crop (the attribute pass's upper + lower regions); logit = weights . (x - mean) / scale + bias.",
-        "trained_on": {"data": "replay/ (6 sources) with augmented copies" + lfw_note, "lambda": args.lam_screen},
+        "trained_on": {"data": "replay/ (6 sources) with augmented copies" + screen_note, "lambda": args.lam_screen},
         "pipeline": pipeline, "inputs": SCREEN_INPUTS, **common})
     for name, head in (("liveness.json", print_head), ("liveness_screen.json", screen_head)):
         with open(f"{args.out_dir}/{name}", "w") as f:
