@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""The attribute trainer's gate additions and bare heads (docs/attributes.md, "At the gate"), on
-tiny made-up sets in a temporary WORK_DIR: no datasets, no models."""
+"""The attribute trainer's gate additions and bare heads (docs/attributes.md, "At the gate") and
+the liveness trainer's LFW live samples (docs/liveness.md), on tiny made-up sets in a temporary
+WORK_DIR: no datasets, no models."""
 import json
 import os
 import sys
@@ -15,10 +16,12 @@ sys.path.insert(0, os.path.join(root, "tools", "train"))
 sys.path.insert(0, os.path.join(root, "tools", "eval"))
 import bare_heads  # noqa: E402
 import gate_copies  # noqa: E402
+import liveness_sets  # noqa: E402
 import site_masks  # noqa: E402
 import site_masks_transfer  # noqa: E402
 import train_attributes as t  # noqa: E402
 from make_attribute_sets import split_of  # noqa: E402
+import train_liveness_fused as fused  # noqa: E402
 
 
 def write(path, header, rows):
@@ -324,6 +327,88 @@ class MaskTransfer(unittest.TestCase):
         self.assertIn("--upper", t.description("occluded_upper", data))
         self.assertEqual(data.rows, [("h.jpg", 0, "heldout_site_upper", "p2"), ("c.jpg", 1, "train", "p1"),
                                      ("e.jpg", 0, "train", "p1")])
+
+
+def liveness_groups():
+    """Two NUAA sessions, two replay sources, two LFW training people and one held-out person."""
+    groups = ["nuaa:0001:01"] * 8 + ["nuaa:0001:02"] * 8 + ["replay:a"] * 8 + ["replay:b"] * 8
+    groups += ["lfw:P"] * 6 + ["lfw:Q"] * 6 + ["lfw-held:R"] * 6
+    y = np.array([1, 0] * 16 + [1] * 18, dtype=float)
+    return np.array(groups), y
+
+
+class LivenessLfw(unittest.TestCase):
+    def test_the_lfw_split_is_by_person_and_about_a_fifth(self):
+        people = [f"Person_{i}" for i in range(2000)]
+        held = [p for p in people if liveness_sets.lfw_held_out(p)]
+        self.assertTrue(300 < len(held) < 500, len(held))
+        self.assertEqual(held, [p for p in people if liveness_sets.lfw_held_out(p)])  # fixed, no random state
+
+    def test_every_lfw_image_is_live_and_grouped_by_its_person(self):
+        work = self.enterContext(tempfile.TemporaryDirectory())
+        for person in ("Ann_A", "Bob_B"):
+            os.makedirs(os.path.join(work, "lfw-view1", "images", person))
+            for k in (1, 2):
+                open(os.path.join(work, "lfw-view1", "images", person, f"{person}_000{k}.jpg"), "w").close()
+        rows = liveness_sets.lfw_originals(work)
+        self.assertEqual(len(rows), 4)
+        self.assertEqual({r[0] for r in rows}, {"live"})
+        for label, path, group in rows:
+            person = os.path.basename(os.path.dirname(path))
+            prefix = "lfw-held:" if liveness_sets.lfw_held_out(person) else "lfw:"
+            self.assertEqual(group, prefix + person)
+
+    def test_kinds_and_the_lfw_cell_weight(self):
+        groups, y = liveness_groups()
+        kinds = fused.kinds_of(groups)
+        self.assertEqual(list(np.unique(kinds)), ["lfw", "lfw_held", "print", "screen"])
+        train = kinds != "lfw_held"
+        w = fused.cell_weights(y[train], kinds[train], 0.5)
+        k, yy = kinds[train], y[train]
+        one_cell = w[(k == "print") & (yy > 0)].sum()
+        for kind in ("print", "screen"):
+            for label in (0, 1):
+                self.assertAlmostEqual(float(w[(k == kind) & (yy == label)].sum()), float(one_cell), places=9)
+        self.assertAlmostEqual(float(w[k == "lfw"].sum()), 0.5 * float(one_cell), places=9)
+        self.assertAlmostEqual(float(w[k != "lfw"].sum()), float((k != "lfw").sum()), places=9)
+
+    def test_held_out_people_are_never_trained_on_and_training_people_are(self):
+        groups, y = liveness_groups()
+        kinds = fused.kinds_of(groups)
+        rng = np.random.default_rng(5)
+        x = rng.normal(size=(len(y), 4)) + y[:, None]
+        original = np.ones(len(y), dtype=bool)
+        plain, _, _ = fused.print_out_of_fold(x, y, groups, kinds, original, 1.0, 0.0)
+        with_lfw, _, _ = fused.print_out_of_fold(x, y, groups, kinds, original, 1.0, 2.0)
+        moved = x.copy()
+        moved[kinds == "lfw_held"] += 50.0
+        same, _, _ = fused.print_out_of_fold(moved, y, groups, kinds, original, 1.0, 2.0)
+        measured = (kinds == "print") | (kinds == "screen")
+        self.assertFalse(np.allclose(plain[measured], with_lfw[measured]))
+        np.testing.assert_allclose(same[measured], with_lfw[measured])
+        zs, _, _ = fused.held_out(x, y, kinds, groups, 1.0, original, 2.0)
+        zs_moved, _, _ = fused.held_out(moved, y, kinds, groups, 1.0, original, 2.0)
+        screen = kinds == "screen"
+        np.testing.assert_allclose(zs[screen], zs_moved[screen])
+        zs_plain, _, _ = fused.held_out(x, y, kinds, groups, 1.0, original, 0.0)
+        self.assertFalse(np.allclose(zs[screen], zs_plain[screen]))
+
+    def test_without_lfw_weight_the_fit_is_that_without_lfw_rows(self):
+        groups, y = liveness_groups()
+        kinds = fused.kinds_of(groups)
+        x = np.random.default_rng(6).normal(size=(len(y), 3)) + y[:, None]
+        rows = (kinds == "print") | (kinds == "screen")
+        a = fused.fit_rows(x, y, kinds, kinds != "lfw_held", 1.0, 0.0)
+        b = fused.T.fit(x[rows], y[rows], fused.T.sample_weights(y[rows], kinds[rows]), 1.0)
+        for u, v in zip(a, b):
+            np.testing.assert_array_equal(u, v)
+
+    def test_lfw_report_counts_the_live_rejected(self):
+        scores = np.array([10.0, 40.0, 60.0, 80.0, 95.0, 20.0])
+        report = fused.lfw_report(scores, np.array([True] * 5 + [False]))
+        self.assertEqual(report["original"]["live"], 5)
+        self.assertEqual(report["original"]["bpcer"], {"30": 20.0, "50": 40.0, "70": 60.0, "90": 80.0})
+        self.assertEqual(report["augmented"]["bpcer"]["30"], 100.0)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 """Writes the liveness training/evaluation lists (and augmented copies) into WORK_DIR.
 
   tools/train/liveness_sets.py DATASETS_DIR WORK_DIR [--copies 2] [--seed 17]
+  tools/train/liveness_sets.py DATASETS_DIR WORK_DIR --lfw [--copies 1] [--seed 17]
 
 Reads DATASETS_DIR/nuaa/labels.tsv (printed-photo attacks) and DATASETS_DIR/replay/labels.tsv
 (screen replays, 6 collections). Writes, never into the repository:
@@ -15,8 +16,15 @@ Reads DATASETS_DIR/nuaa/labels.tsv (printed-photo attacks) and DATASETS_DIR/repl
 - WORK_DIR/equal.tsv and WORK_DIR/equal/...: every replay crop resized to the same width
   (168 px, the attack median), to check that a head does not read the crop size.
 The groups are never split: augmented copies follow their original.
+
+With --lfw it writes instead WORK_DIR/lfw.tsv (and WORK_DIR/aug/K/lfw-view1/...): every LFW
+image (DATASETS_DIR/lfw-view1/images/PERSON/..., press photos of live people from other
+cameras) as `live`, with --copies augmented copies drawn the same way (own random stream, so
+sets.tsv is unchanged). The group is `lfw:PERSON` for training, `lfw-held:PERSON` for the fifth
+of the people held out by a fixed split (sha256 of the name, lfw_held_out): never trained on.
 """
 import argparse
+import hashlib
 import os
 
 import cv2
@@ -43,6 +51,21 @@ def originals(datasets):
         out.append((row["label"], os.path.join(datasets, "nuaa", row["image"]), nuaa_group(row["image"])))
     for row in read_labels(os.path.join(datasets, "replay", "labels.tsv")):
         out.append((row["label"], os.path.join(datasets, "replay", row["image"]), "replay:" + row["source"]))
+    return out
+
+
+def lfw_held_out(person):
+    """A fixed fifth of the LFW people, by the sha256 of the name: held out from training."""
+    return int(hashlib.sha256(person.encode()).hexdigest(), 16) % 5 == 0
+
+
+def lfw_originals(datasets):
+    root = os.path.join(datasets, "lfw-view1", "images")
+    out = []
+    for person in sorted(os.listdir(root)):
+        group = ("lfw-held:" if lfw_held_out(person) else "lfw:") + person
+        for name in sorted(os.listdir(os.path.join(root, person))):
+            out.append(("live", os.path.join(root, person, name), group))
     return out
 
 
@@ -78,10 +101,11 @@ def main():
     parser.add_argument("work")
     parser.add_argument("--copies", type=int, default=2)
     parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument("--lfw", action="store_true", help="write lfw.tsv (LFW as live) instead of sets.tsv")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     rows, equal = [], []
-    for label, path, group in originals(args.datasets):
+    for label, path, group in lfw_originals(args.datasets) if args.lfw else originals(args.datasets):
         rows.append((label, os.path.abspath(path), group))
         image = cv2.imread(path, cv2.IMREAD_COLOR)
         if image is None:
@@ -98,6 +122,10 @@ def main():
             interpolation = cv2.INTER_AREA if image.shape[1] > EQUAL_WIDTH else cv2.INTER_CUBIC
             cv2.imwrite(out, cv2.resize(image, (EQUAL_WIDTH, height), interpolation=interpolation))
             equal.append((label, os.path.abspath(out), group))
+    if args.lfw:
+        write_tsv(os.path.join(args.work, "lfw.tsv"), rows)
+        print(f"{len(rows)} images in lfw.tsv")
+        return
     write_tsv(os.path.join(args.work, "sets.tsv"), rows)
     write_tsv(os.path.join(args.work, "equal.tsv"), equal)
     print(f"{len(rows)} images in sets.tsv, {len(equal)} in equal.tsv")

@@ -13,6 +13,13 @@
   faceauth features --list WORK/list.txt --threads 2 > WORK/faceres.jsonl
   tools/train/train_liveness_fused.py WORK/features.tsv WORK/faceres.jsonl --out-dir models/heads
 
+Bona fide photos of other cameras (round 4): with --lfw-features / --lfw-faceres (the same two
+feature kinds of liveness_sets.py --lfw's lfw.tsv) the LFW people of the training part
+(`lfw:PERSON`) are live samples of both heads in every fold, their cell weighing --lfw-weight
+times one class of one attack kind (the print head: --lfw-print-weight, default the same); the held-out people (`lfw-held:PERSON`) are never trained
+on and are scored by the heads fitted on everything else: a third measure (BPCER at
+30/50/70/90), not used to place the calibration (t0 and T come from NUAA and replay/ alone).
+
 Validation never splits by image. The print head is validated on train_liveness.py's folds
 (fold k holds out replay source k and NUAA session 01 or 02), the screen head
 leave-one-source-out over the 6 replay sources, scoring NUAA with its model fitted on all of
@@ -39,13 +46,52 @@ PRINT_GROUPS = ["lbp_y", "lbp_cr", "lbp_cb", "lbp_h", "lbp_s", "lbp_v", "moments
 SCREEN_INPUTS = ["upper", "lower"]
 
 
-def read_faceres(path, images):
+def kinds_of(groups):
+    """print (NUAA), screen (replay/), lfw (LFW training people) or lfw_held (held-out people)."""
+    kinds = T.kind_of(groups)
+    kinds = np.where(np.char.startswith(groups, "lfw:"), "lfw", kinds)
+    return np.where(np.char.startswith(groups, "lfw-held:"), "lfw_held", kinds).astype("<U8")
+
+
+def cell_weights(y, kinds, lfw_weight):
+    """Each class of each attack kind weighs the same (n / cells in all, as T.sample_weights);
+    the LFW live cell on top of that weighs lfw_weight times one such cell."""
+    other = kinds != "lfw"
+    w = np.zeros(len(y))
+    w[other] = T.sample_weights(y[other], kinds[other])
+    lfw = ~other
+    if lfw.any():
+        cells = len({(k, v) for k, v in zip(kinds[other], y[other])})
+        w[lfw] = lfw_weight * other.sum() / cells / lfw.sum()
+    return w
+
+
+def fit_rows(x, y, kinds, mask, lam, lfw_weight):
+    """T.fit on the rows of mask, LFW rows left out when they weigh nothing."""
+    rows = mask & ((kinds != "lfw") | (lfw_weight > 0))
+    return T.fit(x[rows], y[rows], cell_weights(y[rows], kinds[rows], lfw_weight), lam)
+
+
+def print_out_of_fold(x, y, groups, kinds, original, lam, lfw_weight):
+    """T.out_of_fold's folds with the LFW training people in every fold's training and the
+    held-out LFW people in none; also returns each fold's model (in T.folds order)."""
+    total, count, models = np.zeros(len(y)), np.zeros(len(y)), []
+    for held in T.folds(groups):
+        models.append(fit_rows(x, y, kinds, ~held & (kinds != "lfw_held"), lam, lfw_weight))
+        test = held & original
+        total[test] += T.logits(models[-1], x[test])
+        count[test] += 1
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan), count > 0, models
+
+
+def read_faceres(paths, images):
     rows = {}
-    with open(path) as f:
-        for line in f:
-            r = json.loads(line)
-            if r.get("faces", 0) > 0:
-                rows[r["image"]] = (r["pipeline"], np.concatenate([r[k] for k in SCREEN_INPUTS]))
+    for path in paths:
+        with open(path) as f:
+            for line in f:
+                r = json.loads(line)
+                if r.get("faces", 0) > 0:
+                    rows[r["image"]] = (r["pipeline"], np.concatenate([r[k] for k in SCREEN_INPUTS]))
     keep = np.array([im in rows for im in images])
     pipelines = {rows[im][0] for im in images[keep]}
     if len(pipelines) != 1:
@@ -53,21 +99,28 @@ def read_faceres(path, images):
     return keep, np.array([rows[im][1] for im in images[keep]]), pipelines.pop()
 
 
-def held_out(x, y, train_mask, fold_of, lam, original):
-    """Logits of the originals of every fold, by a model fitted on train_mask minus that fold;
-    the other originals by the model fitted on all of train_mask."""
-    z = np.full(len(y), np.nan)
-    for fold in np.unique(fold_of[train_mask]):
+def screen_kinds(kinds):
+    """The screen head balances live and attack of replay/ alone (one kind), LFW on top."""
+    return np.where(kinds == "lfw", "lfw", "screen").astype("<U8")
+
+
+def held_out(x, y, kinds, fold_of, lam, original, lfw_weight):
+    """Screen head: logits of the replay originals of every source, by a model fitted on the
+    other sources (and the LFW training people); every other image by the model fitted on all
+    of replay/ (and the LFW training people). Also returns the per-source models."""
+    z, models = np.full(len(y), np.nan), {}
+    screen, sk = kinds == "screen", screen_kinds(kinds)
+    train = screen | (kinds == "lfw")
+    for fold in np.unique(fold_of[screen]):
         held = fold_of == fold
-        tr = train_mask & ~held
-        z[held & original] = T.logits(T.fit(x[tr], y[tr], T.sample_weights(y[tr], np.zeros(tr.sum())), lam),
-                                      x[held & original])
-    full = T.fit(x[train_mask], y[train_mask], T.sample_weights(y[train_mask], np.zeros(train_mask.sum())), lam)
-    z[~train_mask & original] = T.logits(full, x[~train_mask & original])
-    return z, full
+        models[fold] = fit_rows(x, y, sk, train & ~held, lam, lfw_weight)
+        z[held & original] = T.logits(models[fold], x[held & original])
+    full = fit_rows(x, y, sk, train, lam, lfw_weight)
+    z[~screen] = T.logits(full, x[~screen])
+    return z, full, models
 
 
-def screen_size_check(fr, y, groups, lam, original, equal_path):
+def screen_size_check(fr, y, groups, models, original, equal_path):
     """Each leave-one-source-out screen model on its held-out replay originals and on the same
     crops resized to one width (liveness_sets.py's equal.tsv, `faceauth features` of them):
     ROC AUC of both. A head that read the crop size would lose its ranking at equal width."""
@@ -78,12 +131,9 @@ def screen_size_check(fr, y, groups, lam, original, equal_path):
     # equal.tsv's images are WORK/equal/replay/<class>/<source>/<file>: label and source from the path
     ey = np.array([float(i.split("/")[-3] == "live") for i in eimages])
     esource = np.array([i.split("/")[-2] for i in eimages])
-    screen = np.char.startswith(groups, "replay:")
     out = {"original": ([], []), "equal_width": ([], [])}
-    for source in np.unique(groups[screen]):
+    for source, model in models.items():
         held = groups == source
-        tr = screen & ~held
-        model = T.fit(fr[tr], y[tr], T.sample_weights(y[tr], np.zeros(tr.sum())), lam)
         test, etest = held & original, esource == source.split(":", 1)[1]
         for key, (xs, ys) in (("original", (fr[test], y[test])), ("equal_width", (ex[etest], ey[etest]))):
             out[key][0].extend(T.logits(model, xs))
@@ -109,6 +159,47 @@ def no_nan(value):
     return None if isinstance(value, float) and value != value else value
 
 
+def read_all(args):
+    """Liveness features and hm_faceres features of the images that have both; LFW rows appended."""
+    names, x, y, groups, images = T.read([args.features])
+    faceres = [args.faceres]
+    if args.lfw_features:
+        lnames, lx, ly, lgroups, limages = T.read([args.lfw_features])
+        if lnames != names:
+            raise SystemExit("--lfw-features has other feature columns")
+        x, y = np.vstack([x, lx]), np.concatenate([y, ly])
+        groups, images = np.concatenate([groups, lgroups]), np.concatenate([images, limages])
+        faceres.append(args.lfw_faceres)
+    keep, fr, pipeline = read_faceres(faceres, images)
+    return names, x[keep], y[keep], groups[keep], images[keep], fr, pipeline
+
+
+def print_size_check(x, y, groups, kinds, original, models, equal_path):
+    """Each print fold's model on its held-out replay originals and on the same crops at one
+    width (liveness-features of liveness_sets.py's equal.tsv): ROC AUC of both."""
+    enames, ex, ey, eg, _ = T.read([equal_path])
+    ex = ex[:, T.columns(enames, PRINT_GROUPS)]
+    out = {"original": ([], []), "equal_width": ([], [])}
+    for held, model in zip(T.folds(groups), models):
+        test = held & original & (kinds == "screen")
+        etest = np.isin(eg, np.unique(groups[test]))
+        for key, (xs, ys) in (("original", (x[test], y[test])), ("equal_width", (ex[etest], ey[etest]))):
+            out[key][0].extend(T.logits(model, xs))
+            out[key][1].extend(ys)
+    return {key: {"n": len(t), "auc": round(T.auc(np.array(s), np.array(t)), 4)} for key, (s, t) in out.items()}
+
+
+def lfw_report(scores, original):
+    """BPCER of the held-out LFW people (all live) at 30/50/70/90, originals and augmented copies."""
+    out = {}
+    for name, m in (("original", original), ("augmented", ~original)):
+        if m.any():
+            s = scores[m]
+            out[name] = {"live": int(m.sum()), "live_median": round(float(np.median(s)), 1),
+                         "bpcer": {str(t): round(100 * float((s < t).mean()), 2) for t in (30, 50, 70, 90)}}
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("features", help="faceauth liveness-features TSV")
@@ -119,21 +210,33 @@ def main():
     parser.add_argument("--out-dir", required=True)
     parser.add_argument("--scores", default="")
     parser.add_argument("--equal", default="", help="faceauth features of liveness_sets.py's equal.tsv images")
+    parser.add_argument("--print-equal", default="", help="liveness-features of equal.tsv: the print head's size check")
+    parser.add_argument("--lfw-features", default="", help="liveness-features of liveness_sets.py --lfw's lfw.tsv")
+    parser.add_argument("--lfw-faceres", default="", help="faceauth features of the same LFW images")
+    parser.add_argument("--lfw-weight", type=float, default=0.0,
+                        help="the LFW training cell's weight, in classes of one attack kind (0: not trained on)")
+    parser.add_argument("--lfw-print-weight", type=float, default=None, help="the print head's (default: --lfw-weight)")
     args = parser.parse_args()
-    names, x, y, groups, images = T.read([args.features])
-    keep, fr, pipeline = read_faceres(args.faceres, images)
-    names_all, x, y, groups, images = names, x[keep], y[keep], groups[keep], images[keep]
-    cols = T.columns(names, PRINT_GROUPS)
+    if args.lfw_print_weight is None:
+        args.lfw_print_weight = args.lfw_weight
+    if bool(args.lfw_features) != bool(args.lfw_faceres):
+        raise SystemExit("--lfw-features and --lfw-faceres go together")
+    names_all, x, y, groups, images, fr, pipeline = read_all(args)
+    cols = T.columns(names_all, PRINT_GROUPS)
     original = np.char.find(images, "/aug/") < 0
-    kinds = T.kind_of(groups)
+    kinds = kinds_of(groups)
     screen = kinds == "screen"
-    zp, scored = T.out_of_fold(x[:, cols], y, groups, original, args.lam_print)
-    if not scored[original].all():
+    measured = (kinds == "print") | screen  # NUAA and replay/: the folds, the calibration
+    xp = x[:, cols]
+    zp, scored, print_folds = print_out_of_fold(xp, y, groups, kinds, original, args.lam_print,
+                                                args.lfw_print_weight)
+    if not scored[original & measured].all():
         raise SystemExit("an original image is in no fold")
-    print_model = T.fit(x[:, cols], y, T.sample_weights(y, kinds), args.lam_print)
-    zs, screen_model = held_out(fr, y, screen, groups, args.lam_screen, original)
-    o = original
-    ap = float(np.quantile(zp[o & ~screen & (y > 0)], args.bpcer))
+    print_model = fit_rows(xp, y, kinds, kinds != "lfw_held", args.lam_print, args.lfw_print_weight)
+    zp[~measured] = T.logits(print_model, xp[~measured])
+    zs, screen_model, screen_folds = held_out(fr, y, kinds, groups, args.lam_screen, original, args.lfw_weight)
+    o = original & measured
+    ap = float(np.quantile(zp[o & (kinds == "print") & (y > 0)], args.bpcer))
     az = float(np.quantile(zs[o & screen & (y > 0)], args.bpcer))
     z = np.minimum(zp - ap, zs - az)
     t0 = float(np.quantile(z[o & (y > 0)], args.bpcer))
@@ -144,13 +247,24 @@ def main():
                            ("print_head_on_screens", zp, "screen"), ("screen_head_on_prints", zs, "print")):
         m = o & (kinds == kind)
         validation[name] = {"auc": round(T.auc(zz[m], y[m]), 4)}
+    nuaa = o & (kinds == "print")
     validation["screen_head_on_prints"]["bpcer_at_50"] = T.rates(
-        T.to_score(zs[o & ~screen] - az, t0, temperature), y[o & ~screen], 50)["bpcer"]
+        T.to_score(zs[nuaa] - az, t0, temperature), y[nuaa], 50)["bpcer"]
+    lfw = kinds == "lfw_held"
+    lfw_scores = T.to_score(z[lfw], t0, temperature)
+    if lfw.any():
+        validation["lfw_held_out"] = lfw_report(lfw_scores, original[lfw])
     if args.equal:
-        validation["screen_size_check"] = screen_size_check(fr, y, groups, args.lam_screen, original, args.equal)
+        validation["screen_size_check"] = screen_size_check(fr, y, groups, screen_folds, original, args.equal)
+    if args.print_equal:
+        validation["print_size_check"] = print_size_check(xp, y, groups, kinds, original, print_folds,
+                                                          args.print_equal)
     calibration = {"print_offset": round(ap, 5), "screen_offset": round(az, 5), "operating_logit": round(t0, 5),
                    "temperature": round(temperature, 5), "bpcer_quantile": args.bpcer,
                    "fused": "min(print, screen) logits"}
+    lfw_note = "; live: LFW press photos of 4/5 of the people (lfw:PERSON), cell weight {}"
+    print_note = "" if args.lfw_print_weight <= 0 else lfw_note.format(args.lfw_print_weight)
+    screen_note = "" if args.lfw_weight <= 0 else lfw_note.format(args.lfw_weight)
     common = {"default_threshold": T.OPERATING_POINT, "logit_limit": round(T.LIMIT, 6), "calibration": calibration}
     print_head = head_json(print_model, ap, t0, temperature, {
         "prefix": "liveness-print-lr",
@@ -158,9 +272,10 @@ def main():
                  "aligned face's texture, spectrum and hm_liveness features; fused = min(this logit, the screen "
                  "head's); score = 100 * sigmoid(clip(fused, -logit_limit, logit_limit)).",
         "trained_on": {"data": "NUAA Photograph Imposter (printed photos, sessions 01 and 02) and replay/ (screen "
-                               "replays, 6 sources), with augmented copies (tools/train/liveness_sets.py)",
+                               "replays, 6 sources), with augmented copies (tools/train/liveness_sets.py)" + print_note,
                        "command": f"tools/train/train_liveness_fused.py --lam-print {args.lam_print} "
-                                  f"--lam-screen {args.lam_screen} --bpcer {args.bpcer}"},
+                                  f"--lam-screen {args.lam_screen} --bpcer {args.bpcer} --lfw-weight {args.lfw_weight} "
+                                  f"--lfw-print-weight {args.lfw_print_weight}"},
         "selection": {"groups": PRINT_GROUPS, "lambda": args.lam_print}, **common, "validation": validation})
     full = {k: np.zeros(len(names_all)) for k in ("mean", "weights")}
     full["scale"] = np.ones(len(names_all))
@@ -172,7 +287,7 @@ def main():
         "prefix": "liveness-screen-lr",
         "about": "Screen head of the fused liveness score: logistic regression on hm_faceres features of the head "
                  "crop (the attribute pass's upper + lower regions); logit = weights . (x - mean) / scale + bias.",
-        "trained_on": {"data": "replay/ (6 sources) with augmented copies", "lambda": args.lam_screen},
+        "trained_on": {"data": "replay/ (6 sources) with augmented copies" + screen_note, "lambda": args.lam_screen},
         "pipeline": pipeline, "inputs": SCREEN_INPUTS, **common})
     for name, head in (("liveness.json", print_head), ("liveness_screen.json", screen_head)):
         with open(f"{args.out_dir}/{name}", "w") as f:
@@ -181,7 +296,8 @@ def main():
     if args.scores:
         with open(args.scores, "w") as f:
             f.write("image\tlabel\tgroup\tscore\tprint_logit\tscreen_logit\n")
-            for i, s in zip(np.flatnonzero(o), scores):
+            rows = np.concatenate([np.flatnonzero(o), np.flatnonzero(lfw)])
+            for i, s in zip(rows, np.concatenate([scores, lfw_scores])):
                 f.write(f"{images[i]}\t{int(y[i])}\t{groups[i]}\t{s:.2f}\t{zp[i]:.3f}\t{zs[i]:.3f}\n")
     print(json.dumps({"calibration": calibration, "validation": validation,
                       "versions": [print_head["version"], screen_head["version"]]}, indent=1))
