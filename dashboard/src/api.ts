@@ -12,9 +12,13 @@ export class ApiError extends Error {
 
 let csrfToken = '';
 let onSignedOut: () => void = () => {};
+// Bumped with every new CSRF token (a new session, or a sign-in begun): a 401 that answers a
+// request of an earlier session is not a sign-out of this one.
+let epoch = 0;
 
 export function setCsrf(token: string): void {
   csrfToken = token;
+  epoch += 1;
 }
 export function whenSignedOut(callback: () => void): void {
   onSignedOut = callback;
@@ -30,6 +34,7 @@ export async function api<T = any>(method: string, path: string, body?: unknown)
     payload = JSON.stringify(body);
   }
   if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
+  const started = epoch;
   const response = await fetch(path, { method, headers, body: payload, credentials: 'same-origin' });
   const text = await response.text();
   let data: any = null;
@@ -39,7 +44,7 @@ export async function api<T = any>(method: string, path: string, body?: unknown)
     data = null;
   }
   if (!response.ok) {
-    if (response.status === 401 && !path.startsWith('/admin/v1/auth/')) onSignedOut();
+    if (response.status === 401 && !path.startsWith('/admin/v1/auth/') && started === epoch) onSignedOut();
     throw new ApiError(response.status, data?.errorCode ?? 'error', data?.message ?? response.statusText);
   }
   return data as T;

@@ -8,7 +8,10 @@ let user: User | null = null;
 const app = document.getElementById('app') as HTMLElement;
 let cleanup: (() => void) | null = null;
 
+// A request that finds the session gone shows the sign-in form, once: a later one (still in
+// flight when the user signed out) must not redraw it and wipe what is being typed into it.
 whenSignedOut(() => {
+  if (!user) return;
   user = null;
   render();
 });

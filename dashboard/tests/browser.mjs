@@ -458,10 +458,30 @@ try {
   await page.locator('input.secret').waitFor();
   const viewerPassword = await page.locator('input.secret').inputValue();
   await axe('users');
+  // A request still in flight at sign-out comes back 401 once the form is up: it must not redraw
+  // the form and wipe what is typed in it (a race a loaded machine once showed).
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  let seen;
+  const holding = new Promise((resolve) => (seen = resolve));
+  await page.route('**/admin/v1/users', async (route) => {
+    if (route.request().method() !== 'GET') return route.continue();
+    seen();
+    await held;
+    return route.continue();
+  });
+  await page.reload();
+  await holding;
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { name: 'Sign in to faceauth' }).waitFor();
   check((await adminApi('GET', '/admin/v1/kyc-projects')).status === 401, 'after sign-out the session is gone');
   await page.getByLabel('User name').fill('viewer1');
+  const late = page.waitForResponse((r) => r.url().endsWith('/admin/v1/users') && r.request().method() === 'GET');
+  release();
+  check((await late).status() === 401, 'the held request is answered 401 after the sign-out');
+  await sleep(500);
+  check((await page.getByLabel('User name').inputValue()) === 'viewer1', 'a late 401 leaves the sign-in form as typed');
+  await page.unroute('**/admin/v1/users');
   await page.getByLabel('Password').fill(viewerPassword);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
