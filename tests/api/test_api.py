@@ -417,6 +417,16 @@ class ServerTest(unittest.TestCase):
         with open(cls.demo["other_person"], "rb") as f:
             cls.other = f.read()
         cls.admin_headers = {"Authorization": "Bearer " + cls.demo["admin_token"]}
+        try:
+            cls.prepare()
+        except BaseException:
+            # unittest skips tearDownClass when setUpClass fails: stop the server here.
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def prepare(cls):
+        """What a test class adds once its server runs (fixtures)."""
 
     @classmethod
     def tearDownClass(cls):
@@ -1555,8 +1565,7 @@ class A4_MalformedCorpus(ServerTest):
         return cases
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
+    def prepare(cls):
         cls.bomb = png_bomb(6000, 6000)
 
     def outcome(self, resp):
@@ -1728,8 +1737,7 @@ class A7_AttributeChecks(ServerTest):
     the head from its landmarks (found by the faceauth tool built beside faceauthd)."""
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
+    def prepare(cls):
         import cv2  # Debian python3-opencv (scripts/setup.sh)
         import numpy
         tool = os.path.join(os.path.dirname(FACEAUTHD), "faceauth")
@@ -1934,8 +1942,7 @@ class A7_AttributeChecks(ServerTest):
 class A6_QualityAndLiveness(ServerTest):
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
+    def prepare(cls):
         import cv2  # Debian python3-opencv (scripts/setup.sh)
         import numpy
         cls.cv2 = cv2

@@ -289,14 +289,14 @@ class H2_Webhooks(HistoryTest):
                    "--webhook-poll-ms", "100", "--rate-limit-per-minute", "0")
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
+    def prepare(cls):
         cls.receiver = Receiver()
         cls.verify = staticmethod(documented_verifier())
 
     @classmethod
     def tearDownClass(cls):
-        cls.receiver.close()
+        if getattr(cls, "receiver", None):
+            cls.receiver.close()
         super().tearDownClass()
 
     def hooked_tenant(self):
