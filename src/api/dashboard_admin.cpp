@@ -352,15 +352,7 @@ HttpResponse DashboardRouter::rename_faceauth(Call& call) {
   nlohmann::json request = body_json(call.request);
   std::optional<FaceAuthProject> project = service_.store().get_faceauth_project(call.segments[3]);
   if (!project) return fail(call.request_id, ApiErrorCode::not_found, "No such FaceAuth project");
-  if (request.contains("name")) {
-    const nlohmann::json& name = request.at("name");
-    if (!name.is_string() || name.get<std::string>().empty() || name.get<std::string>().size() > 256 ||
-        !is_valid_text(name.get<std::string>())) {
-      return fail(call.request_id, ApiErrorCode::invalid_data_format,
-                  "name must be a string of 1-256 bytes without NUL");
-    }
-    project->name = name.get<std::string>();
-  }
+  if (request.contains("name")) project->name = text_field(request, "name", true);
   if (!service_.store().update_faceauth_project(*project)) {
     return fail(call.request_id, ApiErrorCode::not_found, "No such FaceAuth project");
   }

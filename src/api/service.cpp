@@ -89,19 +89,6 @@ ApiKey make_key_record(KeyKind kind, const std::string& project_id, const NewKey
   return {random_hex_id(), kind, project_id, key.prefix, key.hash, now_ms()};
 }
 
-std::string text_field(const nlohmann::json& request, const char* name, bool required) {
-  if (!request.contains(name)) {
-    if (required) throw std::invalid_argument(std::string(name) + " is required");
-    return "";
-  }
-  if (!request.at(name).is_string()) throw std::invalid_argument(std::string(name) + " must be a string");
-  std::string value = request.at(name).get<std::string>();
-  if (required && value.empty()) throw std::invalid_argument(std::string(name) + " must not be empty");
-  if (value.size() > 256) throw std::invalid_argument(std::string(name) + " is too long");
-  if (!is_valid_text(value)) throw std::invalid_argument(std::string(name) + " must not contain NUL");
-  return value;
-}
-
 int retention_field(const nlohmann::json& request, int fallback) {
   if (!request.contains("image_retention_days")) return fallback;
   const nlohmann::json& value = request.at("image_retention_days");
@@ -126,6 +113,19 @@ AttributeNeeds attribute_needs(const Policy& policy) {
 }
 
 }  // namespace
+
+std::string text_field(const nlohmann::json& request, const char* name, bool required) {
+  if (!request.contains(name)) {
+    if (required) throw std::invalid_argument(std::string(name) + " is required");
+    return "";
+  }
+  if (!request.at(name).is_string()) throw std::invalid_argument(std::string(name) + " must be a string");
+  std::string value = request.at(name).get<std::string>();
+  if (required && value.empty()) throw std::invalid_argument(std::string(name) + " must not be empty");
+  if (value.size() > 256) throw std::invalid_argument(std::string(name) + " is too long");
+  if (!is_valid_text(value)) throw std::invalid_argument(std::string(name) + " must not contain NUL");
+  return value;
+}
 
 int64_t now_ms() {
   using namespace std::chrono;

@@ -65,6 +65,10 @@ struct HistoryInput {
   std::optional<std::string> auth_id, start_date, end_date, count, next_id, next_date;
 };
 
+// A text field of a JSON body: a string of at most 256 bytes without NUL, not empty when
+// `required`; "" when absent and not required. Throws std::invalid_argument (a 400).
+std::string text_field(const nlohmann::json& request, const char* name, bool required);
+
 class FaceAuthService {
  public:
   FaceAuthService(Store& store, EnginePool& engines, const Sealer& sealer, ServiceConfig config = {});

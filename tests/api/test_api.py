@@ -660,6 +660,15 @@ class A1_DemoAndErrors(ServerTest):
                 self.assertError(self.admin("POST", "/admin/v1/kyc-projects", payload), "invalid_data_format", 400)
         names = [p["name"] for p in self.admin("GET", "/admin/v1/kyc-projects").json()["projects"]]
         self.assertNotIn("a", names)
+        # The dashboard's rename of a FaceAuth project takes the same text rule.
+        path = "/admin/v1/faceauth-projects/" + self.demo["faceauth_project_id"]
+        for name in (5, "", "n" * 257, "a\u0000b"):
+            with self.subTest(rename=name):
+                self.assertError(self.admin("PUT", path, {"name": name}), "invalid_data_format", 400)
+        before = self.admin("GET", path).json()["name"]
+        self.assertEqual(self.admin("PUT", path, {"name": "\u00e9" * 128}).status, 200)
+        self.assertEqual(self.admin("GET", path).json()["name"], "\u00e9" * 128)
+        self.assertEqual(self.admin("PUT", path, {"name": before}).status, 200)
 
     def test_invalid_user_id_over_256_bytes(self):
         r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie,
