@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "api/dashboard_call.h"
+#include "api/form.h"
 
 namespace faceauth {
 
@@ -274,28 +275,14 @@ HttpResponse DashboardRouter::submission_image(Call& call) {
 // POST /admin/v1/faceauth-projects/{id}/try-it: multipart faceImage + submissionId (+ userId).
 HttpResponse DashboardRouter::try_it(Call& call) {
   const HttpRequest& r = call.request;
-  const std::string* type = r.header("content-type");
-  MultipartResult form = parse_multipart(type ? *type : "", r.body);
-  if (form.error) {
-    return fail(call.request_id, ApiErrorCode::invalid_data_format,
-                std::string("multipart/form-data is required: ") + multipart_error_name(*form.error));
-  }
-  std::string_view image;
-  std::string submission_id, user_id;
-  for (const MultipartPart& part : form.parts) {
-    if (part.name == "faceImage") image = part.data;
-    if (part.name == "submissionId") submission_id = std::string(part.data);
-    if (part.name == "userId") user_id = std::string(part.data);
-  }
-  if (submission_id.size() > 256 || user_id.size() > 256) {
-    return fail(call.request_id, ApiErrorCode::invalid_data_format, "fields must be at most 256 bytes");
-  }
+  // The API's form rule (POST /v3/faceauth), with the vendor's 256-byte text fields.
+  FormFields form = parse_form(r, {"faceImage"}, 256);
+  if (form.error) return fail(call.request_id, *form.error, form.message);
+  std::string submission_id = form_field(form, "submissionId"), user_id = form_field(form, "userId");
+  std::string_view image = form.values["faceImage"];
   if (submission_id.empty())
     return fail(call.request_id, ApiErrorCode::required_field_missing, "submissionId is required");
   if (image.empty()) return fail(call.request_id, ApiErrorCode::required_field_missing, "faceImage is required");
-  if (!is_valid_text(submission_id) || !is_valid_text(user_id)) {
-    return fail(call.request_id, ApiErrorCode::invalid_data_format, "fields must be valid UTF-8 without NUL");
-  }
   AuthInput input{"", submission_id, image, user_id, "", "", "", r.client_address, ""};
   Outcome outcome = service_.authenticate_in_project(call.segments[3], input);
   if (outcome.error) return outcome_response(outcome, call.request_id);

@@ -1,5 +1,7 @@
 #include "api/routes.h"
 
+#include "api/form.h"
+
 #include <algorithm>
 
 #include <chrono>
@@ -24,51 +26,6 @@ bool plain_id(const std::string& text) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) return false;
   }
   return true;
-}
-
-// The text fields of our forms (named in error messages; other names are not echoed).
-const std::vector<std::string> kTextFields = {"submissionId", "userId", "email", "cf1", "cf2", "cf3"};
-
-struct FormFields {
-  std::optional<ApiErrorCode> error;
-  std::string message;
-  std::map<std::string, std::string_view> values;
-};
-
-// Parses a multipart body; text fields (every field but `file_fields`) must be valid UTF-8
-// and at most `max_bytes` long.
-FormFields parse_form(const HttpRequest& request, const std::vector<std::string>& file_fields, size_t max_bytes) {
-  FormFields form;
-  const std::string* type = request.header("content-type");
-  MultipartResult parsed = parse_multipart(type ? *type : "", request.body);
-  if (parsed.error) {
-    form.error = ApiErrorCode::invalid_data_format;
-    form.message = std::string("multipart/form-data is required: ") + multipart_error_name(*parsed.error);
-    return form;
-  }
-  for (const MultipartPart& part : parsed.parts) {
-    if (!is_valid_text(part.name) || part.name.size() > 256) {
-      form.error = ApiErrorCode::invalid_data_format;
-      form.message = "a field name is not valid UTF-8 (without NUL) of at most 256 bytes";
-      return form;
-    }
-    bool is_file = std::find(file_fields.begin(), file_fields.end(), part.name) != file_fields.end();
-    if (!is_file && (part.data.size() > max_bytes || !is_valid_text(part.data))) {
-      // Only names of ours are echoed: never raw client bytes in a message.
-      bool known = std::find(kTextFields.begin(), kTextFields.end(), part.name) != kTextFields.end();
-      form.error = ApiErrorCode::invalid_data_format;
-      form.message = (known ? "field " + part.name : std::string("a text field")) +
-                     " must be valid UTF-8 (without NUL) of at most " + std::to_string(max_bytes) + " bytes";
-      return form;
-    }
-    form.values[part.name] = part.data;
-  }
-  return form;
-}
-
-std::string field(const FormFields& form, const std::string& name) {
-  auto it = form.values.find(name);
-  return it == form.values.end() ? "" : std::string(it->second);
 }
 
 // Digits only, within [low, high].
@@ -247,12 +204,12 @@ HttpResponse ApiRouter::faceauth(Context& context) {
     return fail(context, ApiErrorCode::required_field_missing, "faceImage is required");
   }
   AuthInput input{*key,
-                  field(form, "submissionId"),
+                  form_field(form, "submissionId"),
                   form.values["faceImage"],
-                  field(form, "userId"),
-                  field(form, "cf1"),
-                  field(form, "cf2"),
-                  field(form, "cf3"),
+                  form_field(form, "userId"),
+                  form_field(form, "cf1"),
+                  form_field(form, "cf2"),
+                  form_field(form, "cf3"),
                   context.request.client_address,
                   ""};
   if (std::optional<HttpResponse> bad = take_idempotency_key(context, input.idempotency_key)) return *bad;
@@ -285,8 +242,8 @@ HttpResponse ApiRouter::submissions(Context& context, const std::string& kyc_pro
     FormFields form = parse_form(context.request, {"selfieImage", "idImage"}, config_.max_field_bytes);
     if (form.error) return fail(context, *form.error, form.message);
     SubmissionInput input{
-        form.values["selfieImage"], form.values["idImage"], field(form, "userId"), field(form, "email"),
-        field(form, "cf1"),         field(form, "cf2"),     field(form, "cf3"),    ""};
+        form.values["selfieImage"], form.values["idImage"],  form_field(form, "userId"), form_field(form, "email"),
+        form_field(form, "cf1"),    form_field(form, "cf2"), form_field(form, "cf3"),    ""};
     if (std::optional<HttpResponse> bad = take_idempotency_key(context, input.idempotency_key)) return *bad;
     return respond(context, service_.create_submission(kyc_project_id, input));
   }

@@ -477,9 +477,8 @@ class ServerTest(unittest.TestCase):
         vendor_client_reads(self, body)
         return body
 
-    def admin(self, method, path, payload=None, headers=None):
+    def admin(self, method, path, payload=None, headers=None, body=None):
         h = dict(self.admin_headers)
-        body = None
         if payload is not None:
             body = json.dumps(payload).encode()
             h["Content-Type"] = "application/json"
@@ -669,6 +668,29 @@ class A1_DemoAndErrors(ServerTest):
         self.assertEqual(self.admin("PUT", path, {"name": "\u00e9" * 128}).status, 200)
         self.assertEqual(self.admin("GET", path).json()["name"], "\u00e9" * 128)
         self.assertEqual(self.admin("PUT", path, {"name": before}).status, 200)
+
+    def test_try_it_reads_its_form_by_the_api_rule(self):
+        # The dashboard's try-it takes the same multipart rule as POST /v3/faceauth.
+        path = "/admin/v1/faceauth-projects/%s/try-it" % self.demo["faceauth_project_id"]
+        image = ("faceImage", self.selfie, "face.jpg", "image/jpeg")
+        sid = ("submissionId", self.demo["submission_id"])
+        cases = (([sid, image, (b"a\x00b", "x")], "invalid_data_format", 400),
+                 ([sid, image, ("cf1", b"\xff\xfe")], "invalid_data_format", 400),
+                 ([("submissionId", "s" * 257), image], "invalid_data_format", 400),
+                 ([sid, image, ("userId", b"u\x00")], "invalid_data_format", 400),
+                 ([image], "required_field_missing", 400),
+                 ([sid], "required_field_missing", 400))
+        for fields, code, status in cases:
+            with self.subTest(fields=[f[0] for f in fields]):
+                body, ct = multipart(fields)
+                self.assertError(self.admin("POST", path, headers={"Content-Type": ct}, body=body), code, status)
+        r = self.admin("POST", path, headers={"Content-Type": "application/json"}, body=b"{}")
+        self.assertError(r, "invalid_data_format", 400)
+        body, ct = multipart([sid, image, ("userId", "\u00e9" * 128)])
+        r = self.admin("POST", path, headers={"Content-Type": ct}, body=body)
+        self.assertEqual(r.status, 200, r.body[:300])
+        self.assertEqual(r.json()["auth_status"], "approved")
+        self.assertEqual(len(r.json()["face"]["landmarks"]), 68)
 
     def test_invalid_user_id_over_256_bytes(self):
         r = faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie,
