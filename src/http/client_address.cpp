@@ -16,6 +16,12 @@ bool to_address(std::string_view text, ip::address& out) {
   if (ec) return false;
   if (address.is_v6() && address.to_v6().is_v4_mapped()) {
     address = ip::make_address_v4(ip::v4_mapped, address.to_v6());
+  } else if (address.is_v6()) {
+    // A zone ("fe80::1%eth0", "2001:db8::1%7") names a link of the sender's, not a client:
+    // dropped, so one address is one key for the throttles (and "%-4" cannot make a new one).
+    ip::address_v6 v6 = address.to_v6();
+    v6.scope_id(0);
+    address = v6;
   }
   out = address;
   return true;

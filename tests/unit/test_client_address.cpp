@@ -61,5 +61,18 @@ TEST(TrustedProxies, CanonicalIp) {
   EXPECT_EQ(canonical_ip("1.2.3"), "");
 }
 
+// Found by fuzz_request_text: a zone made each spelling a different "address" (and "%-04"
+// printed as %18446744073709551612, which reads back as another), so the throttles' key moved.
+TEST(TrustedProxies, ZonesAreNotPartOfAnAddress) {
+  EXPECT_EQ(canonical_ip("fe80::1%2"), "fe80::1");
+  EXPECT_EQ(canonical_ip("fe80::1%-04"), "fe80::1");
+  EXPECT_EQ(canonical_ip("::ffff:19%-04"), "::255.255.0.25");
+  EXPECT_EQ(canonical_ip(canonical_ip("2001:db8::9%4294967295")), canonical_ip("2001:db8::9%4294967295"));
+  TrustedProxies proxies = TrustedProxies::parse("127.0.0.1");
+  EXPECT_EQ(proxies.client_address("127.0.0.1", {"2001:db8::7%1"}), "2001:db8::7");
+  EXPECT_EQ(proxies.client_address("127.0.0.1", {"[2001:db8::7%2]:443"}), "2001:db8::7");
+  EXPECT_TRUE(TrustedProxies::parse("fe80::1%3").contains("fe80::1"));
+}
+
 }  // namespace
 }  // namespace faceauth
