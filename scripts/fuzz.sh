@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build/fuzz"
 seconds=${FUZZ_SECONDS:-60}
 CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DFACEAUTH_SANITIZE=ON -DFACEAUTH_FUZZ=ON >/dev/null
-cmake --build "$build" -j"$(nproc)" --target fuzz_image_decoder fuzz_exif fuzz_multipart fuzz_request_text make_fuzz_corpus >/dev/null
+cmake --build "$build" -j"$(nproc)" --target fuzz_image_decoder fuzz_exif fuzz_multipart fuzz_request_text fuzz_policy_json make_fuzz_corpus >/dev/null
 "$build/make_fuzz_corpus" "$build/corpus/seeds"
 export ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$root/tests/lsan.supp:print_suppressions=0
 
@@ -26,3 +26,4 @@ run_target fuzz_image_decoder
 run_target fuzz_exif
 run_target fuzz_multipart "$root/tests/fuzz/multipart_seeds"
 run_target fuzz_request_text "$root/tests/fuzz/request_text_seeds"
+run_target fuzz_policy_json "$root/tests/fuzz/policy_json_seeds"
