@@ -101,6 +101,9 @@ double threshold_field(const nlohmann::json& doc, const char* name, double fallb
 
 QualityPolicy effective_quality(const Policy& policy) {
   QualityPolicy limits = policy.quality;
+  if (policy.liveness_threshold > 0) {
+    limits.min_eye_distance_px = std::max(limits.min_eye_distance_px, kLivenessMinEyeDistancePx);
+  }
   if (policy.face_cover_threshold <= 0 && policy.head_cover_threshold <= 0) return limits;
   limits.min_eye_distance_px = std::max(limits.min_eye_distance_px, kPpeMinEyeDistancePx);
   limits.max_yaw = limits.max_yaw > 0 ? std::min(limits.max_yaw, kPpeMaxYaw) : kPpeMaxYaw;

@@ -84,7 +84,12 @@ struct Decision {
 constexpr double kPpeMinEyeDistancePx = 30;
 constexpr double kPpeMaxYaw = 45;  // the only measured subset: docs/attributes.md
 constexpr double kPpeMaxPitch = 30;
-// The quality limits decide() applies: the policy's, tightened as above when a PPE check is on.
+// What liveness needs: under 20 px between the eyes a third of live faces score as
+// reproductions (docs/liveness.md, "Live faces at construction sites"), so with liveness on the
+// face must be at least this large (a larger limit stays; a limit that is off is turned on).
+constexpr double kLivenessMinEyeDistancePx = 20;
+// The quality limits decide() applies: the policy's, tightened as above when a PPE check or
+// liveness is on.
 QualityPolicy effective_quality(const Policy& policy);
 
 // The checks a policy turns on, so the engine computes only what is needed.

@@ -17,8 +17,8 @@
 #include "cli/liveness_metrics.h"
 #include "policy/policy.h"
 #include "test_support.h"
-#include "vision/face/aligner.h"
 #include "vision/checks/quality.h"
+#include "vision/face/aligner.h"
 
 namespace faceauth {
 namespace {
@@ -348,6 +348,36 @@ TEST(LivenessMetrics, RatesAndAuc) {
   samples.push_back({60, true, "3"});  // a tie counts half
   EXPECT_NEAR(eval::liveness_auc(samples), (8.0 + 2.5) / 12, 1e-12);
   EXPECT_TRUE(std::isnan(eval::attack_rates({{50, true, "1"}}, 50).apcer));
+}
+
+// With liveness on, a face under 20 px between the eyes is Face_too_small_fail (a third of live
+// site faces that small score as reproductions), also when the project turned the limit off.
+TEST(QualityPolicy, LivenessRequiresAFaceOfTwentyPixels) {
+  QualityMeasures small;
+  small.eye_distance_px = 15;
+  small.sharpness = 10;
+  small.brightness = 120;
+  Policy policy;
+  policy.quality.min_eye_distance_px = 0;  // the project's limit off
+  EXPECT_EQ(effective_quality(policy).min_eye_distance_px, 0) << "without liveness the project's own";
+  policy.liveness_threshold = 50;
+  EXPECT_EQ(effective_quality(policy).min_eye_distance_px, kLivenessMinEyeDistancePx);
+  Scores scores;
+  scores.face_similarity = 100;
+  scores.liveness = 99;
+  scores.quality = small;
+  std::vector<std::string> codes;
+  for (const FailCode& fail : decide(scores, policy).fails) codes.push_back(fail.code);
+  EXPECT_EQ(codes, std::vector<std::string>{"Face_too_small_fail"});
+  policy.quality.min_eye_distance_px = 40;  // a larger limit stays
+  EXPECT_EQ(effective_quality(policy).min_eye_distance_px, 40);
+  policy.quality.min_eye_distance_px = 0;
+  policy.face_cover_threshold = 50;  // with a PPE check too, the larger of the two
+  EXPECT_EQ(effective_quality(policy).min_eye_distance_px, kPpeMinEyeDistancePx);
+  small.eye_distance_px = 20;
+  scores.quality = small;
+  policy.face_cover_threshold = 0;
+  EXPECT_TRUE(decide(scores, policy).approved);
 }
 
 // With a PPE check on, the face must be large and frontal enough for the attribute heads:
