@@ -412,7 +412,7 @@ class LivenessLfw(unittest.TestCase):
         self.assertEqual(report["augmented"]["bpcer"]["30"], 100.0)
 
 
-def face_landmarks(cx, cy, jaw):
+def jaw_landmarks(cx, cy, jaw):
     """68 made-up points centred on (cx, cy), jaw (points 0 and 16) `jaw` px apart."""
     points = np.tile([cx, cy], (68, 1)).astype(float)
     points[0] = [cx - jaw / 2, cy]
@@ -445,15 +445,15 @@ class GateRatesOwnFace(unittest.TestCase):
 
     def made_up_set(self):
         # own faces: in the middle, below the top 15 %, jaw 60 px >= 0.3 * 0.47 * 200 = 28.2 px
-        self.crop("hat", "a.jpg", 90.0, face_landmarks(100, 120, 60))
-        self.crop("bare", "b.jpg", 10.0, face_landmarks(100, 120, 60))
+        self.crop("hat", "a.jpg", 90.0, jaw_landmarks(100, 120, 60))
+        self.crop("bare", "b.jpg", 10.0, jaw_landmarks(100, 120, 60))
         # not the crop's own: a neighbour at the edge, a hit on the hat at the top, a face too small
-        self.crop("bare", "c.jpg", 95.0, face_landmarks(20, 120, 60))
-        self.crop("bare", "d.jpg", 96.0, face_landmarks(100, 20, 60))
-        self.crop("bare", "e.jpg", 97.0, face_landmarks(100, 120, 27))
+        self.crop("bare", "c.jpg", 95.0, jaw_landmarks(20, 120, 60))
+        self.crop("bare", "d.jpg", 96.0, jaw_landmarks(100, 20, 60))
+        self.crop("bare", "e.jpg", 97.0, jaw_landmarks(100, 120, 27))
         # jaw 30 px: own in a 200 px crop, too small in a crop cut 200 x 240 (longer side 240)
-        self.crop("hat", "f.jpg", 80.0, face_landmarks(100, 120, 30))
-        self.crop("hat", "g.jpg", 5.0, face_landmarks(100, 120, 30), size=(240, 200))
+        self.crop("hat", "f.jpg", 80.0, jaw_landmarks(100, 120, 30))
+        self.crop("hat", "g.jpg", 5.0, jaw_landmarks(100, 120, 30), size=(240, 200))
 
     def test_any_face_counts_every_face_found(self):
         self.made_up_set()
