@@ -219,6 +219,53 @@ class BareHeads(unittest.TestCase):
         self.assertEqual(rates["heldout_bare"], {"n": 4, "bare_under_50": 0.5, "over_50": 2})  # 0.0 scores 50.0
         self.assertEqual(rates["heldout_bare_gate"], {"n": 2, "bare_under_50": 1.0, "over_50": 0})
 
+    def test_jittered_copies_change_size_keep_split_and_source_and_cover_masks_faces(self):
+        datasets = self.lfw({"Ann_A": 1})
+        bare_heads.write_list(datasets, self.work, set())
+        portrait = bare_heads.list_rows(datasets, set())[0][0]
+        clear = os.path.join(self.work, "wo.jpg")
+        cv2.imwrite(clear, np.full((150, 150, 3), 90, np.uint8))
+        write(os.path.join(self.work, "clear.tsv"), ("image", "split"), [(clear, "heldout")])
+        for name, image in (("bare.features.jsonl", portrait), ("faces.features.jsonl", clear)):
+            with open(os.path.join(self.work, name), "w") as out:
+                out.write(json.dumps({"image": image, "faces": 1, "landmarks": landmarks_with_eyes(40.0)}) + "\n")
+        bare_heads.write_jitter(self.work, 17, "bare_jitter")
+        rows = t.read_tsv(os.path.join(self.work, "bare_jitter.tsv"))
+        self.assertEqual([(r["base"], r["split"], r["source"]) for r in rows],
+                         [(portrait, split_of("lfw/Ann_A"), "lfw/Ann_A"), (clear, "heldout", clear)])
+        for r, side in zip(rows, (120, 150)):
+            scale = float(r["eye_px"]) / 40.0
+            self.assertTrue(20 <= float(r["eye_px"]) <= 110)
+            height, width = cv2.imread(r["image"]).shape[:2]
+            self.assertTrue(0.7 * side * scale - 1 <= width <= side * scale + 1, (width, side * scale))
+            self.assertTrue(0.77 * side * scale - 1 <= height <= side * scale + 1, (height, side * scale))
+
+    def test_jittered_copies_are_negatives_held_out_apart_and_synthetic_pairs_can_count_twice(self):
+        write(os.path.join(self.work, "bare_jitter.tsv"), ("image", "base", "split", "source", "eye_px"),
+              [("ja.jpg", "a.jpg", "train", "lfw/A", 30), ("jb.jpg", "b.jpg", "heldout", "lfw/B", 80)])
+        write(os.path.join(self.work, "hats.tsv"), ("image", "kind", "split", "source"),
+              [("h.jpg", "hat", "train", "c.jpg"), ("x.jpg", "hat", "heldout", "d.jpg")])
+        data = t.Set()
+        data.add("h.jpg", 1, "train", "c.jpg")
+        data.add("x.jpg", 1, "heldout_synthetic", "d.jpg")
+        t.add_bare_heads(data, self.work)
+        self.assertEqual(data.rows[2:], [("ja.jpg", 0, "train", "lfw/A"), ("jb.jpg", 0, "heldout_bare_jitter", "lfw/B")])
+        self.assertEqual(data.rows.count(("h.jpg", 1, "train", "c.jpg")), 1)
+        sys.argv += ["--synthetic-weight", "2"]
+        try:
+            weighted = t.Set()
+            weighted.add("h.jpg", 1, "train", "c.jpg")
+            weighted.add("x.jpg", 1, "heldout_synthetic", "d.jpg")
+            t.add_bare_heads(weighted, self.work)
+        finally:
+            del sys.argv[-2:]
+        self.assertEqual(weighted.rows.count(("h.jpg", 1, "train", "c.jpg")), 2)
+        self.assertEqual(weighted.rows.count(("x.jpg", 1, "heldout_synthetic", "d.jpg")), 1)
+        features = {"jb.jpg": {"top": [1.0]}}
+        head = {"mean": np.zeros(1), "scale": np.ones(1), "weights": np.ones(1), "bias": 0.0}
+        self.assertEqual(t.bare_rates(head, data, features, ["top"])["heldout_bare_jitter"],
+                         {"n": 1, "bare_under_50": 0.0, "over_50": 1})
+
 
 def face_landmarks(cx, cy, eyes):
     """A frontal 68-point face centred at (cx, cy) with eye centres `eyes` apart: jaw 0-16 a
