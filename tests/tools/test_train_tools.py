@@ -491,7 +491,7 @@ class GateRatesOwnFace(unittest.TestCase):
         return json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
 
     def made_up_set(self):
-        # own faces: in the middle, below the top 15 %, jaw 60 px >= 0.3 * 0.47 * 200 = 28.2 px
+        # own faces: in the middle, below the top 15 %, jaw 60 px >= 0.3 * 0.48 * 200 = 28.8 px
         self.crop("hat", "a.jpg", 90.0, jaw_landmarks(100, 120, 60))
         self.crop("bare", "b.jpg", 10.0, jaw_landmarks(100, 120, 60))
         # not the crop's own: a neighbour at the edge, a hit on the hat at the top, a face too small

@@ -16,9 +16,9 @@ hardhats/ crop is square around the labelled hat or hair box, reaching down over
 size, the rule the trainer applies to its gate crops (train_attributes.gate_face): the
 landmarks' mean in the middle 60 % across and below the top 15 %, and the jaw (landmarks 0 to
 16) at least 0.3 of the head box. The head box is not in the set's labels; it is taken as
-HEAD_BOX_SHARE = 0.47 of the crop's longer side, the median of the hard hats' widths read off
-the 19 hardhats/ crops where the hat is seen whole (0.42-0.53 of the side; docs/attributes.md,
-"Round 5"). Without it a hit on a white hat seen from above, a neck, an arm or a neighbour in a
+HEAD_BOX_SHARE = 0.48 of the crop's longer side, the median of the hard hats' widths read off
+the 17 hardhats/ crops where a hat is seen whole at the top middle (0.42-0.58 of the side, read
+on a 10 % grid; docs/attributes.md, "Round 5"). Without it a hit on a white hat seen from above, a neck, an arm or a neighbour in a
 crowd photo counts as the crop's face (a crop cut by the photo's edge is not square: its longer
 side is the one the exporter cut).
 """
@@ -48,7 +48,7 @@ def within(row, limits):
     return quality["eye_distance_px"] >= min_eyes and abs(quality["yaw"]) <= max_yaw and abs(quality["pitch"]) <= max_pitch
 
 
-HEAD_BOX_SHARE = 0.47  # the labelled hat/hair box's side over the crop's longer side (hardhats/)
+HEAD_BOX_SHARE = 0.48  # the labelled hat/hair box's side over the crop's longer side (hardhats/)
 
 
 def own_face(image, landmarks):

@@ -291,6 +291,7 @@ def add_bare_hats(data, work):
         if r["split"] == "train":
             person = os.path.basename(os.path.dirname(r["source"]))
             data.add(r["image"], r["kind"] == "hat", "train", "lfw/" + person)
+            data.notes.add("bare_hats")
 
 
 def bare_rates(head, data, features, inputs):
@@ -438,6 +439,8 @@ NOTES = {
     "jitter": "; with WORK_DIR/bare_jitter*.tsv (tools/train/bare_heads.py jitter) training adds the bare portraits "
               "(LFW, masks/without_mask) at other sizes and places (eyes 20-110 px apart, cut 0-15 % a side; 0); "
               "heldout_bare_jitter: those of held-out people and photos, the share under 50",
+    "bare_hats": "; with WORK_DIR/bare_hats.tsv hard hats drawn on the training people's LFW portraits (1) and "
+                 "the same portraits bare (0; tools/train/bare_heads.py hats, synth_hats.py)",
     "synthetic_weight": "; the synthetic hat/bare pairs' training rows counted twice or more (--synthetic-weight)",
 }
 
