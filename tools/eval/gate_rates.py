@@ -18,9 +18,9 @@ landmarks' mean in the middle 60 % across and below the top 15 %, and the jaw (l
 16) at least 0.3 of the head box. The head box is not in the set's labels; it is taken as
 HEAD_BOX_SHARE = 0.48 of the crop's longer side, the median of the hard hats' widths read off
 the 17 hardhats/ crops where a hat is seen whole at the top middle (0.42-0.58 of the side, read
-on a 10 % grid; docs/attributes.md, "Round 5"). Without it a hit on a white hat seen from above, a neck, an arm or a neighbour in a
-crowd photo counts as the crop's face (a crop cut by the photo's edge is not square: its longer
-side is the one the exporter cut).
+on a 10 % grid; docs/attributes.md, "Round 5"). Without it a hit on a white hat seen from
+above, a neck, an arm or a neighbour in a crowd photo counts as the crop's face (a crop cut by
+the photo's edge is not square: its longer side is the one the exporter cut).
 """
 import json
 import os

@@ -106,7 +106,8 @@ def jitter(image, eye_px, rng):
 
 def jitter_bases(work):
     """(image, split, source) of the bare heads to copy: bare_heads.tsv and clear.tsv's masks/ faces."""
-    rows = [(r["image"], r["split"], r["source"]) for r in train_attributes.read_tsv(os.path.join(work, "bare_heads.tsv"))]
+    bare = train_attributes.read_tsv(os.path.join(work, "bare_heads.tsv"))
+    rows = [(r["image"], r["split"], r["source"]) for r in bare]
     seen = {r[0] for r in rows}
     clear = train_attributes.read_tsv(os.path.join(work, "clear.tsv"))
     rows += [(r["image"], r["split"], r["image"]) for r in clear if r["image"] not in seen and "/lfw" not in r["image"]]
@@ -115,7 +116,8 @@ def jitter_bases(work):
 
 def write_jitter(work, seed, name):
     rng = np.random.default_rng(seed)
-    features = train_attributes.read_features(*(os.path.join(work, f) for f in ("bare.features.jsonl", "faces.features.jsonl")))
+    names = ("bare.features.jsonl", "faces.features.jsonl")
+    features = train_attributes.read_features(*(os.path.join(work, name) for name in names))
     out_dir = os.path.join(work, name)
     os.makedirs(out_dir, exist_ok=True)
     rows = []
@@ -153,7 +155,8 @@ def main():
         return
     if sys.argv[1] == "jitter":
         seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 17
-        write_jitter(sys.argv[2], seed, sys.argv[sys.argv.index("--name") + 1] if "--name" in sys.argv else "bare_jitter")
+        name = sys.argv[sys.argv.index("--name") + 1] if "--name" in sys.argv else "bare_jitter"
+        write_jitter(sys.argv[2], seed, name)
         return
     if sys.argv[1] == "list":
         skip = excluded(sys.argv[sys.argv.index("--exclude") + 1] if "--exclude" in sys.argv else None)
