@@ -4,6 +4,7 @@ the liveness trainer's LFW live samples (docs/liveness.md), on tiny made-up sets
 WORK_DIR: no datasets, no models."""
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -218,6 +219,53 @@ class BareHeads(unittest.TestCase):
         self.assertEqual(rates["heldout_bare"], {"n": 4, "bare_under_50": 0.5, "over_50": 2})  # 0.0 scores 50.0
         self.assertEqual(rates["heldout_bare_gate"], {"n": 2, "bare_under_50": 1.0, "over_50": 0})
 
+    def test_jittered_copies_change_size_keep_split_and_source_and_cover_masks_faces(self):
+        datasets = self.lfw({"Ann_A": 1})
+        bare_heads.write_list(datasets, self.work, set())
+        portrait = bare_heads.list_rows(datasets, set())[0][0]
+        clear = os.path.join(self.work, "wo.jpg")
+        cv2.imwrite(clear, np.full((150, 150, 3), 90, np.uint8))
+        write(os.path.join(self.work, "clear.tsv"), ("image", "split"), [(clear, "heldout")])
+        for name, image in (("bare.features.jsonl", portrait), ("faces.features.jsonl", clear)):
+            with open(os.path.join(self.work, name), "w") as out:
+                out.write(json.dumps({"image": image, "faces": 1, "landmarks": landmarks_with_eyes(40.0)}) + "\n")
+        bare_heads.write_jitter(self.work, 17, "bare_jitter")
+        rows = t.read_tsv(os.path.join(self.work, "bare_jitter.tsv"))
+        self.assertEqual([(r["base"], r["split"], r["source"]) for r in rows],
+                         [(portrait, split_of("lfw/Ann_A"), "lfw/Ann_A"), (clear, "heldout", clear)])
+        for r, side in zip(rows, (120, 150)):
+            scale = float(r["eye_px"]) / 40.0
+            self.assertTrue(20 <= float(r["eye_px"]) <= 110)
+            height, width = cv2.imread(r["image"]).shape[:2]
+            self.assertTrue(0.7 * side * scale - 1 <= width <= side * scale + 1, (width, side * scale))
+            self.assertTrue(0.77 * side * scale - 1 <= height <= side * scale + 1, (height, side * scale))
+
+    def test_jittered_copies_are_negatives_held_out_apart_and_synthetic_pairs_can_count_twice(self):
+        write(os.path.join(self.work, "bare_jitter.tsv"), ("image", "base", "split", "source", "eye_px"),
+              [("ja.jpg", "a.jpg", "train", "lfw/A", 30), ("jb.jpg", "b.jpg", "heldout", "lfw/B", 80)])
+        write(os.path.join(self.work, "hats.tsv"), ("image", "kind", "split", "source"),
+              [("h.jpg", "hat", "train", "c.jpg"), ("x.jpg", "hat", "heldout", "d.jpg")])
+        data = t.Set()
+        data.add("h.jpg", 1, "train", "c.jpg")
+        data.add("x.jpg", 1, "heldout_synthetic", "d.jpg")
+        t.add_bare_heads(data, self.work)
+        self.assertEqual(data.rows[2:], [("ja.jpg", 0, "train", "lfw/A"), ("jb.jpg", 0, "heldout_bare_jitter", "lfw/B")])
+        self.assertEqual(data.rows.count(("h.jpg", 1, "train", "c.jpg")), 1)
+        sys.argv += ["--synthetic-weight", "2"]
+        try:
+            weighted = t.Set()
+            weighted.add("h.jpg", 1, "train", "c.jpg")
+            weighted.add("x.jpg", 1, "heldout_synthetic", "d.jpg")
+            t.add_bare_heads(weighted, self.work)
+        finally:
+            del sys.argv[-2:]
+        self.assertEqual(weighted.rows.count(("h.jpg", 1, "train", "c.jpg")), 2)
+        self.assertEqual(weighted.rows.count(("x.jpg", 1, "heldout_synthetic", "d.jpg")), 1)
+        features = {"jb.jpg": {"top": [1.0]}}
+        head = {"mean": np.zeros(1), "scale": np.ones(1), "weights": np.ones(1), "bias": 0.0}
+        self.assertEqual(t.bare_rates(head, data, features, ["top"])["heldout_bare_jitter"],
+                         {"n": 1, "bare_under_50": 0.0, "over_50": 1})
+
 
 def face_landmarks(cx, cy, eyes):
     """A frontal 68-point face centred at (cx, cy) with eye centres `eyes` apart: jaw 0-16 a
@@ -409,6 +457,65 @@ class LivenessLfw(unittest.TestCase):
         self.assertEqual(report["original"]["live"], 5)
         self.assertEqual(report["original"]["bpcer"], {"30": 20.0, "50": 40.0, "70": 60.0, "90": 80.0})
         self.assertEqual(report["augmented"]["bpcer"]["30"], 100.0)
+
+
+def jaw_landmarks(cx, cy, jaw):
+    """68 made-up points centred on (cx, cy), jaw (points 0 and 16) `jaw` px apart."""
+    points = np.tile([cx, cy], (68, 1)).astype(float)
+    points[0] = [cx - jaw / 2, cy]
+    points[16] = [cx + jaw / 2, cy]
+    return points.tolist()
+
+
+class GateRatesOwnFace(unittest.TestCase):
+    """tools/eval/gate_rates.py --own-face: only the crop's own face is counted (hardhats/)."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.analyze, self.features = [], []
+
+    def crop(self, label, name, score, landmarks, size=(200, 200)):
+        image = os.path.join(self.dir, label, name)
+        os.makedirs(os.path.dirname(image), exist_ok=True)
+        cv2.imwrite(image, np.full((size[0], size[1], 3), 128, np.uint8))
+        quality = {"eye_distance_px": 30.0, "yaw": 0.0, "pitch": 0.0}
+        self.analyze.append({"image": image, "faces": 1, "head_cover_score": score, "quality": quality})
+        self.features.append({"image": image, "faces": 1, "landmarks": landmarks})
+
+    def run_tool(self, *options):
+        for name, rows in (("analyze.jsonl", self.analyze), ("features.jsonl", self.features)):
+            with open(os.path.join(self.dir, name), "w") as out:
+                out.writelines(json.dumps(r) + "\n" for r in rows)
+        tool = os.path.join(root, "tools", "eval", "gate_rates.py")
+        args = [sys.executable, tool, os.path.join(self.dir, "analyze.jsonl"), "head_cover_score", "hat", *options]
+        return json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
+
+    def made_up_set(self):
+        # own faces: in the middle, below the top 15 %, jaw 60 px >= 0.3 * 0.48 * 200 = 28.8 px
+        self.crop("hat", "a.jpg", 90.0, jaw_landmarks(100, 120, 60))
+        self.crop("bare", "b.jpg", 10.0, jaw_landmarks(100, 120, 60))
+        # not the crop's own: a neighbour at the edge, a hit on the hat at the top, a face too small
+        self.crop("bare", "c.jpg", 95.0, jaw_landmarks(20, 120, 60))
+        self.crop("bare", "d.jpg", 96.0, jaw_landmarks(100, 20, 60))
+        self.crop("bare", "e.jpg", 97.0, jaw_landmarks(100, 120, 27))
+        # jaw 30 px: own in a 200 px crop, too small in a crop cut 200 x 240 (longer side 240)
+        self.crop("hat", "f.jpg", 80.0, jaw_landmarks(100, 120, 30))
+        self.crop("hat", "g.jpg", 5.0, jaw_landmarks(100, 120, 30), size=(240, 200))
+
+    def test_any_face_counts_every_face_found(self):
+        self.made_up_set()
+        report = self.run_tool("--own-face", os.path.join(self.dir, "features.jsonl"))
+        self.assertEqual((report["faces_found"], report["positives"], report["negatives"]), (7, 3, 4))
+        self.assertAlmostEqual(report["roc_auc"], round(2 / 12, 3))
+
+    def test_own_face_counts_only_the_crops_own_person(self):
+        self.made_up_set()
+        report = self.run_tool("--own-face", os.path.join(self.dir, "features.jsonl"))
+        own = report["own_face"]
+        self.assertEqual((own["counted"], own["positives"], own["negatives"]), (3, 2, 1))
+        self.assertEqual((own["roc_auc"], own["tpr"], own["tnr"]), (1.0, 1.0, 1.0))
+        self.assertAlmostEqual(own["found_rate"], round(3 / 7, 3))
+        self.assertNotIn("own_face", self.run_tool())
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 """Trains the attribute heads (models/heads/*.json) from `faceauth features` output.
 
 usage: train_attributes.py WORK_DIR OUT_DIR [--seed S] [--only HEAD,...] [--site-share F] [--gate-upper]
+       [--synthetic-weight N]
 
 WORK_DIR is what tools/train/attributes.sh builds: masks.tsv, clear.tsv, helmets.tsv,
 synth.tsv and the features of their images (faces.features.jsonl, synth.features.jsonl,
@@ -19,6 +20,9 @@ masks moved onto site faces, tools/eval/site_masks_transfer.py; features site_tr
 train face_cover and occluded, held out as heldout_site_transfer (measured, not used for the
 committed heads); site_upper*.tsv (the same tool with --upper) trains occluded_upper, held out as
 heldout_site_upper; --gate-upper also gives occluded_upper the gate copies (tried, not used).
+Round 5 (head cover): bare_jitter*.tsv (tools/train/bare_heads.py jitter: bare portraits at other
+sizes and places; features bare_jitter*.features.jsonl) are head cover negatives, held out as
+heldout_bare_jitter; --synthetic-weight N counts the synthetic hat pairs' training rows N times.
 """
 import hashlib
 import json
@@ -249,6 +253,34 @@ def add_bare_heads(data, work):
         for r in read_tsv(path) if os.path.exists(path) else []:
             data.add(r["image"], 0, "train" if r["split"] == "train" else held, r["source"])
     add_bare_hats(data, work)
+    add_bare_jitter(data, work)
+    repeat_synthetic_hats(data, work)
+
+
+def repeat_synthetic_hats(data, work):
+    """--synthetic-weight N (round 5): each training row of WORK_DIR/hats.tsv (hard hats drawn on
+    clear faces and the same faces bare) counts N times, so the bare portraits and gate crops
+    added since round 3 do not outweigh the pairs that show the head a hat on the same face."""
+    if "--synthetic-weight" not in sys.argv or not os.path.exists(os.path.join(work, "hats.tsv")):
+        return
+    times = int(sys.argv[sys.argv.index("--synthetic-weight") + 1])
+    hats = {r["image"] for r in read_tsv(os.path.join(work, "hats.tsv")) if r["split"] == "train"}
+    data.rows += [r for r in data.rows if r[0] in hats and r[2] == "train"] * (times - 1)
+    if times > 1:
+        data.notes.add("synthetic_weight")
+
+
+def bare_jitter_files(work, suffix):
+    return sorted(f for f in os.listdir(work) if f.startswith("bare_jitter") and f.endswith(suffix))
+
+
+def add_bare_jitter(data, work):
+    """WORK_DIR/bare_jitter*.tsv (bare_heads.py jitter, round 5): the bare portraits at other sizes
+    and places, head cover negatives; held-out people's and faces' rows are heldout_bare_jitter."""
+    for name in bare_jitter_files(work, ".tsv"):
+        for r in read_tsv(os.path.join(work, name)):
+            data.add(r["image"], 0, "train" if r["split"] == "train" else "heldout_bare_jitter", r["source"])
+            data.notes.add("jitter")
 
 
 def add_bare_hats(data, work):
@@ -259,12 +291,13 @@ def add_bare_hats(data, work):
         if r["split"] == "train":
             person = os.path.basename(os.path.dirname(r["source"]))
             data.add(r["image"], r["kind"] == "hat", "train", "lfw/" + person)
+            data.notes.add("bare_hats")
 
 
 def bare_rates(head, data, features, inputs):
     """{split: n, share under 50, count at or over 50} of the bare held-out splits present."""
     out = {}
-    for split in BARE_SPLITS.values():
+    for split in list(BARE_SPLITS.values()) + ["heldout_bare_jitter"]:
         x, _, _, _ = data.arrays(features, inputs, split)
         if len(x):
             over = int(((np.round(predict(head, x) * 1000) / 10) >= 50).sum())
@@ -391,7 +424,7 @@ DATA = {
 
 REPORTED = ("l2", "validation_balanced_accuracy", "faces_found", "heldout", "heldout_accuracy_by_kind", "heldout_synthetic",
             "heldout_site", "heldout_site_transfer", "heldout_site_upper", "heldout_gate", "heldout_gate_any",
-            "heldout_bare", "heldout_bare_gate")
+            "heldout_bare", "heldout_bare_gate", "heldout_bare_jitter")
 
 
 # Appended to a head's data description when its set has these rows (so a head trained without
@@ -403,6 +436,12 @@ NOTES = {
     "upper": "; with WORK_DIR/site_upper*.tsv (tools/eval/site_masks_transfer.py --upper) training adds helmets/ site "
              "faces at gate sizes with real masks/ masks moved on (1) and the same with an eye occlusion drawn over "
              "them (0), train photos and train mask images; heldout_site_upper is that set's held-out photos",
+    "jitter": "; with WORK_DIR/bare_jitter*.tsv (tools/train/bare_heads.py jitter) training adds the bare portraits "
+              "(LFW, masks/without_mask) at other sizes and places (eyes 20-110 px apart, cut 0-15 % a side; 0); "
+              "heldout_bare_jitter: those of held-out people and photos, the share under 50",
+    "bare_hats": "; with WORK_DIR/bare_hats.tsv hard hats drawn on the training people's LFW portraits (1) and "
+                 "the same portraits bare (0; tools/train/bare_heads.py hats, synth_hats.py)",
+    "synthetic_weight": "; the synthetic hat/bare pairs' training rows counted twice or more (--synthetic-weight)",
 }
 
 
@@ -418,6 +457,7 @@ def main():
              "bare_hats.features.jsonl"]
     names += sorted(f for f in os.listdir(work) if f.startswith("site.train") and f.endswith(".features.jsonl"))
     names += site_transfer_files(work, ".features.jsonl")
+    names += bare_jitter_files(work, ".features.jsonl")
     names += sorted(f for f in os.listdir(work) if f.startswith("site_upper") and f.endswith(".features.jsonl"))
     features = read_features(*(os.path.join(work, f) for f in names if os.path.exists(os.path.join(work, f))))
     pipelines = {row["pipeline"] for row in features.values()}
