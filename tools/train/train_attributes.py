@@ -2,6 +2,7 @@
 """Trains the attribute heads (models/heads/*.json) from `faceauth features` output.
 
 usage: train_attributes.py WORK_DIR OUT_DIR [--seed S] [--only HEAD,...] [--site-share F] [--gate-upper]
+       [--site-min-eyes PX]
 
 WORK_DIR is what tools/train/attributes.sh builds: masks.tsv, clear.tsv, helmets.tsv,
 synth.tsv and the features of their images (faces.features.jsonl, synth.features.jsonl,
@@ -19,6 +20,8 @@ masks moved onto site faces, tools/eval/site_masks_transfer.py; features site_tr
 train face_cover and occluded, held out as heldout_site_transfer (measured, not used for the
 committed heads); site_upper*.tsv (the same tool with --upper) trains occluded_upper, held out as
 heldout_site_upper; --gate-upper also gives occluded_upper the gate copies (tried, not used).
+Round 5: --site-min-eyes PX leaves out site and gate-copy training rows under PX between the eyes
+(drop_small_site_rows); tools/eval/site_folds.py measures a recipe by folds of site photos.
 """
 import hashlib
 import json
@@ -403,6 +406,8 @@ NOTES = {
     "upper": "; with WORK_DIR/site_upper*.tsv (tools/eval/site_masks_transfer.py --upper) training adds helmets/ site "
              "faces at gate sizes with real masks/ masks moved on (1) and the same with an eye occlusion drawn over "
              "them (0), train photos and train mask images; heldout_site_upper is that set's held-out photos",
+    "min_eyes": "; site and gate-copy training rows whose eyes are under training.site_min_eyes px apart left out "
+                "(the service refuses those faces: --site-min-eyes)",
 }
 
 
@@ -410,9 +415,9 @@ def description(name, data):
     return DATA[name] + "".join(NOTES[note] for note in sorted(data.notes))
 
 
-def main():
-    work, out_dir = sys.argv[1], sys.argv[2]
-    seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 5
+def load_features(work):
+    """The features of every set in WORK_DIR, the helmets/ crops whose face is not the labelled
+    person's and gate crops of a neighbour's face counted as not found."""
     names = ["faces.features.jsonl", "synth.features.jsonl", "heads.features.jsonl", "hats.features.jsonl",
              "site.features.jsonl", "gate.features.jsonl", "bare.features.jsonl", "bare_gate.features.jsonl",
              "bare_hats.features.jsonl"]
@@ -420,6 +425,39 @@ def main():
     names += site_transfer_files(work, ".features.jsonl")
     names += sorted(f for f in os.listdir(work) if f.startswith("site_upper") and f.endswith(".features.jsonl"))
     features = read_features(*(os.path.join(work, f) for f in names if os.path.exists(os.path.join(work, f))))
+    heads = {r["image"] for r in read_tsv(os.path.join(work, "helmets.tsv"))}
+    for image in [i for i in features if i in heads and not centred(features[i])]:
+        del features[image]  # not the labelled person's face: counted as not found
+    drop_gate_neighbours(work, features)
+    return features
+
+
+def eyes_apart(row):
+    """Pixels between the eye centres (landmarks 36-41, 42-47), as quality.cpp measures them."""
+    landmarks = np.array(row["landmarks"])
+    return float(np.linalg.norm(landmarks[42:48].mean(0) - landmarks[36:42].mean(0)))
+
+
+def drop_small_site_rows(sets, work, features, min_eyes):
+    """--site-min-eyes PX (round 5 of issue 17): training rows of the site sets (painted,
+    transferred, upper) and of the gate copies (WORK_DIR/gate.tsv) whose face is under PX between
+    the eyes are left out: the service refuses those faces (Face_too_small_fail at the default 20
+    px, 30 px with a PPE check on), so a head need not spend its one weight vector on them. Other
+    rows (web masks, clear faces, synthetic occlusions at their own sizes) and held-out rows stay."""
+    path = os.path.join(work, "gate.tsv")
+    gate = {r["image"] for r in read_tsv(path)} if os.path.exists(path) else set()
+    for data in sets.values():
+        small = {i for i in data.site | gate if i in features and eyes_apart(features[i]) < min_eyes}
+        kept = [r for r in data.rows if r[2] != "train" or r[0] not in small]
+        if len(kept) < len(data.rows):
+            data.notes.add("min_eyes")
+        data.rows = kept
+
+
+def main():
+    work, out_dir = sys.argv[1], sys.argv[2]
+    seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 5
+    features = load_features(work)
     pipelines = {row["pipeline"] for row in features.values()}
     if len(pipelines) != 1:
         sys.exit(f"features from {len(pipelines)} pipelines: {sorted(pipelines)}; rerun tools/train/attributes.sh")
@@ -429,11 +467,9 @@ def main():
         for item in sys.argv[sys.argv.index("--inputs") + 1].split(","):
             key, value = item.split("=")
             INPUTS[key] = value.split("+")
-    heads = {r["image"] for r in read_tsv(os.path.join(work, "helmets.tsv"))}
-    for image in [i for i in features if i in heads and not centred(features[i])]:
-        del features[image]  # not the labelled person's face: counted as not found
-    drop_gate_neighbours(work, features)
     sets, synth = build_sets(work)
+    if "--site-min-eyes" in sys.argv:
+        drop_small_site_rows(sets, work, features, float(sys.argv[sys.argv.index("--site-min-eyes") + 1]))
     os.makedirs(out_dir, exist_ok=True)
     report = {}
     for name, data in sets.items():
@@ -478,6 +514,8 @@ def main():
         doc["training"] = {"command": "tools/train/attributes.sh DATASETS_DIR WORK_DIR", "seed": seed, "data": description(name, data),
                            "l2": l2, "validation_balanced_accuracy": round(cv, 4), "train": int(len(y)),
                            "images": total, "faces_found": found, "heldout": held, "heldout_accuracy_by_kind": detail}
+        if "min_eyes" in data.notes:
+            doc["training"]["site_min_eyes"] = float(sys.argv[sys.argv.index("--site-min-eyes") + 1])
         if synthetic:
             doc["training"]["heldout_synthetic"] = synthetic
         if site:
