@@ -216,6 +216,33 @@ class JudgedSizes(unittest.TestCase):
         plain.add("web_small.jpg", 0, "train")
         t.drop_small_site_rows({"face_cover": plain}, self.work, features, 20.0)
         self.assertEqual(t.description("face_cover", plain), t.DATA["face_cover"])  # nothing dropped: as before
+        site_only = t.Set()
+        for image in ("small.jpg", "g_small.jpg"):
+            site_only.add(image, 1, "train", "p")
+        site_only.site.add("small.jpg")
+        t.drop_small_site_rows({"face_cover": site_only}, self.work, features, 20.0, gate_copies=False)
+        self.assertEqual([r[0] for r in site_only.rows], ["g_small.jpg"])
+
+    def test_with_the_analyze_row_blur_and_exposure_count_and_a_padded_face_is_not_judged(self):
+        row = {"landmarks": frontal_landmarks(32.0)}
+        sharp = {"quality": {"sharpness": 3.0, "brightness": 120.0}}
+        self.assertTrue(site_folds.judged(row, "ppe", sharp))
+        self.assertFalse(site_folds.judged(row, "ppe", {"quality": {"sharpness": 1.0, "brightness": 120.0}}))
+        self.assertFalse(site_folds.judged(row, "ppe", {"quality": {"sharpness": 3.0, "brightness": 30.0}}))
+        self.assertFalse(site_folds.judged(row, "ppe", dict(sharp, padded=True)))
+        self.assertFalse(site_folds.judged(row, "ppe", {}))
+
+    def test_the_interval_resamples_heads_and_the_head_of_a_drawn_image_is_its_stem(self):
+        self.assertEqual(site_folds.head_id("/o/p73/000024_jpg_0_mask.jpg"), "000024_jpg_0")
+        self.assertEqual(site_folds.head_id("/o/u91/clear/000024_jpg_0.jpg"), "000024_jpg_0")
+        images = [f"/o/h{i}_{tag}.jpg" for i in range(30) for tag in ("bare", "mask")]
+        y = np.array([1, 0] * 30)
+        low, high = site_folds.head_interval(np.where(y == 1, 0.9, 0.1), y, images, draws=50)
+        self.assertEqual((low, high), (1.0, 1.0))
+        noisy = np.random.default_rng(0).random(60)
+        low, high = site_folds.head_interval(noisy, y, images, draws=200)
+        self.assertLess(low, t.roc_auc(noisy, y))
+        self.assertGreater(high, t.roc_auc(noisy, y))
 
 
 class BareHeads(unittest.TestCase):

@@ -2,7 +2,7 @@
 """Face cover and occlusion at the sizes the service judges, by folds of site photos.
 
 usage: site_folds.py WORK_DIR OUT.json --test NAME=HEAD:LIMITS:TSV,... [--folds K] [--heads DIR]
-       [--site-min-eyes PX] [--l2 F] [--seed S]
+       [--site-min-eyes PX] [--seed S] [--no-folds] [--quality ANALYZE.jsonl,...]
 
 Round 5 of issue 17 (docs/attributes.md, "At the gate"). The held-out site photos give 22-30
 faces under the PPE limits, from 14 heads: too few to tell 0.91 from 0.95. Here every helmets/
@@ -16,12 +16,15 @@ NAME.tsv); HEAD is face_cover or occluded (or occluded_upper for a --upper set, 
 clear), LIMITS the quality limits a face must pass to be judged, as the service applies them
 (src/policy/policy.h): `ppe` (eyes >= 30 px, yaw <= 45, pitch <= 30: face cover, and any head
 with a PPE check on) or `default` (eyes >= 20, yaw <= 45, pitch <= 40: occlusion alone), eyes
-and pose measured as quality.cpp does from the landmarks. Transferred test sets should use
+and pose measured as quality.cpp does from the landmarks; with --quality (`faceauth analyze`
+output of the test images) also the default sharpness and brightness limits (Blur_fail,
+Exposure_fail), from the analyze row of a face found on the first pass. Transferred test sets should use
 held-out mask images only (site_masks_transfer.py --masks heldout): no fold trains on them.
 It measures the training recipe, not one head: each fold's head is a different head.
 With --heads DIR the committed heads are scored on the same faces (per fold; their fixed
-held-out split is the photos whose split is heldout). --site-min-eyes PX passes the trainer's
-option (site and gate-copy training rows under PX between the eyes left out). Prints one JSON
+held-out split is the photos whose split is heldout; --no-folds: only they, no retraining). --site-min-eyes PX passes the trainer's
+option (site and gate-copy training rows under PX between the eyes left out; with
+--keep-small-gate-copies the site rows only). Prints one JSON
 line per head and test set: per fold, pooled (the folds' scores together) and n of faces,
 masked / bare, distinct heads; web held-out figures per fold (masks/ for face cover, masks/ and
 synthetic occlusions for occlusion, real masks not called occluded at 50).
@@ -68,10 +71,18 @@ def pose(landmarks):
     return length, yaw, pitch
 
 
-def judged(row, limits):
-    """A face the service judges under `limits` (LIMITS key): eyes, yaw and pitch."""
+SHARPNESS, BRIGHTNESS = 1.5, (40.0, 230.0)  # the default QualityPolicy's Blur_fail and Exposure_fail limits
+
+
+def judged(row, limits, measured=None):
+    """A face the service judges under `limits` (LIMITS key): eyes, yaw and pitch; with
+    `measured` (its `faceauth analyze` row, first pass) also sharpness and brightness."""
     eyes, yaw, pitch = pose(row["landmarks"])
     min_eyes, max_yaw, max_pitch = LIMITS[limits]
+    if measured is not None:
+        quality = measured.get("quality") if not measured.get("padded") else None
+        if not quality or quality["sharpness"] < SHARPNESS or not BRIGHTNESS[0] <= quality["brightness"] <= BRIGHTNESS[1]:
+            return False
     return eyes >= min_eyes and abs(yaw) <= max_yaw and abs(pitch) <= max_pitch
 
 
@@ -84,14 +95,16 @@ def head_id(image):
     return stem
 
 
-def test_rows(spec, features):
+def test_rows(spec, features, analyzed=None):
     """(name, head, rows) of one --test item; rows: (image, label, photo, split) of judged faces.
-    face_cover: mask 1; occluded: bare 1; occluded_upper: eyes clear 1."""
+    face_cover: mask 1; occluded: bare 1; occluded_upper: eyes clear 1. With `analyzed`
+    ({image: analyze row}) sharpness and brightness count too."""
     name, rest = spec.split("=")
     head, limits, tsv = rest.split(":", 2)
     rows = []
     for r in t.read_tsv(tsv):
-        if r["image"] not in features or not judged(features[r["image"]], limits):
+        measured = None if analyzed is None else analyzed.get(r["image"], {})
+        if r["image"] not in features or not judged(features[r["image"]], limits, measured):
             continue
         label = {"face_cover": int(r["mask"]), "occluded": 1 - int(r["mask"])}.get(head)
         if head == "occluded_upper":
@@ -100,10 +113,27 @@ def test_rows(spec, features):
     return name, head, rows
 
 
+def head_interval(p, y, images, draws=1000, seed=0):
+    """The 2.5 and 97.5 percentiles of the ROC AUC when the site heads are resampled with
+    replacement (every face of a drawn head goes in as often as the head is drawn): faces of
+    one head are not independent."""
+    heads = [head_id(i) for i in images]
+    names = sorted(set(heads))
+    index = {n: [i for i, h in enumerate(heads) if h == n] for n in names}
+    rng, p, y = np.random.default_rng(seed), np.asarray(p), np.asarray(y)
+    values = []
+    for _ in range(draws):
+        rows = [i for n in rng.choice(len(names), len(names)) for i in index[names[n]]]
+        if 0 < y[rows].sum() < len(rows):
+            values.append(t.roc_auc(p[rows], y[rows]))
+    return [round(float(v), 4) for v in np.percentile(values, [2.5, 97.5])] if values else None
+
+
 def summary(p, y, images):
     m = t.metrics(np.asarray(p), np.asarray(y))
     return {"n": m["n"], "positives": int(np.sum(y)), "negatives": int(len(y) - np.sum(y)),
             "heads": len({head_id(i) for i in images}), "roc_auc": m["roc_auc"],
+            "roc_auc_95_by_head": head_interval(p, y, images),
             "balanced_accuracy": m["balanced_accuracy"], "confusion": m["confusion"]}
 
 
@@ -152,17 +182,22 @@ def main():
     sets, synth = t.build_sets(work)
     min_eyes = arg("--site-min-eyes")
     if min_eyes:
-        t.drop_small_site_rows(sets, work, features, float(min_eyes))
+        t.drop_small_site_rows(sets, work, features, float(min_eyes), "--keep-small-gate-copies" not in sys.argv)
     kinds = {r["image"]: r["kind"] for r in synth}
-    tests = [test_rows(spec, features) for spec in specs]
+    analyzed = None
+    if arg("--quality"):
+        analyzed = {}
+        for path in arg("--quality").split(","):
+            analyzed.update((row["image"], row) for row in map(json.loads, open(path)))
+    tests = [test_rows(spec, features, analyzed) for spec in specs]
     committed = {}
     if arg("--heads"):
         import site_masks_bands
         committed = {n: site_masks_bands.load_head(os.path.join(arg("--heads"), n + ".json"))
                      for n in {h for _, h, _ in tests}}
     results = {n: {"folds": []} for n, _, _ in tests}
-    pooled = {n: ([], [], [], []) for n, _, _ in tests}
-    for name in sorted({h for _, h, _ in tests}):
+    pooled = {n: ([], [], []) for n, _, _ in tests}
+    for name in sorted({h for _, h, _ in tests}) if "--no-folds" not in sys.argv else []:
         data, inputs = sets[name], t.INPUTS[name]
         all_rows = list(data.rows)
         for fold in range(folds):
@@ -187,15 +222,19 @@ def main():
                 pooled[test][0].extend(p.tolist())
                 pooled[test][1].extend(yy.tolist())
                 pooled[test][2].extend(r[0] for r in part)
-                pooled[test][3].extend(t.predict(committed[name], px).tolist() if committed else [])
+                results[test].setdefault("predictions", []).extend(
+                    [r[0], int(label), round(float(score), 5), fold] for r, label, score in zip(part, yy, p))
                 print(json.dumps({"test": test, **entry}), flush=True)
         data.rows = all_rows
     for test, head_name, rows in tests:
-        p, y, images, c = pooled[test]
+        p, y, images = pooled[test]
         results[test]["head"] = head_name
-        results[test]["pooled"] = summary(p, y, images)
+        if p:
+            results[test]["pooled"] = summary(p, y, images)
         if committed:
-            results[test]["committed_pooled"] = summary(c, y, images)
+            all_x = matrix(rows, features, t.INPUTS[head_name])
+            results[test]["committed_all"] = summary(t.predict(committed[head_name], all_x),
+                                                     np.array([r[1] for r in rows]), [r[0] for r in rows])
             held = [r for r in rows if r[3] != "train"]
             if held:
                 hx = matrix(held, features, t.INPUTS[head_name])

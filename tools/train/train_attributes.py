@@ -2,7 +2,7 @@
 """Trains the attribute heads (models/heads/*.json) from `faceauth features` output.
 
 usage: train_attributes.py WORK_DIR OUT_DIR [--seed S] [--only HEAD,...] [--site-share F] [--gate-upper]
-       [--site-min-eyes PX]
+       [--site-min-eyes PX [--keep-small-gate-copies]]
 
 WORK_DIR is what tools/train/attributes.sh builds: masks.tsv, clear.tsv, helmets.tsv,
 synth.tsv and the features of their images (faces.features.jsonl, synth.features.jsonl,
@@ -438,14 +438,15 @@ def eyes_apart(row):
     return float(np.linalg.norm(landmarks[42:48].mean(0) - landmarks[36:42].mean(0)))
 
 
-def drop_small_site_rows(sets, work, features, min_eyes):
+def drop_small_site_rows(sets, work, features, min_eyes, gate_copies=True):
     """--site-min-eyes PX (round 5 of issue 17): training rows of the site sets (painted,
     transferred, upper) and of the gate copies (WORK_DIR/gate.tsv) whose face is under PX between
     the eyes are left out: the service refuses those faces (Face_too_small_fail at the default 20
     px, 30 px with a PPE check on), so a head need not spend its one weight vector on them. Other
-    rows (web masks, clear faces, synthetic occlusions at their own sizes) and held-out rows stay."""
+    rows (web masks, clear faces, synthetic occlusions at their own sizes) and held-out rows stay.
+    gate_copies False (--keep-small-gate-copies): the site rows only."""
     path = os.path.join(work, "gate.tsv")
-    gate = {r["image"] for r in read_tsv(path)} if os.path.exists(path) else set()
+    gate = {r["image"] for r in read_tsv(path)} if os.path.exists(path) and gate_copies else set()
     for data in sets.values():
         small = {i for i in data.site | gate if i in features and eyes_apart(features[i]) < min_eyes}
         kept = [r for r in data.rows if r[2] != "train" or r[0] not in small]
@@ -469,7 +470,8 @@ def main():
             INPUTS[key] = value.split("+")
     sets, synth = build_sets(work)
     if "--site-min-eyes" in sys.argv:
-        drop_small_site_rows(sets, work, features, float(sys.argv[sys.argv.index("--site-min-eyes") + 1]))
+        drop_small_site_rows(sets, work, features, float(sys.argv[sys.argv.index("--site-min-eyes") + 1]),
+                             "--keep-small-gate-copies" not in sys.argv)
     os.makedirs(out_dir, exist_ok=True)
     report = {}
     for name, data in sets.items():
