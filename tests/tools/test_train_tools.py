@@ -232,6 +232,17 @@ class JudgedSizes(unittest.TestCase):
         self.assertFalse(site_folds.judged(row, "ppe", dict(sharp, padded=True)))
         self.assertFalse(site_folds.judged(row, "ppe", {}))
 
+    def test_a_paired_difference_is_zero_for_the_same_scores_and_positive_for_better_ones(self):
+        images = [f"/o/h{i}_{tag}.jpg" for i in range(20) for tag in ("bare", "mask")]
+        y = np.array([1, 0] * 20)
+        noisy = np.random.default_rng(1).random(40)
+        self.assertEqual(site_folds.paired_interval(y, noisy, noisy, images, draws=50), (0.0, [0.0, 0.0]))
+        better = np.where(y == 1, 0.9, 0.1)
+        diff, (low, high) = site_folds.paired_interval(y, noisy, better, images, draws=100)
+        self.assertAlmostEqual(diff, round(1.0 - t.roc_auc(noisy, y), 4))
+        self.assertGreater(low, 0.0)
+        self.assertLessEqual(high, 1.0)
+
     def test_the_interval_resamples_heads_and_the_head_of_a_drawn_image_is_its_stem(self):
         self.assertEqual(site_folds.head_id("/o/p73/000024_jpg_0_mask.jpg"), "000024_jpg_0")
         self.assertEqual(site_folds.head_id("/o/u91/clear/000024_jpg_0.jpg"), "000024_jpg_0")

@@ -3,6 +3,7 @@
 
 usage: site_folds.py WORK_DIR OUT.json --test NAME=HEAD:LIMITS:TSV,... [--folds K] [--heads DIR]
        [--site-min-eyes PX] [--seed S] [--no-folds] [--quality ANALYZE.jsonl,...]
+       site_folds.py --compare BASE.json OTHER.json
 
 Round 5 of issue 17 (docs/attributes.md, "At the gate"). The held-out site photos give 22-30
 faces under the PPE limits, from 14 heads: too few to tell 0.91 from 0.95. Here every helmets/
@@ -27,7 +28,9 @@ option (site and gate-copy training rows under PX between the eyes left out; wit
 --keep-small-gate-copies the site rows only). Prints one JSON
 line per head and test set: per fold, pooled (the folds' scores together) and n of faces,
 masked / bare, distinct heads; web held-out figures per fold (masks/ for face cover, masks/ and
-synthetic occlusions for occlusion, real masks not called occluded at 50).
+synthetic occlusions for occlusion, real masks not called occluded at 50). OUT.json keeps
+every fold's scores ("predictions"); --compare takes two such files (two recipes, the same
+test sets) and prints the difference of their pooled ROC AUC with its interval by head.
 """
 import hashlib
 import json
@@ -129,6 +132,35 @@ def head_interval(p, y, images, draws=1000, seed=0):
     return [round(float(v), 4) for v in np.percentile(values, [2.5, 97.5])] if values else None
 
 
+def paired_interval(y, p_base, p_other, images, draws=1000, seed=0):
+    """ROC AUC of p_other minus that of p_base on the same faces, and the 2.5 and 97.5
+    percentiles of that difference when the site heads are resampled (both on the same draw)."""
+    heads = [head_id(i) for i in images]
+    names = sorted(set(heads))
+    index = {n: [i for i, h in enumerate(heads) if h == n] for n in names}
+    rng, y, a, b = np.random.default_rng(seed), np.asarray(y), np.asarray(p_base), np.asarray(p_other)
+    diffs = []
+    for _ in range(draws):
+        rows = [i for n in rng.choice(len(names), len(names)) for i in index[names[n]]]
+        if 0 < y[rows].sum() < len(rows):
+            diffs.append(t.roc_auc(b[rows], y[rows]) - t.roc_auc(a[rows], y[rows]))
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return round(t.roc_auc(b, y) - t.roc_auc(a, y), 4), [round(float(low), 4), round(float(high), 4)]
+
+
+def compare(base_path, other_path):
+    """--compare BASE.json OTHER.json: per test set, OTHER's pooled ROC AUC minus BASE's on the
+    same faces, with its interval by head (two recipes measured by the same folds)."""
+    base, other = json.load(open(base_path)), json.load(open(other_path))
+    for test in base:
+        a = {r[0]: r for r in base[test]["predictions"]}
+        b = {r[0]: r for r in other[test]["predictions"]}
+        images = sorted(set(a) & set(b))
+        diff, interval = paired_interval([a[i][1] for i in images], [a[i][2] for i in images],
+                                         [b[i][2] for i in images], images)
+        print(json.dumps({"test": test, "n": len(images), "roc_auc_difference": diff, "95_by_head": interval}))
+
+
 def summary(p, y, images):
     m = t.metrics(np.asarray(p), np.asarray(y))
     return {"n": m["n"], "positives": int(np.sum(y)), "negatives": int(len(y) - np.sum(y)),
@@ -172,6 +204,8 @@ def arg(name, default=None):
 
 
 def main():
+    if sys.argv[1] == "--compare":
+        return compare(sys.argv[2], sys.argv[3])
     work, out_path = sys.argv[1], sys.argv[2]
     folds, seed = int(arg("--folds", 5)), int(arg("--seed", 5))
     specs = arg("--test").split(",")
