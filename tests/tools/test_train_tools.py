@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.join(root, "tools", "eval"))
 import bare_heads  # noqa: E402
 import gate_copies  # noqa: E402
 import liveness_sets  # noqa: E402
+import site_folds  # noqa: E402
 import site_masks  # noqa: E402
 import site_masks_transfer  # noqa: E402
 import train_attributes as t  # noqa: E402
@@ -134,6 +135,126 @@ class Degrade(unittest.TestCase):
         small, eyes, _ = site_masks.degrade(image, landmarks_with_eyes(8.0), rng)
         self.assertEqual(small.shape, image.shape)
         self.assertAlmostEqual(eyes, 8.0)
+
+
+def frontal_landmarks(eyes=40.0, nose_shift=0.0):
+    """68 made-up points of a frontal face: eyes `eyes` apart, level, jaw symmetric about the
+    nose (nose_shift moves the nose tip across), nose tip 0.64 of the way to the mouth."""
+    points = np.zeros((68, 2))
+    cx, cy = 200.0, 200.0
+    points[36:42] = [cx - eyes / 2, cy]
+    points[42:48] = [cx + eyes / 2, cy]
+    points[0], points[16] = [cx - eyes, cy + 10], [cx + eyes, cy + 10]
+    points[48], points[54] = [cx - eyes / 3, cy + eyes], [cx + eyes / 3, cy + eyes]
+    points[30] = [cx + nose_shift, cy + 0.64 * eyes]
+    return points.tolist()
+
+
+class JudgedSizes(unittest.TestCase):
+    """Round 5 of issue 17: site faces at the sizes the service judges, measured by folds of
+    site photos, and the trainer leaving out site rows the service refuses."""
+
+    def setUp(self):
+        self.work = tempfile.mkdtemp()
+
+    def test_eyes_option_draws_at_judged_sizes_and_never_enlarges(self):
+        self.assertEqual(site_masks.eyes_option(["x"]), (site_masks.GATE_EYES, 0.0))
+        eyes_range, min_native = site_masks.eyes_option(["x", "--eyes", "30,45"])
+        self.assertEqual((eyes_range, min_native), ((30.0, 45.0), 30.0))
+        rng = np.random.default_rng(4)
+        image = np.full((300, 300, 3), 128, np.uint8)
+        drawn = [site_masks.degrade(image, landmarks_with_eyes(40.0), rng, eyes_range)[1] for _ in range(30)]
+        self.assertTrue(all(30.0 <= e <= 40.0 for e in drawn))  # 40 px face: 30-40, not up to 45
+        self.assertLess(min(drawn), 35.0)
+
+    def test_pose_is_quality_cpp_s(self):
+        eyes, yaw, pitch = site_folds.pose(frontal_landmarks(40.0))
+        self.assertAlmostEqual(eyes, 40.0)
+        self.assertAlmostEqual(yaw, 0.0)
+        self.assertAlmostEqual(pitch, 0.0, places=6)
+        _, yaw, _ = site_folds.pose(frontal_landmarks(40.0, nose_shift=20.0))  # (60 - 20) / 80: asin 0.5
+        self.assertAlmostEqual(yaw, 30.0, places=6)
+        self.assertTrue(site_folds.judged({"landmarks": frontal_landmarks(32.0)}, "ppe"))
+        self.assertFalse(site_folds.judged({"landmarks": frontal_landmarks(28.0)}, "ppe"))
+        self.assertTrue(site_folds.judged({"landmarks": frontal_landmarks(28.0)}, "default"))
+        self.assertFalse(site_folds.judged({"landmarks": frontal_landmarks(40.0, nose_shift=30.0)}, "default"))  # yaw 48.6
+
+    def test_a_fold_never_trains_on_its_photos_and_trains_on_the_others_held_out_ones(self):
+        photos = [f"p{i}" for i in range(40)]
+        folds = {p: site_folds.fold_of(p, 5) for p in photos}
+        self.assertEqual(set(folds.values()), set(range(5)))
+        self.assertEqual(folds, {p: site_folds.fold_of(p, 5) for p in photos})  # fixed
+        rows = [(f"s_{p}.jpg", 1, "train" if i % 2 else "heldout_site", p) for i, p in enumerate(photos)]
+        rows += [("web.jpg", 0, "heldout", "web.jpg"), ("w2.jpg", 1, "train", "w2.jpg")]
+        site = {r[0] for r in rows[:40]}
+        out = site_folds.fold_sets(rows, site, 2, 5)
+        kept = {r[3] for r in out if r[0] in site}
+        self.assertEqual(kept, {p for p in photos if folds[p] != 2})
+        self.assertTrue(all(r[2] == "train" for r in out if r[0] in site))
+        self.assertIn(("web.jpg", 0, "heldout", "web.jpg"), out)
+        self.assertIn(("w2.jpg", 1, "train", "w2.jpg"), out)
+
+    def test_site_and_gate_copy_training_rows_under_the_limit_are_left_out(self):
+        features = {"small.jpg": {"landmarks": landmarks_with_eyes(12.0)},
+                    "big.jpg": {"landmarks": landmarks_with_eyes(25.0)},
+                    "held_small.jpg": {"landmarks": landmarks_with_eyes(12.0)},
+                    "g_small.jpg": {"landmarks": landmarks_with_eyes(15.0)},
+                    "g_big.jpg": {"landmarks": landmarks_with_eyes(30.0)},
+                    "web_small.jpg": {"landmarks": landmarks_with_eyes(10.0)}}
+        write(os.path.join(self.work, "gate.tsv"), ("image", "base", "split", "eye_px"),
+              [("g_small.jpg", "web_small.jpg", "train", 15), ("g_big.jpg", "web_small.jpg", "train", 30)])
+        data = t.Set()
+        for image, split in (("small.jpg", "train"), ("big.jpg", "train"), ("held_small.jpg", "heldout_site")):
+            data.add(image, 1, split, "p")
+            data.site.add(image)
+        for image in ("g_small.jpg", "g_big.jpg", "web_small.jpg"):
+            data.add(image, 0, "train")
+        sets = {"face_cover": data}
+        t.drop_small_site_rows(sets, self.work, features, 20.0)
+        self.assertEqual([r[0] for r in data.rows], ["big.jpg", "held_small.jpg", "g_big.jpg", "web_small.jpg"])
+        self.assertIn("site_min_eyes", t.description("face_cover", data))
+        plain = t.Set()
+        plain.add("web_small.jpg", 0, "train")
+        t.drop_small_site_rows({"face_cover": plain}, self.work, features, 20.0)
+        self.assertEqual(t.description("face_cover", plain), t.DATA["face_cover"])  # nothing dropped: as before
+        site_only = t.Set()
+        for image in ("small.jpg", "g_small.jpg"):
+            site_only.add(image, 1, "train", "p")
+        site_only.site.add("small.jpg")
+        t.drop_small_site_rows({"face_cover": site_only}, self.work, features, 20.0, gate_copies=False)
+        self.assertEqual([r[0] for r in site_only.rows], ["g_small.jpg"])
+
+    def test_with_the_analyze_row_blur_and_exposure_count_and_a_padded_face_is_not_judged(self):
+        row = {"landmarks": frontal_landmarks(32.0)}
+        sharp = {"quality": {"sharpness": 3.0, "brightness": 120.0}}
+        self.assertTrue(site_folds.judged(row, "ppe", sharp))
+        self.assertFalse(site_folds.judged(row, "ppe", {"quality": {"sharpness": 1.0, "brightness": 120.0}}))
+        self.assertFalse(site_folds.judged(row, "ppe", {"quality": {"sharpness": 3.0, "brightness": 30.0}}))
+        self.assertFalse(site_folds.judged(row, "ppe", dict(sharp, padded=True)))
+        self.assertFalse(site_folds.judged(row, "ppe", {}))
+
+    def test_a_paired_difference_is_zero_for_the_same_scores_and_positive_for_better_ones(self):
+        images = [f"/o/h{i}_{tag}.jpg" for i in range(20) for tag in ("bare", "mask")]
+        y = np.array([1, 0] * 20)
+        noisy = np.random.default_rng(1).random(40)
+        self.assertEqual(site_folds.paired_interval(y, noisy, noisy, images, draws=50), (0.0, [0.0, 0.0]))
+        better = np.where(y == 1, 0.9, 0.1)
+        diff, (low, high) = site_folds.paired_interval(y, noisy, better, images, draws=100)
+        self.assertAlmostEqual(diff, round(1.0 - t.roc_auc(noisy, y), 4))
+        self.assertGreater(low, 0.0)
+        self.assertLessEqual(high, 1.0)
+
+    def test_the_interval_resamples_heads_and_the_head_of_a_drawn_image_is_its_stem(self):
+        self.assertEqual(site_folds.head_id("/o/p73/000024_jpg_0_mask.jpg"), "000024_jpg_0")
+        self.assertEqual(site_folds.head_id("/o/u91/clear/000024_jpg_0.jpg"), "000024_jpg_0")
+        images = [f"/o/h{i}_{tag}.jpg" for i in range(30) for tag in ("bare", "mask")]
+        y = np.array([1, 0] * 30)
+        low, high = site_folds.head_interval(np.where(y == 1, 0.9, 0.1), y, images, draws=50)
+        self.assertEqual((low, high), (1.0, 1.0))
+        noisy = np.random.default_rng(0).random(60)
+        low, high = site_folds.head_interval(noisy, y, images, draws=200)
+        self.assertLess(low, t.roc_auc(noisy, y))
+        self.assertGreater(high, t.roc_auc(noisy, y))
 
 
 class BareHeads(unittest.TestCase):

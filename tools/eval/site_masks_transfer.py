@@ -2,7 +2,7 @@
 """Real mask textures on site faces: the masks of masks/with_mask moved onto helmets/ heads.
 
 usage: site_masks_transfer.py WORK_DIR OUT_DIR [--seed S] [--split train|heldout] [--mirrors] [--upper]
-       > site_transfer.tsv
+       [--eyes LO,HI] [--masks heldout] > site_transfer.tsv
 
 site_masks.py paints its masks, and the trainer learns the paint (docs/attributes.md, "At the
 gate"). Here the mask region of a real photo of masks/with_mask (landmarks 1-15 along the jaw,
@@ -21,6 +21,9 @@ gives its transferred mask twice, once as it is (OUT_DIR/clear/, eyes "-") and o
 occlusion drawn over it (synth_occlusions.draw: sunglasses, eye band, hand over the eyes or an
 object; OUT_DIR/eyes/, eyes = the kind), both degraded; gate_rates.py OUT.jsonl occluded_score clear
 counts them.
+--eyes LO,HI: faces at the sizes the service judges, heads smaller than LO left out (site_masks.py).
+--masks heldout: every head, training photos' too, gets a held-out mask image (for measuring by
+folds of site photos, tools/eval/site_folds.py: no fold trains on those textures).
 """
 import os
 import sys
@@ -117,14 +120,19 @@ def main():
     for folder in ("clear", "eyes") if upper else ("",):
         os.makedirs(os.path.join(out_dir, folder), exist_ok=True)
     sources = {split: mask_sources(work, split) for split in ("train", "heldout")}
+    if "--masks" in sys.argv:
+        sources["train"] = sources[sys.argv[sys.argv.index("--masks") + 1]]
+    eyes_range, min_native = site_masks.eyes_option(sys.argv)
     if not all(sources.values()):
         sys.exit("a split has no with_mask photo whose face has eyes 20 px apart (WORK_DIR/masks.tsv, faces.features.jsonl)")
     print("image\tmask\tsplit\tphoto\teye_px\tsource\teyes")
     for r, image, landmarks in site_masks.site_heads(work, only, "--mirrors" in sys.argv):
+        if site_masks.eye_distance(landmarks) < min_native:
+            continue
         pool = sources["train" if r["split"] == "train" else "heldout"]
         source = pool[int(rng.integers(len(pool)))]
         for tag, mask, kind, face in faces_of(image, landmarks, source, rng, upper):
-            small, eye_px, quality = site_masks.degrade(face, landmarks, rng)
+            small, eye_px, quality = site_masks.degrade(face, landmarks, rng, eyes_range)
             stem = os.path.basename(r["image"])[:-4]
             name = os.path.join(out_dir, tag, stem + ".jpg") if upper else os.path.join(out_dir, f"{stem}_{tag}.jpg")
             cv2.imwrite(name, small, [cv2.IMWRITE_JPEG_QUALITY, quality])

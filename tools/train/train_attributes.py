@@ -2,7 +2,7 @@
 """Trains the attribute heads (models/heads/*.json) from `faceauth features` output.
 
 usage: train_attributes.py WORK_DIR OUT_DIR [--seed S] [--only HEAD,...] [--site-share F] [--gate-upper]
-       [--synthetic-weight N]
+       [--synthetic-weight N] [--site-min-eyes PX [--keep-small-gate-copies]]
 
 WORK_DIR is what tools/train/attributes.sh builds: masks.tsv, clear.tsv, helmets.tsv,
 synth.tsv and the features of their images (faces.features.jsonl, synth.features.jsonl,
@@ -23,6 +23,8 @@ heldout_site_upper; --gate-upper also gives occluded_upper the gate copies (trie
 Round 5 (head cover): bare_jitter*.tsv (tools/train/bare_heads.py jitter: bare portraits at other
 sizes and places; features bare_jitter*.features.jsonl) are head cover negatives, held out as
 heldout_bare_jitter; --synthetic-weight N counts the synthetic hat pairs' training rows N times.
+Round 5: --site-min-eyes PX leaves out site and gate-copy training rows under PX between the eyes
+(drop_small_site_rows); tools/eval/site_folds.py measures a recipe by folds of site photos.
 """
 import hashlib
 import json
@@ -442,6 +444,8 @@ NOTES = {
     "bare_hats": "; with WORK_DIR/bare_hats.tsv hard hats drawn on the training people's LFW portraits (1) and "
                  "the same portraits bare (0; tools/train/bare_heads.py hats, synth_hats.py)",
     "synthetic_weight": "; the synthetic hat/bare pairs' training rows counted twice or more (--synthetic-weight)",
+    "min_eyes": "; site and gate-copy training rows whose eyes are under training.site_min_eyes px apart left out "
+                "(the service refuses those faces: --site-min-eyes)",
 }
 
 
@@ -449,9 +453,9 @@ def description(name, data):
     return DATA[name] + "".join(NOTES[note] for note in sorted(data.notes))
 
 
-def main():
-    work, out_dir = sys.argv[1], sys.argv[2]
-    seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 5
+def load_features(work):
+    """The features of every set in WORK_DIR, the helmets/ crops whose face is not the labelled
+    person's and gate crops of a neighbour's face counted as not found."""
     names = ["faces.features.jsonl", "synth.features.jsonl", "heads.features.jsonl", "hats.features.jsonl",
              "site.features.jsonl", "gate.features.jsonl", "bare.features.jsonl", "bare_gate.features.jsonl",
              "bare_hats.features.jsonl"]
@@ -460,6 +464,40 @@ def main():
     names += bare_jitter_files(work, ".features.jsonl")
     names += sorted(f for f in os.listdir(work) if f.startswith("site_upper") and f.endswith(".features.jsonl"))
     features = read_features(*(os.path.join(work, f) for f in names if os.path.exists(os.path.join(work, f))))
+    heads = {r["image"] for r in read_tsv(os.path.join(work, "helmets.tsv"))}
+    for image in [i for i in features if i in heads and not centred(features[i])]:
+        del features[image]  # not the labelled person's face: counted as not found
+    drop_gate_neighbours(work, features)
+    return features
+
+
+def eyes_apart(row):
+    """Pixels between the eye centres (landmarks 36-41, 42-47), as quality.cpp measures them."""
+    landmarks = np.array(row["landmarks"])
+    return float(np.linalg.norm(landmarks[42:48].mean(0) - landmarks[36:42].mean(0)))
+
+
+def drop_small_site_rows(sets, work, features, min_eyes, gate_copies=True):
+    """--site-min-eyes PX (round 5 of issue 17): training rows of the site sets (painted,
+    transferred, upper) and of the gate copies (WORK_DIR/gate.tsv) whose face is under PX between
+    the eyes are left out: the service refuses those faces (Face_too_small_fail at the default 20
+    px, 30 px with a PPE check on), so a head need not spend its one weight vector on them. Other
+    rows (web masks, clear faces, synthetic occlusions at their own sizes) and held-out rows stay.
+    gate_copies False (--keep-small-gate-copies): the site rows only."""
+    path = os.path.join(work, "gate.tsv")
+    gate = {r["image"] for r in read_tsv(path)} if os.path.exists(path) and gate_copies else set()
+    for data in sets.values():
+        small = {i for i in data.site | gate if i in features and eyes_apart(features[i]) < min_eyes}
+        kept = [r for r in data.rows if r[2] != "train" or r[0] not in small]
+        if len(kept) < len(data.rows):
+            data.notes.add("min_eyes")
+        data.rows = kept
+
+
+def main():
+    work, out_dir = sys.argv[1], sys.argv[2]
+    seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 5
+    features = load_features(work)
     pipelines = {row["pipeline"] for row in features.values()}
     if len(pipelines) != 1:
         sys.exit(f"features from {len(pipelines)} pipelines: {sorted(pipelines)}; rerun tools/train/attributes.sh")
@@ -469,11 +507,10 @@ def main():
         for item in sys.argv[sys.argv.index("--inputs") + 1].split(","):
             key, value = item.split("=")
             INPUTS[key] = value.split("+")
-    heads = {r["image"] for r in read_tsv(os.path.join(work, "helmets.tsv"))}
-    for image in [i for i in features if i in heads and not centred(features[i])]:
-        del features[image]  # not the labelled person's face: counted as not found
-    drop_gate_neighbours(work, features)
     sets, synth = build_sets(work)
+    if "--site-min-eyes" in sys.argv:
+        drop_small_site_rows(sets, work, features, float(sys.argv[sys.argv.index("--site-min-eyes") + 1]),
+                             "--keep-small-gate-copies" not in sys.argv)
     os.makedirs(out_dir, exist_ok=True)
     report = {}
     for name, data in sets.items():
@@ -518,6 +555,8 @@ def main():
         doc["training"] = {"command": "tools/train/attributes.sh DATASETS_DIR WORK_DIR", "seed": seed, "data": description(name, data),
                            "l2": l2, "validation_balanced_accuracy": round(cv, 4), "train": int(len(y)),
                            "images": total, "faces_found": found, "heldout": held, "heldout_accuracy_by_kind": detail}
+        if "min_eyes" in data.notes:
+            doc["training"]["site_min_eyes"] = float(sys.argv[sys.argv.index("--site-min-eyes") + 1])
         if synthetic:
             doc["training"]["heldout_synthetic"] = synthetic
         if site:
