@@ -23,13 +23,36 @@
 namespace faceauth {
 namespace {
 
+std::vector<std::string> fail_codes(const Scores& scores, const Policy& policy) {
+  std::vector<std::string> out;
+  for (const FailCode& fail : decide(scores, policy).fails) out.push_back(fail.code);
+  return out;
+}
+
+// Scores of a face that matches and passes every other check, with these measures.
+Scores passing_scores(const QualityMeasures& measured) {
+  Scores scores;
+  scores.face_similarity = 100;
+  scores.liveness = 99;
+  scores.head_cover = scores.face_cover = 90;
+  scores.quality = measured;
+  return scores;
+}
+
 std::vector<std::string> quality_codes(const QualityMeasures& measured, const Policy& policy) {
   Scores scores;
   scores.face_similarity = 100;
   scores.quality = measured;
-  std::vector<std::string> out;
-  for (const FailCode& fail : decide(scores, policy).fails) out.push_back(fail.code);
-  return out;
+  return fail_codes(scores, policy);
+}
+
+// A sharp, well-lit face with the eyes `eye_distance_px` apart, turned nowhere.
+QualityMeasures sharp_face(double eye_distance_px) {
+  QualityMeasures face;
+  face.eye_distance_px = eye_distance_px;
+  face.sharpness = 10;
+  face.brightness = 120;
+  return face;
 }
 
 class Quality : public ::testing::Test {
@@ -153,10 +176,7 @@ TEST_F(Quality, TwoFacesSideBySideFailMultipleFaces) {
 }
 
 TEST(QualityPolicy, PoseLimitsAndOrderOfCodes) {
-  QualityMeasures good;
-  good.eye_distance_px = 100;
-  good.sharpness = 10;
-  good.brightness = 120;
+  QualityMeasures good = sharp_face(100);
   Policy policy;
   QualityMeasures turned = good;
   turned.yaw = -50;
@@ -353,53 +373,37 @@ TEST(LivenessMetrics, RatesAndAuc) {
 // With liveness on, a face under 20 px between the eyes is Face_too_small_fail (a third of live
 // site faces that small score as reproductions), also when the project turned the limit off.
 TEST(QualityPolicy, LivenessRequiresAFaceOfTwentyPixels) {
-  QualityMeasures small;
-  small.eye_distance_px = 15;
-  small.sharpness = 10;
-  small.brightness = 120;
+  QualityMeasures small = sharp_face(15);
   Policy policy;
   policy.quality.min_eye_distance_px = 0;  // the project's limit off
   EXPECT_EQ(effective_quality(policy).min_eye_distance_px, 0) << "without liveness the project's own";
   policy.liveness_threshold = 50;
   EXPECT_EQ(effective_quality(policy).min_eye_distance_px, kLivenessMinEyeDistancePx);
-  Scores scores;
-  scores.face_similarity = 100;
-  scores.liveness = 99;
-  scores.quality = small;
-  std::vector<std::string> codes;
-  for (const FailCode& fail : decide(scores, policy).fails) codes.push_back(fail.code);
-  EXPECT_EQ(codes, std::vector<std::string>{"Face_too_small_fail"});
+  Scores scores = passing_scores(small);
+  EXPECT_EQ(fail_codes(scores, policy), std::vector<std::string>{"Face_too_small_fail"});
   policy.quality.min_eye_distance_px = 40;  // a larger limit stays
   EXPECT_EQ(effective_quality(policy).min_eye_distance_px, 40);
   policy.quality.min_eye_distance_px = 0;
   policy.face_cover_threshold = 50;  // with a PPE check too, the larger of the two
   EXPECT_EQ(effective_quality(policy).min_eye_distance_px, kPpeMinEyeDistancePx);
   small.eye_distance_px = 20;
-  scores.quality = small;
   policy.face_cover_threshold = 0;
-  EXPECT_TRUE(decide(scores, policy).approved);
+  EXPECT_TRUE(decide(passing_scores(small), policy).approved);
 }
 
 // With a PPE check on, the face must be large and frontal enough for the attribute heads:
 // limits tighten to kPpe* (docs/attributes.md), also when the project turned them off.
 TEST(QualityPolicy, PpeChecksRequireALargeFrontalFace) {
-  QualityMeasures small_turned;
-  small_turned.eye_distance_px = 25;
-  small_turned.sharpness = 10;
-  small_turned.brightness = 120;
+  QualityMeasures small_turned = sharp_face(25);
   small_turned.pitch = 35;  // within the default 40, over the PPE 30
   Policy policy;
   EXPECT_EQ(quality_codes(small_turned, policy), std::vector<std::string>{}) << "passes without PPE";
   for (bool head : {true, false}) {
     Policy ppe = policy;
     (head ? ppe.head_cover_threshold : ppe.face_cover_threshold) = 50;
-    Scores scores;
-    scores.face_similarity = 100;
-    scores.head_cover = scores.face_cover = 90;
-    scores.quality = small_turned;
-    std::vector<std::string> codes;
-    for (const FailCode& fail : decide(scores, ppe).fails) codes.push_back(fail.code);
-    EXPECT_EQ(codes, (std::vector<std::string>{"Face_too_small_fail", "Pose_fail"})) << head;
+    EXPECT_EQ(fail_codes(passing_scores(small_turned), ppe),
+              (std::vector<std::string>{"Face_too_small_fail", "Pose_fail"}))
+        << head;
     ppe.quality = {0, 0, 0, 0, 0, 0, 0};
     EXPECT_TRUE(required_scores(ppe).quality) << "measured even with every quality limit off";
     EXPECT_EQ(effective_quality(ppe).min_eye_distance_px, kPpeMinEyeDistancePx);
@@ -412,11 +416,7 @@ TEST(QualityPolicy, PpeChecksRequireALargeFrontalFace) {
   Policy ppe = policy;
   ppe.head_cover_threshold = 50;
   EXPECT_EQ(effective_quality(ppe).max_pitch, kPpeMaxPitch);
-  Scores scores;
-  scores.face_similarity = 100;
-  scores.head_cover = 90;
-  scores.quality = small_turned;
-  EXPECT_TRUE(decide(scores, ppe).approved);
+  EXPECT_TRUE(decide(passing_scores(small_turned), ppe).approved);
 }
 
 }  // namespace
