@@ -639,5 +639,99 @@ class GateRatesOwnFace(unittest.TestCase):
         self.assertNotIn("own_face", self.run_tool())
 
 
+def mask_groups():
+    """liveness_groups() with two masks/ training photos' rows and held-out photos with and without a mask."""
+    groups, y = liveness_groups()
+    more = ["mask:with_mask/a.jpg"] * 5 + ["mask:without_mask/b.jpg"] * 5
+    more += ["mask-held:with_mask/c.jpg"] * 4 + ["mask-held:without_mask/d.jpg"] * 4
+    return np.concatenate([groups, more]), np.concatenate([y, np.ones(len(more))])
+
+
+class LivenessMasks(unittest.TestCase):
+    def test_masks_are_live_and_split_as_the_attribute_heads(self):
+        work = self.enterContext(tempfile.TemporaryDirectory())
+        names = [f"{k:03d}.jpg" for k in range(40)]
+        for folder in ("with_mask", "without_mask"):
+            os.makedirs(os.path.join(work, "masks", folder))
+            for name in names + ["notes.txt"]:
+                open(os.path.join(work, "masks", folder, name), "w").close()
+        rows = liveness_sets.mask_originals(work)
+        self.assertEqual(len(rows), 80)  # not the .txt
+        self.assertEqual({r[0] for r in rows}, {"live"})
+        for _, path, group in rows:
+            key = os.path.basename(os.path.dirname(path)) + "/" + os.path.basename(path)
+            prefix = "mask-held:" if split_of(key) == "heldout" else "mask:"
+            self.assertEqual(group, prefix + key)
+        self.assertTrue(0 < sum(g.startswith("mask-held:") for _, _, g in rows) < 40)
+
+    def test_kinds_and_the_mask_cell_weight(self):
+        groups, y = mask_groups()
+        kinds = fused.kinds_of(groups)
+        self.assertEqual(list(np.unique(kinds)), ["lfw", "lfw_held", "mask", "mask_held", "print", "screen"])
+        train = ~np.isin(kinds, fused.HELD_LIVE)
+        k, yy = kinds[train], y[train]
+        w = fused.cell_weights(yy, k, 0.5, 2.0)
+        one_cell = w[(k == "print") & (yy > 0)].sum()
+        self.assertAlmostEqual(float(w[k == "mask"].sum()), 2.0 * float(one_cell), places=9)
+        self.assertAlmostEqual(float(w[k == "lfw"].sum()), 0.5 * float(one_cell), places=9)
+        measured = (k == "print") | (k == "screen")
+        self.assertAlmostEqual(float(w[measured].sum()), float(measured.sum()), places=9)
+        np.testing.assert_array_equal(fused.cell_weights(yy, k, 0.5, 0.0)[k == "mask"], 0.0)
+
+    def test_held_out_masks_are_never_trained_on_and_training_masks_are(self):
+        groups, y = mask_groups()
+        kinds = fused.kinds_of(groups)
+        x = np.random.default_rng(7).normal(size=(len(y), 4)) + y[:, None]
+        original = np.ones(len(y), dtype=bool)
+        measured = (kinds == "print") | (kinds == "screen")
+        plain, _, _ = fused.print_out_of_fold(x, y, groups, kinds, original, 1.0, 1.0, 0.0)
+        masked, _, _ = fused.print_out_of_fold(x, y, groups, kinds, original, 1.0, 1.0, 3.0)
+        moved = x.copy()
+        moved[kinds == "mask_held"] += 50.0
+        same, _, _ = fused.print_out_of_fold(moved, y, groups, kinds, original, 1.0, 1.0, 3.0)
+        self.assertFalse(np.allclose(plain[measured], masked[measured]))
+        np.testing.assert_allclose(same[measured], masked[measured])
+        screen = kinds == "screen"
+        zs, _, _ = fused.held_out(x, y, kinds, groups, 1.0, original, 1.0, 3.0)
+        zs_moved, _, _ = fused.held_out(moved, y, kinds, groups, 1.0, original, 1.0, 3.0)
+        zs_plain, _, _ = fused.held_out(x, y, kinds, groups, 1.0, original, 1.0, 0.0)
+        np.testing.assert_allclose(zs[screen], zs_moved[screen])
+        self.assertFalse(np.allclose(zs[screen], zs_plain[screen]))
+        # Without a mask weight the fit is the one of the round before (no masks/ rows).
+        rows = ~np.isin(groups, np.unique(groups[np.char.startswith(groups, "mask")]))
+        a = fused.fit_rows(x, y, kinds, ~np.isin(kinds, fused.HELD_LIVE), 1.0, 1.0, 0.0)
+        b = fused.fit_rows(x[rows], y[rows], kinds[rows], kinds[rows] != "lfw_held", 1.0, 1.0)
+        for u, v in zip(a, b):
+            np.testing.assert_array_equal(u, v)
+
+    def test_mask_report_splits_with_and_without_a_mask(self):
+        groups = np.array(["mask-held:with_mask/a.jpg"] * 3 + ["mask-held:without_mask/b.jpg"] * 2)
+        scores = np.array([10.0, 60.0, 20.0, 95.0, 40.0])
+        report = fused.mask_report(scores, groups, np.array([True, True, False, True, True]))
+        self.assertEqual(report["with_mask"]["original"]["bpcer"]["50"], 50.0)
+        self.assertEqual(report["with_mask"]["augmented"]["bpcer"]["50"], 100.0)
+        self.assertEqual(report["without_mask"]["original"]["live"], 2)
+        self.assertEqual(report["without_mask"]["original"]["bpcer"]["50"], 50.0)
+
+    def test_a_masked_print_is_scored_by_the_folds_that_held_out_its_session(self):
+        groups = np.array(["nuaa:1:01", "nuaa:1:02", "nuaa:2:01"])
+        x = np.zeros((3, 1))
+        one = (np.zeros(1), np.ones(1), np.zeros(1), 1.0)
+        two = (np.zeros(1), np.ones(1), np.zeros(1), 3.0)
+        z = fused.print_fold_logits([one, two, one], [{"nuaa:1:01", "nuaa:2:01"}, {"nuaa:1:02"}, {"nuaa:1:01"}],
+                                    x, groups)
+        np.testing.assert_allclose(z, [1.0, 3.0, 1.0])
+
+    def test_a_painted_mask_covers_the_lower_face_only(self):
+        image = np.full((200, 200, 3), 128, np.uint8)
+        landmarks = [(60 + 80 * (k / 16), 90 + 60 * np.sin(np.pi * k / 16)) for k in range(17)]
+        landmarks += [(100, 70)] * 10 + [(100, 80 + 5 * k) for k in range(4)] + [(100, 110)] * 5
+        landmarks += [(75, 70)] * 6 + [(125, 70)] * 6 + [(100, 130)] * 20
+        out = liveness_sets.paint_mask(image, landmarks, np.random.default_rng(3))
+        changed = np.abs(out.astype(int) - image).sum(2) > 0
+        self.assertGreater(changed[120:150, 80:120].mean(), 0.9)  # the mouth and chin
+        self.assertEqual(changed[:60].sum(), 0)  # nothing above the eyes
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -22,13 +22,30 @@ image (DATASETS_DIR/lfw-view1/images/PERSON/..., press photos of live people fro
 cameras) as `live`, with --copies augmented copies drawn the same way (own random stream, so
 sets.tsv is unchanged). The group is `lfw:PERSON` for training, `lfw-held:PERSON` for the fifth
 of the people held out by a fixed split (sha256 of the name, lfw_held_out): never trained on.
+
+With --masks it writes instead WORK_DIR/masks.tsv (and WORK_DIR/aug/K/masks/...): every image of
+DATASETS_DIR/masks/with_mask and masks/without_mask (web photos of live people, with and without a
+mask) as `live`, copies drawn the same way (own random stream). The group is
+`mask:FOLDER/FILE` for training and `mask-held:FOLDER/FILE` for the quarter held out by the split
+of the attribute heads (make_attribute_sets.py split_of), so a held-out mask photo is held out
+for both.
+
+With --masked-prints FACERES (`faceauth features` JSON lines of sets.tsv's images, for their
+landmarks) it writes instead WORK_DIR/masked_prints.tsv and WORK_DIR/masked_prints/...: every
+original NUAA printed photo (attack) with a face, a mask painted on it (synth_occlusions.py
+draw_mask: surgical, respirator or cloth), group as in sets.tsv. No attack in the training sets
+wears a mask, so these check that a head has not learnt "a mask = live" from masked live faces.
 """
 import argparse
 import hashlib
+import json
 import os
 
 import cv2
 import numpy as np
+
+from make_attribute_sets import split_of
+from synth_occlusions import draw_mask
 
 EQUAL_WIDTH = 168
 
@@ -69,6 +86,61 @@ def lfw_originals(datasets):
     return out
 
 
+def mask_originals(datasets):
+    """masks/with_mask and masks/without_mask as live, grouped by image, split as the attribute heads."""
+    out = []
+    for folder in ("with_mask", "without_mask"):
+        root = os.path.join(datasets, "masks", folder)
+        for name in sorted(os.listdir(root)):
+            if not name.lower().endswith((".jpg", ".jpeg", ".png")):
+                continue
+            key = folder + "/" + name
+            group = ("mask-held:" if split_of(key) == "heldout" else "mask:") + key
+            out.append(("live", os.path.join(root, name), group))
+    return out
+
+
+def landmarks_of(faceres):
+    """The 68 landmarks of every image with a face in a `faceauth features` JSON lines file."""
+    out = {}
+    for line in open(faceres):
+        row = json.loads(line)
+        if row.get("faces", 0) > 0:
+            out[row["image"]] = row["landmarks"]
+    return out
+
+
+def paint_mask(image, landmarks, rng):
+    """synth_occlusions.draw_mask with the eye distance of these landmarks."""
+    lm = [tuple(p) for p in landmarks]
+    eyes = np.array(lm[36:42]).mean(0), np.array(lm[42:48]).mean(0)
+    return draw_mask(image, lm, float(np.linalg.norm(eyes[1] - eyes[0])), rng)
+
+
+def masked_prints(datasets, work, faceres, rng):
+    """masked_prints.tsv: each NUAA attack original with a face, a mask painted on it."""
+    landmarks = landmarks_of(faceres)
+    rows = []
+    for label, path, group in originals(datasets):
+        path = os.path.abspath(path)
+        if label != "attack" or not group.startswith("nuaa:") or path not in landmarks:
+            continue
+        out = os.path.join(work, "masked_prints", relative(path, datasets))
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        cv2.imwrite(out, paint_mask(cv2.imread(path, cv2.IMREAD_COLOR), landmarks[path], rng))
+        rows.append((label, os.path.abspath(out), group))
+    write_tsv(os.path.join(work, "masked_prints.tsv"), rows)
+    print(f"{len(rows)} images in masked_prints.tsv")
+
+
+def originals_of(args):
+    if args.lfw:
+        return lfw_originals(args.datasets)
+    if args.masks:
+        return mask_originals(args.datasets)
+    return originals(args.datasets)
+
+
 def augment(image, rng):
     out = image.astype(np.float32) / 255
     out = out ** rng.uniform(0.7, 1.4) * rng.uniform(0.6, 1.4)  # exposure
@@ -102,10 +174,17 @@ def main():
     parser.add_argument("--copies", type=int, default=2)
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--lfw", action="store_true", help="write lfw.tsv (LFW as live) instead of sets.tsv")
+    parser.add_argument("--masks", action="store_true", help="write masks.tsv (masks/ as live) instead of sets.tsv")
+    parser.add_argument("--masked-prints", default="", metavar="FACERES",
+                        help="write masked_prints.tsv (NUAA prints with a mask painted on) instead of sets.tsv")
     args = parser.parse_args()
+    if args.lfw + args.masks + bool(args.masked_prints) > 1:
+        raise SystemExit("--lfw, --masks and --masked-prints write one list each: run them apart")
+    if args.masked_prints:
+        return masked_prints(args.datasets, args.work, args.masked_prints, np.random.default_rng(args.seed))
     rng = np.random.default_rng(args.seed)
     rows, equal = [], []
-    for label, path, group in lfw_originals(args.datasets) if args.lfw else originals(args.datasets):
+    for label, path, group in originals_of(args):
         rows.append((label, os.path.abspath(path), group))
         image = cv2.imread(path, cv2.IMREAD_COLOR)
         if image is None:
@@ -122,9 +201,10 @@ def main():
             interpolation = cv2.INTER_AREA if image.shape[1] > EQUAL_WIDTH else cv2.INTER_CUBIC
             cv2.imwrite(out, cv2.resize(image, (EQUAL_WIDTH, height), interpolation=interpolation))
             equal.append((label, os.path.abspath(out), group))
-    if args.lfw:
-        write_tsv(os.path.join(args.work, "lfw.tsv"), rows)
-        print(f"{len(rows)} images in lfw.tsv")
+    if args.lfw or args.masks:
+        name = "lfw.tsv" if args.lfw else "masks.tsv"
+        write_tsv(os.path.join(args.work, name), rows)
+        print(f"{len(rows)} images in {name}")
         return
     write_tsv(os.path.join(args.work, "sets.tsv"), rows)
     write_tsv(os.path.join(args.work, "equal.tsv"), equal)

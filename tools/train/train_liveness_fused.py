@@ -20,6 +20,17 @@ times one class of one attack kind (the print head: --lfw-print-weight, default 
 on and are scored by the heads fitted on everything else: a third measure (BPCER at
 30/50/70/90), not used to place the calibration (t0 and T come from NUAA and replay/ alone).
 
+Masked live faces (round 5): with --mask-features / --mask-faceres (the same two feature kinds of
+liveness_sets.py --masks's masks.tsv: masks/with_mask and masks/without_mask, web photos of live
+people) the training part (`mask:FOLDER/FILE`, the attribute heads' split) are live samples of both
+heads in every fold, their cell weighing --mask-weight times one class of one attack kind (the
+print head: --mask-print-weight, default the same); the held-out quarter (`mask-held:...`) is
+scored by the heads fitted on everything else (BPCER at 30/50/70/90, with and without a mask),
+and, like LFW, is not used to place the calibration. No attack wears a mask, so --masked-attacks
+FEATURES FACERES (liveness_sets.py --masked-prints: NUAA prints with a mask painted on) are scored
+out of fold (each by the print folds that held out its session, the screen head that never saw
+NUAA) beside the same prints unmasked: a head that learnt "mask = live" would pass them.
+
 Validation never splits by image. The print head is validated on train_liveness.py's folds
 (fold k holds out replay source k and NUAA session 01 or 02), the screen head
 leave-one-source-out over the 6 replay sources, scoring NUAA with its model fitted on all of
@@ -46,38 +57,52 @@ PRINT_GROUPS = ["lbp_y", "lbp_cr", "lbp_cb", "lbp_h", "lbp_s", "lbp_v", "moments
 SCREEN_INPUTS = ["upper", "lower"]
 
 
+EXTRA_LIVE = ("lfw", "mask")  # live-only training kinds: in every fold, weighed as one cell each
+HELD_LIVE = ("lfw_held", "mask_held")  # their held-out parts: never trained on
+
+
 def kinds_of(groups):
-    """print (NUAA), screen (replay/), lfw (LFW training people) or lfw_held (held-out people)."""
+    """print (NUAA), screen (replay/), lfw (LFW training people) or lfw_held (held-out people),
+    mask (masks/ training part) or mask_held (its held-out quarter)."""
     kinds = T.kind_of(groups)
     kinds = np.where(np.char.startswith(groups, "lfw:"), "lfw", kinds)
-    return np.where(np.char.startswith(groups, "lfw-held:"), "lfw_held", kinds).astype("<U8")
+    kinds = np.where(np.char.startswith(groups, "lfw-held:"), "lfw_held", kinds)
+    return mask_kinds(groups, kinds)
 
 
-def cell_weights(y, kinds, lfw_weight):
+def mask_kinds(groups, kinds):
+    """masks/ rows: `mask:` is a training sample, `mask-held:` held out."""
+    kinds = np.where(np.char.startswith(groups, "mask:"), "mask", kinds)
+    return np.where(np.char.startswith(groups, "mask-held:"), "mask_held", kinds).astype("<U9")
+
+
+def cell_weights(y, kinds, lfw_weight, mask_weight=0.0):
     """Each class of each attack kind weighs the same (n / cells in all, as T.sample_weights);
-    the LFW live cell on top of that weighs lfw_weight times one such cell."""
-    other = kinds != "lfw"
+    the LFW live cell on top of that weighs lfw_weight times one such cell, the masks/ live cell
+    mask_weight times one."""
+    other = ~np.isin(kinds, EXTRA_LIVE)
     w = np.zeros(len(y))
     w[other] = T.sample_weights(y[other], kinds[other])
-    lfw = ~other
-    if lfw.any():
-        cells = len({(k, v) for k, v in zip(kinds[other], y[other])})
-        w[lfw] = lfw_weight * other.sum() / cells / lfw.sum()
+    cells = len({(k, v) for k, v in zip(kinds[other], y[other])})
+    for kind, weight in (("lfw", lfw_weight), ("mask", mask_weight)):
+        extra = kinds == kind
+        if extra.any():
+            w[extra] = weight * other.sum() / cells / extra.sum()
     return w
 
 
-def fit_rows(x, y, kinds, mask, lam, lfw_weight):
-    """T.fit on the rows of mask, LFW rows left out when they weigh nothing."""
-    rows = mask & ((kinds != "lfw") | (lfw_weight > 0))
-    return T.fit(x[rows], y[rows], cell_weights(y[rows], kinds[rows], lfw_weight), lam)
+def fit_rows(x, y, kinds, mask, lam, lfw_weight, mask_weight=0.0):
+    """T.fit on the rows of mask, LFW and masks/ rows left out when they weigh nothing."""
+    rows = mask & ((kinds != "lfw") | (lfw_weight > 0)) & ((kinds != "mask") | (mask_weight > 0))
+    return T.fit(x[rows], y[rows], cell_weights(y[rows], kinds[rows], lfw_weight, mask_weight), lam)
 
 
-def print_out_of_fold(x, y, groups, kinds, original, lam, lfw_weight):
-    """T.out_of_fold's folds with the LFW training people in every fold's training and the
-    held-out LFW people in none; also returns each fold's model (in T.folds order)."""
+def print_out_of_fold(x, y, groups, kinds, original, lam, lfw_weight, mask_weight=0.0):
+    """T.out_of_fold's folds with the LFW training people (and masks/ training part) in every
+    fold's training and the held-out ones in none; also returns each fold's model (in T.folds order)."""
     total, count, models = np.zeros(len(y)), np.zeros(len(y)), []
     for held in T.folds(groups):
-        models.append(fit_rows(x, y, kinds, ~held & (kinds != "lfw_held"), lam, lfw_weight))
+        models.append(fit_rows(x, y, kinds, ~held & ~np.isin(kinds, HELD_LIVE), lam, lfw_weight, mask_weight))
         test = held & original
         total[test] += T.logits(models[-1], x[test])
         count[test] += 1
@@ -100,22 +125,22 @@ def read_faceres(paths, images):
 
 
 def screen_kinds(kinds):
-    """The screen head balances live and attack of replay/ alone (one kind), LFW on top."""
-    return np.where(kinds == "lfw", "lfw", "screen").astype("<U8")
+    """The screen head balances live and attack of replay/ alone (one kind), LFW and masks/ on top."""
+    return np.where(np.isin(kinds, EXTRA_LIVE), kinds, "screen").astype("<U9")
 
 
-def held_out(x, y, kinds, fold_of, lam, original, lfw_weight):
+def held_out(x, y, kinds, fold_of, lam, original, lfw_weight, mask_weight=0.0):
     """Screen head: logits of the replay originals of every source, by a model fitted on the
     other sources (and the LFW training people); every other image by the model fitted on all
     of replay/ (and the LFW training people). Also returns the per-source models."""
     z, models = np.full(len(y), np.nan), {}
     screen, sk = kinds == "screen", screen_kinds(kinds)
-    train = screen | (kinds == "lfw")
+    train = screen | np.isin(kinds, EXTRA_LIVE)
     for fold in np.unique(fold_of[screen]):
         held = fold_of == fold
-        models[fold] = fit_rows(x, y, sk, train & ~held, lam, lfw_weight)
+        models[fold] = fit_rows(x, y, sk, train & ~held, lam, lfw_weight, mask_weight)
         z[held & original] = T.logits(models[fold], x[held & original])
-    full = fit_rows(x, y, sk, train, lam, lfw_weight)
+    full = fit_rows(x, y, sk, train, lam, lfw_weight, mask_weight)
     z[~screen] = T.logits(full, x[~screen])
     return z, full, models
 
@@ -159,17 +184,27 @@ def no_nan(value):
     return None if isinstance(value, float) and value != value else value
 
 
+def append_rows(table, path, option):
+    """Appends the rows of another liveness-features TSV (same columns) to table = names, x, y, groups, images."""
+    names, x, y, groups, images = table
+    more = T.read([path])
+    if more[0] != names:
+        raise SystemExit(f"{option} has other feature columns")
+    return (names, np.vstack([x, more[1]]), np.concatenate([y, more[2]]), np.concatenate([groups, more[3]]),
+            np.concatenate([images, more[4]]))
+
+
 def read_all(args):
-    """Liveness features and hm_faceres features of the images that have both; LFW rows appended."""
-    names, x, y, groups, images = T.read([args.features])
+    """Liveness features and hm_faceres features of the images that have both; LFW and masks/ rows appended."""
+    table = T.read([args.features])
     faceres = [args.faceres]
     if args.lfw_features:
-        lnames, lx, ly, lgroups, limages = T.read([args.lfw_features])
-        if lnames != names:
-            raise SystemExit("--lfw-features has other feature columns")
-        x, y = np.vstack([x, lx]), np.concatenate([y, ly])
-        groups, images = np.concatenate([groups, lgroups]), np.concatenate([images, limages])
+        table = append_rows(table, args.lfw_features, "--lfw-features")
         faceres.append(args.lfw_faceres)
+    if args.mask_features:
+        table = append_rows(table, args.mask_features, "--mask-features")
+        faceres.append(args.mask_faceres)
+    names, x, y, groups, images = table
     keep, fr, pipeline = read_faceres(faceres, images)
     return names, x[keep], y[keep], groups[keep], images[keep], fr, pipeline
 
@@ -200,6 +235,59 @@ def lfw_report(scores, original):
     return out
 
 
+def mask_report(scores, groups, original):
+    """BPCER of the held-out masks/ photos (all live) at 30/50/70/90, with and without a mask."""
+    out = {}
+    for folder in ("with_mask", "without_mask"):
+        m = np.char.startswith(groups, f"mask-held:{folder}/")
+        if m.any():
+            out[folder] = lfw_report(scores[m], original[m])
+    return out
+
+
+def attack_rates(scores):
+    """APCER (attacks accepted) at 30/50/70/90 and the median score."""
+    return {"attacks": len(scores), "attack_median": round(float(np.median(scores)), 1),
+            "apcer": {str(t): round(100 * float((scores >= t).mean()), 2) for t in (30, 50, 70, 90)}}
+
+
+def print_fold_logits(model_folds, held_groups, x, groups):
+    """Mean logit of each row over the print fold models whose held-out groups include its group."""
+    total, count = np.zeros(len(x)), np.zeros(len(x))
+    for model, held in zip(model_folds, held_groups):
+        m = np.isin(groups, list(held))
+        total[m] += T.logits(model, x[m])
+        count[m] += 1
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def masked_attack_report(paths, names_all, cols, folds, screen_model, calib, unmasked):
+    """The masked prints (paths = features TSV, faceres JSON lines) scored out of fold; unmasked =
+    (images, scores) of the original attacks they were painted on, matched on the path under nuaa/."""
+    names, x, _, groups, images = T.read([paths[0]])
+    if names != names_all:
+        raise SystemExit("--masked-attacks has other feature columns")
+    keep, fr, _ = read_faceres([paths[1]], images)
+    print_folds, held_groups = folds
+    x, groups, images = x[keep][:, cols], groups[keep], images[keep]
+    zp = print_fold_logits(print_folds, held_groups, x, groups)
+    zs = T.logits(screen_model, fr)
+    ap, az, t0, temperature = calib
+    scores = T.to_score(np.minimum(zp - ap, zs - az), t0, temperature)
+    tail = lambda image: image[image.rfind("/nuaa/"):]  # noqa: E731
+    by_tail = dict(zip((tail(i) for i in unmasked[0]), unmasked[1]))
+    same = np.array([by_tail.get(tail(i), np.nan) for i in images])
+    both = ~np.isnan(same) & ~np.isnan(scores)
+    return {"masked": attack_rates(scores[both]), "same_prints_unmasked": attack_rates(same[both])}
+
+
+def mask_command(args):
+    """The masks/ options of the command line, when they train (so the earlier heads' text is unchanged)."""
+    if args.mask_weight <= 0 and args.mask_print_weight <= 0:
+        return ""
+    return f" --mask-weight {args.mask_weight} --mask-print-weight {args.mask_print_weight}"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("features", help="faceauth liveness-features TSV")
@@ -216,11 +304,22 @@ def main():
     parser.add_argument("--lfw-weight", type=float, default=0.0,
                         help="the LFW training cell's weight, in classes of one attack kind (0: not trained on)")
     parser.add_argument("--lfw-print-weight", type=float, default=None, help="the print head's (default: --lfw-weight)")
+    parser.add_argument("--mask-features", default="", help="liveness-features of liveness_sets.py --masks's masks.tsv")
+    parser.add_argument("--mask-faceres", default="", help="faceauth features of the same masks/ images")
+    parser.add_argument("--mask-weight", type=float, default=0.0,
+                        help="the masks/ training cell's weight, in classes of one attack kind (0: not trained on)")
+    parser.add_argument("--mask-print-weight", type=float, default=None, help="the print head's (default: --mask-weight)")
+    parser.add_argument("--masked-attacks", nargs=2, default=None, metavar=("FEATURES", "FACERES"),
+                        help="liveness-features and faceauth features of liveness_sets.py --masked-prints's list")
     args = parser.parse_args()
     if args.lfw_print_weight is None:
         args.lfw_print_weight = args.lfw_weight
+    if args.mask_print_weight is None:
+        args.mask_print_weight = args.mask_weight
     if bool(args.lfw_features) != bool(args.lfw_faceres):
         raise SystemExit("--lfw-features and --lfw-faceres go together")
+    if bool(args.mask_features) != bool(args.mask_faceres):
+        raise SystemExit("--mask-features and --mask-faceres go together")
     names_all, x, y, groups, images, fr, pipeline = read_all(args)
     cols = T.columns(names_all, PRINT_GROUPS)
     original = np.char.find(images, "/aug/") < 0
@@ -229,12 +328,14 @@ def main():
     measured = (kinds == "print") | screen  # NUAA and replay/: the folds, the calibration
     xp = x[:, cols]
     zp, scored, print_folds = print_out_of_fold(xp, y, groups, kinds, original, args.lam_print,
-                                                args.lfw_print_weight)
+                                                args.lfw_print_weight, args.mask_print_weight)
     if not scored[original & measured].all():
         raise SystemExit("an original image is in no fold")
-    print_model = fit_rows(xp, y, kinds, kinds != "lfw_held", args.lam_print, args.lfw_print_weight)
+    print_model = fit_rows(xp, y, kinds, ~np.isin(kinds, HELD_LIVE), args.lam_print, args.lfw_print_weight,
+                           args.mask_print_weight)
     zp[~measured] = T.logits(print_model, xp[~measured])
-    zs, screen_model, screen_folds = held_out(fr, y, kinds, groups, args.lam_screen, original, args.lfw_weight)
+    zs, screen_model, screen_folds = held_out(fr, y, kinds, groups, args.lam_screen, original, args.lfw_weight,
+                                              args.mask_weight)
     o = original & measured
     ap = float(np.quantile(zp[o & (kinds == "print") & (y > 0)], args.bpcer))
     az = float(np.quantile(zs[o & screen & (y > 0)], args.bpcer))
@@ -254,6 +355,16 @@ def main():
     lfw_scores = T.to_score(z[lfw], t0, temperature)
     if lfw.any():
         validation["lfw_held_out"] = lfw_report(lfw_scores, original[lfw])
+    masks = kinds == "mask_held"
+    mask_scores = T.to_score(z[masks], t0, temperature)
+    if masks.any():
+        validation["masks_held_out"] = mask_report(mask_scores, groups[masks], original[masks])
+    if args.masked_attacks:
+        nuaa_attacks = o & (kinds == "print") & (y == 0)
+        held_groups = [set(np.unique(groups[held])) for held in T.folds(groups)]
+        validation["masked_prints"] = masked_attack_report(
+            args.masked_attacks, names_all, cols, (print_folds, held_groups), screen_model,
+            (ap, az, t0, temperature), (images[nuaa_attacks], T.to_score(z[nuaa_attacks], t0, temperature)))
     if args.equal:
         validation["screen_size_check"] = screen_size_check(fr, y, groups, screen_folds, original, args.equal)
     if args.print_equal:
@@ -263,8 +374,11 @@ def main():
                    "temperature": round(temperature, 5), "bpcer_quantile": args.bpcer,
                    "fused": "min(print, screen) logits"}
     lfw_note = "; live: LFW press photos of 4/5 of the people (lfw:PERSON), cell weight {}"
+    mask_note = "; live: masks/ web photos with and without a mask, 3/4 of them (mask:FOLDER/FILE), cell weight {}"
     print_note = "" if args.lfw_print_weight <= 0 else lfw_note.format(args.lfw_print_weight)
     screen_note = "" if args.lfw_weight <= 0 else lfw_note.format(args.lfw_weight)
+    print_note += "" if args.mask_print_weight <= 0 else mask_note.format(args.mask_print_weight)
+    screen_note += "" if args.mask_weight <= 0 else mask_note.format(args.mask_weight)
     common = {"default_threshold": T.OPERATING_POINT, "logit_limit": round(T.LIMIT, 6), "calibration": calibration}
     print_head = head_json(print_model, ap, t0, temperature, {
         "prefix": "liveness-print-lr",
@@ -275,7 +389,7 @@ def main():
                                "replays, 6 sources), with augmented copies (tools/train/liveness_sets.py)" + print_note,
                        "command": f"tools/train/train_liveness_fused.py --lam-print {args.lam_print} "
                                   f"--lam-screen {args.lam_screen} --bpcer {args.bpcer} --lfw-weight {args.lfw_weight} "
-                                  f"--lfw-print-weight {args.lfw_print_weight}"},
+                                  f"--lfw-print-weight {args.lfw_print_weight}" + mask_command(args)},
         "selection": {"groups": PRINT_GROUPS, "lambda": args.lam_print}, **common, "validation": validation})
     full = {k: np.zeros(len(names_all)) for k in ("mean", "weights")}
     full["scale"] = np.ones(len(names_all))
@@ -296,8 +410,8 @@ def main():
     if args.scores:
         with open(args.scores, "w") as f:
             f.write("image\tlabel\tgroup\tscore\tprint_logit\tscreen_logit\n")
-            rows = np.concatenate([np.flatnonzero(o), np.flatnonzero(lfw)])
-            for i, s in zip(rows, np.concatenate([scores, lfw_scores])):
+            rows = np.concatenate([np.flatnonzero(o), np.flatnonzero(lfw), np.flatnonzero(masks)])
+            for i, s in zip(rows, np.concatenate([scores, lfw_scores, mask_scores])):
                 f.write(f"{images[i]}\t{int(y[i])}\t{groups[i]}\t{s:.2f}\t{zp[i]:.3f}\t{zs[i]:.3f}\n")
     print(json.dumps({"calibration": calibration, "validation": validation,
                       "versions": [print_head["version"], screen_head["version"]]}, indent=1))
