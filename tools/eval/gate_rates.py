@@ -51,23 +51,24 @@ def within(row, limits):
 HEAD_BOX_SHARE = 0.48  # the labelled hat/hair box's side over the crop's longer side (hardhats/)
 
 
-def own_face(image, landmarks):
-    """The face whose landmarks these are is the crop's own person's (see the module's doc)."""
+def own_faces(rows, features_path):
+    """The rows whose face, by the landmarks in features_path, is the crop's own person's (see
+    the module's doc); each crop is read once, for its size."""
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "train"))
     import cv2
-    from train_attributes import gate_face
-    height, width = cv2.imread(image).shape[:2]
-    return gate_face({"image": image, "landmarks": landmarks}, HEAD_BOX_SHARE * max(height, width))
-
-
-def own_faces(rows, features_path):
-    """The rows whose face, by the landmarks in features_path, is the crop's own."""
+    from train_attributes import gate_face_in
     landmarks = {}
     for line in open(features_path):
         row = json.loads(line)
         if row.get("faces", 0) > 0 and row.get("landmarks"):
             landmarks[row["image"]] = row["landmarks"]
-    return [r for r in rows if r["image"] in landmarks and own_face(r["image"], landmarks[r["image"]])]
+
+    def own(image):
+        height, width = cv2.imread(image).shape[:2]
+        face = {"image": image, "landmarks": landmarks[image]}
+        return gate_face_in(face, height, width, HEAD_BOX_SHARE * max(height, width))
+
+    return [r for r in rows if r["image"] in landmarks and own(r["image"])]
 
 
 def rates(rows, score, positive, threshold):

@@ -226,6 +226,11 @@ def gate_face(row, box_px):
     behind, not a hit on hair or a hat)."""
     import cv2
     height, width = cv2.imread(row["image"]).shape[:2]
+    return gate_face_in(row, height, width, box_px)
+
+
+def gate_face_in(row, height, width, box_px):
+    """gate_face for a crop of height x width whose size is already known."""
     x, y = np.mean(np.array(row["landmarks"]), axis=0)
     return 0.2 * width <= x <= 0.8 * width and 0.15 * height <= y <= height and jaw_width(row) >= MIN_FACE_RATIO * box_px
 
