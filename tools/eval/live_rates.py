@@ -14,6 +14,7 @@ one for every face that passes.
 import json
 import sys
 
+# The default QualityPolicy (docs/liveness.md, "Quality checks"); site_folds.py reads it too.
 DEFAULT_QUALITY = {"min_eyes": 20.0, "min_sharpness": 1.5, "brightness": (40.0, 230.0), "max_yaw": 45.0,
                    "max_pitch": 40.0}
 

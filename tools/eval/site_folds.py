@@ -42,8 +42,11 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "train"))
 import train_attributes as t  # noqa: E402
+from live_rates import DEFAULT_QUALITY  # noqa: E402  (the default QualityPolicy, once for the tools)
 
-LIMITS = {"ppe": (30.0, 45.0, 30.0), "default": (20.0, 45.0, 40.0)}  # eyes >=, |yaw| <=, |pitch| <=
+# eyes >=, |yaw| <=, |pitch| <=: the PPE rule (policy.h kPpe*) and the default limits
+LIMITS = {"ppe": (30.0, 45.0, 30.0),
+          "default": (DEFAULT_QUALITY["min_eyes"], DEFAULT_QUALITY["max_yaw"], DEFAULT_QUALITY["max_pitch"])}
 LEVEL_NOSE = 0.64  # quality.cpp kLevelNose
 
 
@@ -74,7 +77,7 @@ def pose(landmarks):
     return length, yaw, pitch
 
 
-SHARPNESS, BRIGHTNESS = 1.5, (40.0, 230.0)  # the default QualityPolicy's Blur_fail and Exposure_fail limits
+SHARPNESS, BRIGHTNESS = DEFAULT_QUALITY["min_sharpness"], DEFAULT_QUALITY["brightness"]  # Blur_fail, Exposure_fail
 
 
 def judged(row, limits, measured=None):
