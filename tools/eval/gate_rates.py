@@ -56,12 +56,8 @@ def own_faces(rows, features_path):
     the module's doc); each crop is read once, for its size."""
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "train"))
     import cv2
-    from train_attributes import gate_face_in
-    landmarks = {}
-    for line in open(features_path):
-        row = json.loads(line)
-        if row.get("faces", 0) > 0 and row.get("landmarks"):
-            landmarks[row["image"]] = row["landmarks"]
+    from train_attributes import gate_face_in, read_features
+    landmarks = {image: row["landmarks"] for image, row in read_features(features_path).items() if row.get("landmarks")}
 
     def own(image):
         height, width = cv2.imread(image).shape[:2]

@@ -38,7 +38,6 @@ wears a mask, so these check that a head has not learnt "a mask = live" from mas
 """
 import argparse
 import hashlib
-import json
 import os
 
 import cv2
@@ -46,6 +45,7 @@ import numpy as np
 
 from make_attribute_sets import split_of
 from synth_occlusions import draw_mask
+from train_attributes import read_features
 
 EQUAL_WIDTH = 168
 
@@ -100,16 +100,6 @@ def mask_originals(datasets):
     return out
 
 
-def landmarks_of(faceres):
-    """The 68 landmarks of every image with a face in a `faceauth features` JSON lines file."""
-    out = {}
-    for line in open(faceres):
-        row = json.loads(line)
-        if row.get("faces", 0) > 0:
-            out[row["image"]] = row["landmarks"]
-    return out
-
-
 def paint_mask(image, landmarks, rng):
     """synth_occlusions.draw_mask with the eye distance of these landmarks."""
     lm = [tuple(p) for p in landmarks]
@@ -119,7 +109,7 @@ def paint_mask(image, landmarks, rng):
 
 def masked_prints(datasets, work, faceres, rng):
     """masked_prints.tsv: each NUAA attack original with a face, a mask painted on it."""
-    landmarks = landmarks_of(faceres)
+    landmarks = {image: row["landmarks"] for image, row in read_features(faceres).items()}
     rows = []
     for label, path, group in originals(datasets):
         path = os.path.abspath(path)
