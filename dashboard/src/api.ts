@@ -68,8 +68,13 @@ export interface FaceAuthProject {
   kyc_project_id: string;
   name: string;
   policy: Policy;
+  policy_warnings: PolicyWarning[];
   image_retention_days: number;
   create_time: string;
+}
+export interface PolicyWarning {
+  code: string;
+  message: string;
 }
 export interface Policy {
   faceSimilarity_threshold: number;

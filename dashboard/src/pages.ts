@@ -1,5 +1,5 @@
 // The dashboard's pages. Each renders into <main> and may return a cleanup function.
-import { api, enc, type FaceAuthProject, type KycProject, type Policy, type User } from './api';
+import { api, enc, type FaceAuthProject, type KycProject, type Policy, type PolicyWarning, type User } from './api';
 import { barChart, legend, lineChart, type Series } from './charts';
 import { checksOf, failWords, farOf, frrOf, percent, type Check } from './checks';
 import { clear, field, h, s, select, table, tableBox, time } from './dom';
@@ -204,9 +204,14 @@ async function policy(main: HTMLElement, params: URLSearchParams, user: User): P
     quality[name] = num(name, p.quality[name], 0, 100000);
   }
   const note = status();
+  const warnings = h('ul', { class: 'warnings', id: 'policy-warnings', 'aria-live': 'polite' });
+  const showWarnings = (list: PolicyWarning[]) =>
+    warnings.replaceChildren(...list.map((w) => h('li', { 'data-code': w.code }, `Warning: ${w.message}`)));
+  showWarnings(project.policy_warnings ?? []);
   const form = h(
     'form',
     { class: 'card' },
+    warnings,
     h('fieldset', {}, h('legend', {}, 'Face similarity'),
       field('Similarity threshold (0-100)', similarity, 'An attempt below it is rejected with face_compare_underscore.'), rate),
     h('fieldset', {}, h('legend', {}, 'Occlusion, face and head cover, liveness'),
@@ -225,7 +230,7 @@ async function policy(main: HTMLElement, params: URLSearchParams, user: User): P
     const q: Record<string, number> = {};
     for (const [name, input] of Object.entries(quality)) q[name] = Number(input.value);
     try {
-      await api('PUT', `/admin/v1/faceauth-projects/${enc(project.id)}/policy`, {
+      const saved = await api<FaceAuthProject>('PUT', `/admin/v1/faceauth-projects/${enc(project.id)}/policy`, {
         policy: {
           faceSimilarity_threshold: Number(similarity.value),
           occluded_threshold: { enabled: occludedOn.checked, threshold: Number(occluded.value) },
@@ -236,6 +241,7 @@ async function policy(main: HTMLElement, params: URLSearchParams, user: User): P
         },
         image_retention_days: Number(retention.value),
       });
+      showWarnings(saved.policy_warnings ?? []);
       say(note, 'Policy saved; the next attempt is judged by it.');
     } catch (err) {
       say(note, errorText(err), true);

@@ -275,8 +275,8 @@ HttpResponse DashboardRouter::submission_image(Call& call) {
 // POST /admin/v1/faceauth-projects/{id}/try-it: multipart faceImage + submissionId (+ userId).
 HttpResponse DashboardRouter::try_it(Call& call) {
   const HttpRequest& r = call.request;
-  // The API's form rule (POST /v3/faceauth), with the vendor's 256-byte text fields.
-  FormFields form = parse_form(r, {"faceImage"}, 256);
+  // The API's form rule (POST /v3/faceauth), with the vendor's limit on text fields.
+  FormFields form = parse_form(r, {"faceImage"}, kFormFieldBytes);
   if (form.error) return fail(call.request_id, *form.error, form.message);
   std::string submission_id = form_field(form, "submissionId"), user_id = form_field(form, "userId");
   std::string_view image = form.values["faceImage"];

@@ -19,6 +19,9 @@ struct FormFields {
   std::map<std::string, std::string_view> values;
 };
 
+// The vendor's limit on a text field of a form (submissionId, userId, ...), in bytes.
+constexpr size_t kFormFieldBytes = 256;
+
 // Parses a multipart body. Every field name, and every text field (each field but
 // `file_fields`), must be valid UTF-8 without NUL; names at most 256 bytes, text fields at
 // most `max_bytes`. Anything else is invalid_data_format with a message that echoes only

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "api/auth_throttle.h"
+#include "api/form.h"
 #include "api/service.h"
 #include "http/http_server.h"
 #include "http/multipart.h"
@@ -25,11 +26,11 @@
 namespace faceauth {
 
 struct RouterConfig {
-  Bytes admin_token_hash;                // SHA-256 of the admin token
-  size_t max_field_bytes = 256;          // text fields longer than this: invalid_data_format
-  std::function<bool()> ready;           // start-up complete, models loaded, storage reachable and writable
-  AuthThrottleConfig auth_throttle{};    // repeated 401s per client address
-  std::function<void()> on_store_error;  // a request met a StoreError (readiness)
+  Bytes admin_token_hash;                    // SHA-256 of the admin token
+  size_t max_field_bytes = kFormFieldBytes;  // text fields longer than this: invalid_data_format
+  std::function<bool()> ready;               // start-up complete, models loaded, storage reachable and writable
+  AuthThrottleConfig auth_throttle{};        // repeated 401s per client address
+  std::function<void()> on_store_error;      // a request met a StoreError (readiness)
   // True when a front (DashboardRouter) has authenticated and authorised every /admin/v1
   // request before it gets here: the bearer check is then not repeated.
   bool admin_checked_outside = false;

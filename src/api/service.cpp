@@ -65,6 +65,7 @@ nlohmann::json faceauth_project_json(const FaceAuthProject& project) {
           {"kyc_project_id", project.kyc_project_id},
           {"name", project.name},
           {"policy", policy_json(project.policy)},
+          {"policy_warnings", policy_warnings_json(project.policy)},
           {"image_retention_days", project.image_retention_days},
           {"create_time", iso_time(project.created_ms)}};
 }
@@ -123,7 +124,7 @@ std::string text_field(const nlohmann::json& request, const char* name, bool req
   std::string value = request.at(name).get<std::string>();
   if (required && value.empty()) throw std::invalid_argument(std::string(name) + " must not be empty");
   if (value.size() > 256) throw std::invalid_argument(std::string(name) + " is too long");
-  if (!is_valid_text(value)) throw std::invalid_argument(std::string(name) + " must not contain NUL");
+  if (!is_valid_text(value)) throw std::invalid_argument(std::string(name) + " must be valid UTF-8 without NUL");
   return value;
 }
 

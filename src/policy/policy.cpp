@@ -155,6 +155,24 @@ bool similarity_failed(const Decision& decision) {
   return false;
 }
 
+std::vector<PolicyWarning> policy_warnings(const Policy& policy) {
+  std::vector<PolicyWarning> warnings;
+  if (policy.face_cover_threshold > 0 && policy.liveness_threshold > 0) {
+    warnings.push_back({"face_cover_with_liveness",
+                        "Liveness rejects about two in five live people who wear a mask (docs/liveness.md): "
+                        "with a face cover required, turn liveness off or expect masked people to be refused"});
+  }
+  return warnings;
+}
+
+nlohmann::json policy_warnings_json(const Policy& policy) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const PolicyWarning& warning : policy_warnings(policy)) {
+    out.push_back({{"code", warning.code}, {"message", warning.message}});
+  }
+  return out;
+}
+
 nlohmann::json policy_json(const Policy& policy) {
   return {{"faceSimilarity_threshold", policy.face_similarity_threshold},
           {"occluded_threshold", {{"enabled", policy.occlusion_check}, {"threshold", policy.occluded_threshold}}},

@@ -112,6 +112,16 @@ nlohmann::json quality_measures_json(const Scores& scores, const Policy& policy)
 // count towards the lockout.
 bool similarity_failed(const Decision& decision);
 
+// What a policy turns on that is known to judge some people wrongly (ours, not the vendor's):
+// the policy is still accepted and applied; these go with it so that whoever sets it sees them.
+struct PolicyWarning {
+  std::string code;
+  std::string message;
+};
+std::vector<PolicyWarning> policy_warnings(const Policy& policy);
+// [{"code": ..., "message": ...}], empty when there is nothing to say.
+nlohmann::json policy_warnings_json(const Policy& policy);
+
 // A 0-100 threshold field of a JSON object, or `fallback` when absent; throws
 // std::invalid_argument naming the field when it is not a number in range.
 double threshold_field(const nlohmann::json& doc, const char* name, double fallback);
