@@ -402,14 +402,15 @@ try {
   await page.getByLabel('Smallest eye distance (px)').fill('20');
   await page.getByRole('button', { name: 'Save policy' }).click();
   await page.getByText('Policy saved; the next attempt is judged by it.').waitFor();
-  // A required face cover with liveness on is saved, with the server's warning shown beside it.
+  // A required face cover with liveness on is saved, with the server's warnings shown beside it.
   check(await page.locator('#policy-warnings li').count() === 0, 'no warning for the default checks');
   await page.getByLabel('Face cover threshold (0 = off)').fill('50');
   await page.getByLabel('Liveness threshold (0 = off)').fill('50');
   await page.getByRole('button', { name: 'Save policy' }).click();
   await page.locator('#policy-warnings li[data-code="face_cover_with_liveness"]').waitFor();
+  check(await page.locator('#policy-warnings li[data-code="face_cover_lowers_similarity"]').isVisible(), 'a required mask warns of similarity');
   const warned = JSON.parse((await adminApi('GET', `/admin/v1/faceauth-projects/${door.id}`)).body);
-  check(warned.policy.liveness_threshold === 50 && warned.policy_warnings.length === 1, 'the warned policy was saved', JSON.stringify(warned));
+  check(warned.policy.liveness_threshold === 50 && warned.policy_warnings.length === 2, 'the warned policy was saved', JSON.stringify(warned));
   await page.getByLabel('Face cover threshold (0 = off)').fill('0');
   await page.getByLabel('Liveness threshold (0 = off)').fill('0');
   await page.getByRole('button', { name: 'Save policy' }).click();

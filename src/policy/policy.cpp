@@ -157,6 +157,12 @@ bool similarity_failed(const Decision& decision) {
 
 std::vector<PolicyWarning> policy_warnings(const Policy& policy) {
   std::vector<PolicyWarning> warnings;
+  if (policy.face_cover_threshold > 0) {
+    warnings.push_back({"face_cover_lowers_similarity",
+                        "A mask hides the lower face: at similarity threshold 70 about three in five masked people "
+                        "are rejected (docs/accuracy.md, \"Masked selfies\"); verify identity on a photo without "
+                        "the mask"});
+  }
   if (policy.face_cover_threshold > 0 && policy.liveness_threshold > 0) {
     warnings.push_back({"face_cover_with_liveness",
                         "Liveness rejects about two in five live people who wear a mask (docs/liveness.md): "

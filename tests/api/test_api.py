@@ -1088,19 +1088,22 @@ class A2_Management(ServerTest):
         # the demo project's own policy was not touched
         self.assertApproved(faceauth(self.port, self.demo["addon_key"], self.demo["submission_id"], self.selfie))
 
-    def test_policy_warns_of_a_required_face_cover_with_liveness(self):
+    def test_policy_warns_of_a_required_face_cover(self):
         fa_id, _ = self.new_faceauth_project(self.demo["kyc_project_id"])
         path = "/admin/v1/faceauth-projects/%s/policy" % fa_id
         self.assertEqual(self.admin("GET", path).json()["policy_warnings"], [])
-        r = self.admin("PUT", path, {"faceCover_threshold": 50})
-        self.assertEqual((r.status, r.json()["policy_warnings"]), (200, []), r)
         r = self.admin("PUT", path, {"liveness_threshold": 50})
-        self.assertEqual(r.status, 200, r)  # accepted and applied, with the warning beside it
-        self.assertEqual(r.json()["policy"]["liveness_threshold"], 50)
-        self.assertEqual([w["code"] for w in r.json()["policy_warnings"]], ["face_cover_with_liveness"])
+        self.assertEqual((r.status, r.json()["policy_warnings"]), (200, []), r)
+        r = self.admin("PUT", path, {"faceCover_threshold": 50})
+        self.assertEqual(r.status, 200, r)  # accepted and applied, with the warnings beside it
+        self.assertEqual(r.json()["policy"]["faceCover_threshold"], 50)
+        both = ["face_cover_lowers_similarity", "face_cover_with_liveness"]
+        self.assertEqual([w["code"] for w in r.json()["policy_warnings"]], both)
         listed = [p for p in self.admin("GET", "/admin/v1/faceauth-projects").json()["projects"] if p["id"] == fa_id]
-        self.assertEqual([w["code"] for w in listed[0]["policy_warnings"]], ["face_cover_with_liveness"])
+        self.assertEqual([w["code"] for w in listed[0]["policy_warnings"]], both)
         r = self.admin("PUT", path, {"liveness_threshold": 0})
+        self.assertEqual([w["code"] for w in r.json()["policy_warnings"]], ["face_cover_lowers_similarity"])
+        r = self.admin("PUT", path, {"faceCover_threshold": 0})
         self.assertEqual(r.json()["policy_warnings"], [])
 
     def test_policy_bad_values(self):

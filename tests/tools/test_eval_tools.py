@@ -1,12 +1,19 @@
 #!/usr/bin/python3
 """Measuring tools of tools/eval on made-up `faceauth analyze` lines: no datasets, no models."""
+import csv
+import json
 import os
 import sys
+import tempfile
 import unittest
+
+import cv2
+import numpy as np
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, os.path.join(root, "tools", "eval"))
 import live_rates  # noqa: E402
+import masked_pairs  # noqa: E402
 
 
 def face(liveness, eyes, sharpness=3.0, brightness=120.0, yaw=0.0, pitch=0.0):
@@ -33,6 +40,81 @@ class LiveRates(unittest.TestCase):
         self.assertEqual([bands[b]["rejected"] for b in ("20-30", "30-45", "45-inf")], [1, 1, 1])
         self.assertIsNone(bands["0-20"]["bpcer"])
         self.assertEqual(self.by_band(rows, threshold=60.0)["passing the default quality checks"]["rejected"], 4)
+
+
+def face_landmarks(cx=50.0, cy=50.0, w=40.0):
+    """A made-up 68-point face: jaw on the lower half of an ellipse, eyes, nose and mouth inside."""
+    lm = np.zeros((68, 2), np.float32)
+    for i in range(17):  # jaw from the left temple through the chin to the right one
+        a = np.pi * (1 - i / 16)
+        lm[i] = (cx + w * np.cos(a), cy + 0.2 * w + w * np.sin(a) * 1.0)
+    lm[17:27] = [(cx - w * 0.6 + i * w * 0.13, cy - w * 0.45) for i in range(10)]
+    lm[27:31] = [(cx, cy - w * 0.3 + i * w * 0.12) for i in range(4)]
+    lm[31:36] = [(cx - w * 0.2 + i * w * 0.1, cy + w * 0.2) for i in range(5)]
+    lm[36:42] = [(cx - w * 0.45 + i * w * 0.05, cy - w * 0.3) for i in range(6)]
+    lm[42:48] = [(cx + w * 0.2 + i * w * 0.05, cy - w * 0.3) for i in range(6)]
+    lm[48:68] = [(cx - w * 0.3 + (i % 10) * w * 0.06, cy + w * 0.5) for i in range(20)]
+    return lm
+
+
+def read_bytes(*parts):
+    with open(os.path.join(*parts), "rb") as f:
+        return f.read()
+
+
+class MaskedPairs(unittest.TestCase):
+    def test_a_face_not_found_is_a_reject_never_an_accept(self):
+        labels = [1, 1, 1, 0, 0, 0]
+        scores = [70.0, 69.9, None, 70.0, 10.0, None]
+        frr, far = masked_pairs.rates(labels, scores, 70.0)
+        self.assertAlmostEqual(frr, 2 / 3)  # 69.9 and the face not found
+        self.assertAlmostEqual(far, 1 / 3)  # 70 is accepted: the threshold is inclusive
+
+    def make_lfw(self, root):
+        images = os.path.join(root, "lfw", "images", "A")
+        os.makedirs(images)
+        ramp = np.tile(np.linspace(40, 220, 100, dtype=np.uint8)[:, None, None], (1, 100, 3))
+        for name in ("A_0001.jpg", "A_0002.jpg", "A_0003.jpg"):
+            cv2.imwrite(os.path.join(images, name), ramp)
+        with open(os.path.join(root, "lfw", "pairs.tsv"), "w") as f:
+            f.write("same\timage_a\timage_b\n1\tA/A_0001.jpg\tA/A_0002.jpg\n1\tA/A_0001.jpg\tA/A_0003.jpg\n")
+        with open(os.path.join(root, "embed.jsonl"), "w") as f:
+            for name in ("A/A_0001.jpg", "A/A_0002.jpg"):  # no face in A_0003
+                f.write(json.dumps({"image": name, "faces": 1, "landmarks": face_landmarks().tolist()}) + "\n")
+            f.write(json.dumps({"image": "A/A_0003.jpg", "faces": 0}) + "\n")
+
+    def run_make(self, root, out, *extra):
+        with open(os.devnull, "w") as null:
+            stdout, sys.stdout = sys.stdout, null
+            try:
+                masked_pairs.main(["make", os.path.join(root, "lfw"), os.path.join(root, "embed.jsonl"),
+                                   os.path.join(root, out), "--pairs", os.path.join(root, "lfw", "pairs.tsv"), *extra])
+            finally:
+                sys.stdout = stdout
+        with open(os.path.join(root, out, "pairs.tsv")) as f:
+            return list(csv.DictReader(f, delimiter="\t"))
+
+    def test_the_selfie_is_masked_below_the_eyes_and_the_reference_is_not(self):
+        with tempfile.TemporaryDirectory() as root:
+            self.make_lfw(root)
+            rows = self.run_make(root, "out")
+            self.assertEqual([(r["image_a"], r["image_b"], r["masked"]) for r in rows],
+                             [("A/A_0001.jpg", "A/A_0002.mask.jpg", "1"), ("A/A_0001.jpg", "A/A_0003.jpg", "0")])
+            bare = cv2.imread(os.path.join(root, "out", "images", "A", "A_0002.jpg")).astype(int)
+            masked = cv2.imread(os.path.join(root, "out", "images", "A", "A_0002.mask.jpg")).astype(int)
+            self.assertLess(np.abs(masked[:30] - bare[:30]).mean(), 3)  # above the eyes: untouched
+            self.assertGreater(np.abs(masked[70:90, 35:65] - bare[70:90, 35:65]).mean(), 10)  # the chin: covered
+            self.run_make(root, "again")  # seeded: the same bytes
+            self.assertEqual(read_bytes(root, "again", "images", "A", "A_0002.mask.jpg"),
+                             read_bytes(root, "out", "images", "A", "A_0002.mask.jpg"))
+
+    def test_paint_reference_masks_image_a_too(self):
+        with tempfile.TemporaryDirectory() as root:
+            self.make_lfw(root)
+            rows = self.run_make(root, "out", "--paint-reference")
+            self.assertEqual(rows[0]["image_a"], "A/A_0001.ref.jpg")
+            self.assertTrue(os.path.exists(os.path.join(root, "out", "images", "A", "A_0001.ref.jpg")))
+            self.assertEqual(rows[1]["image_a"], "A/A_0001.jpg")  # a pair left bare stays bare on both sides
 
 
 if __name__ == "__main__":

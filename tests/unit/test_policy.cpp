@@ -135,20 +135,21 @@ TEST(Policy, ScoreHoldsNumbersOnlyAndQualityIsApart) {
   EXPECT_TRUE(quality_measures_json(scores, Policy{}).is_null());
 }
 
-TEST(Policy, ARequiredFaceCoverWithLivenessIsAcceptedWithAWarning) {
+TEST(Policy, ARequiredFaceCoverIsAcceptedWithWarnings) {
   Policy policy;
   EXPECT_TRUE(policy_warnings(policy).empty());
   EXPECT_EQ(policy_warnings_json(policy), nlohmann::json::array());
   policy.face_cover_threshold = 50;
-  EXPECT_TRUE(policy_warnings(policy).empty());  // a mask alone is fine
+  ASSERT_EQ(policy_warnings(policy).size(), 1u);  // a mask lowers similarity
+  EXPECT_EQ(policy_warnings(policy)[0].code, "face_cover_lowers_similarity");
   policy.face_cover_threshold = 0;
   policy.liveness_threshold = 50;
   EXPECT_TRUE(policy_warnings(policy).empty());  // liveness alone is fine
   policy.face_cover_threshold = 50;
   nlohmann::json warnings = policy_warnings_json(policy);
-  ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_EQ(warnings[0]["code"], "face_cover_with_liveness");
-  EXPECT_NE(warnings[0]["message"].get<std::string>().find("mask"), std::string::npos);
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_EQ(warnings[1]["code"], "face_cover_with_liveness");
+  EXPECT_NE(warnings[1]["message"].get<std::string>().find("mask"), std::string::npos);
   EXPECT_EQ(policy_from_json(policy_json(policy)).liveness_threshold, 50);  // still accepted as set
 }
 
