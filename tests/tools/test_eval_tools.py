@@ -14,6 +14,7 @@ root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, os.path.join(root, "tools", "eval"))
 import live_rates  # noqa: E402
 import masked_pairs  # noqa: E402
+import mesh_eyes  # noqa: E402
 
 
 def face(liveness, eyes, sharpness=3.0, brightness=120.0, yaw=0.0, pitch=0.0):
@@ -115,6 +116,33 @@ class MaskedPairs(unittest.TestCase):
             self.assertEqual(rows[0]["image_a"], "A/A_0001.ref.jpg")
             self.assertTrue(os.path.exists(os.path.join(root, "out", "images", "A", "A_0001.ref.jpg")))
             self.assertEqual(rows[1]["image_a"], "A/A_0001.jpg")  # a pair left bare stays bare on both sides
+
+
+class MeshEyes(unittest.TestCase):
+    def test_mesh_points_map_back_to_the_image(self):
+        box = {"x": 40.0, "y": 60.0, "width": 80.0, "height": 100.0}
+        affine = mesh_eyes.crop_map(box)
+        image_points = np.array([[80.0, 110.0], [5.0, 7.0], [300.0, 20.0]])
+        crop_points = image_points * affine[0, 0] + affine[:, 2]
+        self.assertTrue(np.allclose(crop_points[0], [96, 96]))  # the box's centre is the input's middle
+        self.assertAlmostEqual(affine[0, 0], 192 / (100 * 1.5))  # the larger side, enlarged
+        self.assertTrue(np.allclose(mesh_eyes.to_image(crop_points, affine), image_points))
+
+    def test_each_method_is_measured_against_the_drawn_eye_distance(self):
+        lm = face_landmarks(w=40.0)
+        drawn = mesh_eyes.eye_distance_68(lm)
+        truth = [{"image": "a", "mask": "0", "eye_px": str(drawn)}, {"image": "b", "mask": "1", "eye_px": str(drawn)},
+                 {"image": "c", "mask": "1", "eye_px": "10"}]  # c: no face found
+        half = lm.copy()
+        half[42:48] -= [drawn / 2, 0]  # the eyes slid to half their distance
+        box = {"x": 0, "y": 0, "width": 2.6 * drawn, "height": 2.6 * drawn}
+        embeds = {"a": {"landmarks": lm.tolist(), "box": box}, "b": {"landmarks": half.tolist(), "box": box}}
+        result = mesh_eyes.ratios(truth, embeds, None)
+        self.assertAlmostEqual(result["0"]["landmark68"][0], 1.0)
+        self.assertAlmostEqual(result["1"]["landmark68"][0], 0.5)
+        self.assertEqual([len(result["1"][m]) for m in ("landmark68", "box", "mesh")], [1, 1, 0])
+        self.assertAlmostEqual(result["1"]["box"][0], 1.0)
+        self.assertEqual(mesh_eyes.percentiles([]), [])
 
 
 if __name__ == "__main__":
