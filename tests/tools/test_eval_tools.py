@@ -130,7 +130,7 @@ class MeshEyes(unittest.TestCase):
 
     def test_each_method_is_measured_against_the_drawn_eye_distance(self):
         lm = face_landmarks(w=40.0)
-        drawn = mesh_eyes.eye_distance_68(lm)
+        drawn = mesh_eyes.site_masks.eye_distance(lm)
         truth = [{"image": "a", "mask": "0", "eye_px": str(drawn)}, {"image": "b", "mask": "1", "eye_px": str(drawn)},
                  {"image": "c", "mask": "1", "eye_px": "10"}]  # c: no face found
         half = lm.copy()

@@ -35,6 +35,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "train"))
 sys.path.insert(0, HERE)
+import site_masks  # noqa: E402
 import synth_occlusions  # noqa: E402
 
 
@@ -54,10 +55,6 @@ def read_landmarks(path):
     return out
 
 
-def eye_distance(landmarks):
-    return float(np.linalg.norm(landmarks[42:48].mean(0) - landmarks[36:42].mean(0)))
-
-
 def masked_name(image, tag="mask"):
     root, _ = os.path.splitext(image)
     return root + "." + tag + ".jpg"
@@ -74,7 +71,7 @@ def link_originals(lfw_images, out_images, pairs):
 def mask_maker(transfer_work):
     """A function (image, landmarks, rng) -> masked image: painted, or a transferred texture."""
     if not transfer_work:
-        return lambda image, lm, rng: synth_occlusions.draw_mask(image, lm, eye_distance(lm), rng)
+        return lambda image, lm, rng: synth_occlusions.draw_mask(image, lm, site_masks.eye_distance(lm), rng)
     import site_masks_transfer
 
     sources = site_masks_transfer.mask_sources(transfer_work, "heldout")
@@ -96,7 +93,8 @@ def paint_reference(lfw_images, out_images, image, landmarks, seed):
     if not os.path.exists(os.path.join(out_images, name)):
         rng = np.random.default_rng([seed, 7] + [ord(c) for c in image])
         lm = landmarks[image]
-        painted = synth_occlusions.draw_mask(cv2.imread(os.path.join(lfw_images, image)), lm, eye_distance(lm), rng)
+        photo = cv2.imread(os.path.join(lfw_images, image))
+        painted = synth_occlusions.draw_mask(photo, lm, site_masks.eye_distance(lm), rng)
         cv2.imwrite(os.path.join(out_images, name), painted, [cv2.IMWRITE_JPEG_QUALITY, 92])
     return name
 

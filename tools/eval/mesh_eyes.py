@@ -22,6 +22,8 @@ import os
 import cv2
 import numpy as np
 
+import site_masks
+
 cv2.setNumThreads(1)
 # MediaPipe face mesh eye contours (the subject's right eye is on the image's left).
 LEFT_EYE = [33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246]
@@ -44,11 +46,6 @@ def to_image(points, affine):
     """Mesh input pixels back to image pixels (the inverse of a scale-and-shift map)."""
     s = affine[0, 0]
     return (np.asarray(points, np.float64) - affine[:, 2]) / s
-
-
-def eye_distance_68(landmarks):
-    lm = np.asarray(landmarks, np.float64)
-    return float(np.linalg.norm(lm[42:48].mean(0) - lm[36:42].mean(0)))
 
 
 def eye_distance_mesh(points):
@@ -80,7 +77,7 @@ def ratios(truth, embeds, mesh):
             continue
         drawn = float(row["eye_px"])
         group = out.setdefault(row["mask"], {"landmark68": [], "mesh": [], "box": []})
-        group["landmark68"].append(eye_distance_68(found["landmarks"]) / drawn)
+        group["landmark68"].append(site_masks.eye_distance(np.asarray(found["landmarks"], np.float64)) / drawn)
         group["box"].append(found["box"]["width"] / BOX_PER_EYES / drawn)
         if mesh is not None:
             group["mesh"].append(eye_distance_mesh(mesh.points(cv2.imread(row["image"]), found["box"])) / drawn)
