@@ -88,7 +88,7 @@ constexpr double kPpeMaxPitch = 30;
 // Landmarks that do not fit the face found (the jaw's ends closer than this share of the
 // detector box's width: landmarks slid onto a chin, a neck or a hat) place the heads' crop off
 // the head, so with a PPE check on such a face is Pose_fail, as a face turned away is. 0.55
-// refuses none of 5,895 bare and 4 of 537 masked real faces within the other PPE limits (a dog,
+// refuses none of 5,895 unmasked and 4 of 537 masked real faces within the other PPE limits (a dog,
 // a face drawn on a hat, two clusters; docs/attributes.md, "Round 6").
 constexpr double kPpeMinLandmarkFit = 0.55;
 // What liveness needs: under 20 px between the eyes a third of live faces score as
