@@ -60,6 +60,8 @@ export function checksOf(score: any, policy: Policy | null, topQuality?: any): C
       );
     if (q.max_yaw > 0) out.push(limit('Yaw (°)', m.yaw, `|yaw| ≤ ${q.max_yaw}`, (v) => Math.abs(v) <= q.max_yaw));
     if (q.max_pitch > 0) out.push(limit('Pitch (°)', m.pitch, `|pitch| ≤ ${q.max_pitch}`, (v) => Math.abs(v) <= q.max_pitch));
+    if (q.min_landmark_fit > 0)
+      out.push(limit('Landmark fit', m.landmark_fit, `≥ ${q.min_landmark_fit}`, (v) => v >= q.min_landmark_fit));
   }
   return out;
 }

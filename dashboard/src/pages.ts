@@ -198,6 +198,7 @@ async function policy(main: HTMLElement, params: URLSearchParams, user: User): P
     max_brightness: 'Most brightness (0-255)',
     max_yaw: 'Most yaw (degrees)',
     max_pitch: 'Most pitch (degrees)',
+    min_landmark_fit: 'Least landmark fit (jaw / face box)',
   };
   const qualityOrder = Object.keys(qualityLabels).filter((name) => name in p.quality);
   for (const name of [...qualityOrder, ...Object.keys(p.quality).filter((n) => !(n in qualityLabels))]) {

@@ -34,7 +34,10 @@ void judge_quality(const QualityMeasures& measured, const QualityPolicy& limits,
       beyond(measured.brightness, limits.max_brightness)) {
     fails.push_back(kExposureFail);
   }
-  if (beyond(measured.yaw, limits.max_yaw) || beyond(measured.pitch, limits.max_pitch)) fails.push_back(kPoseFail);
+  if (beyond(measured.yaw, limits.max_yaw) || beyond(measured.pitch, limits.max_pitch) ||
+      (limits.min_landmark_fit > 0 && measured.landmark_fit < limits.min_landmark_fit)) {
+    fails.push_back(kPoseFail);
+  }
 }
 
 // A number of a JSON object within [0, max], or `fallback` when absent.
@@ -58,6 +61,7 @@ QualityPolicy quality_from_json(const nlohmann::json& doc, QualityPolicy base) {
   base.max_brightness = limit_field(doc, "max_brightness", 255, base.max_brightness);
   base.max_yaw = limit_field(doc, "max_yaw", 90, base.max_yaw);
   base.max_pitch = limit_field(doc, "max_pitch", 90, base.max_pitch);
+  base.min_landmark_fit = limit_field(doc, "min_landmark_fit", 2, base.min_landmark_fit);
   return base;
 }
 
@@ -85,7 +89,7 @@ LockoutPolicy lockout_from_json(const nlohmann::json& doc, LockoutPolicy base) {
 
 bool QualityPolicy::any_on() const {
   return min_eye_distance_px > 0 || max_second_face_ratio > 0 || min_sharpness > 0 || min_brightness > 0 ||
-         max_brightness > 0 || max_yaw > 0 || max_pitch > 0;
+         max_brightness > 0 || max_yaw > 0 || max_pitch > 0 || min_landmark_fit > 0;
 }
 
 double threshold_field(const nlohmann::json& doc, const char* name, double fallback) {
@@ -108,6 +112,7 @@ QualityPolicy effective_quality(const Policy& policy) {
   limits.min_eye_distance_px = std::max(limits.min_eye_distance_px, kPpeMinEyeDistancePx);
   limits.max_yaw = limits.max_yaw > 0 ? std::min(limits.max_yaw, kPpeMaxYaw) : kPpeMaxYaw;
   limits.max_pitch = limits.max_pitch > 0 ? std::min(limits.max_pitch, kPpeMaxPitch) : kPpeMaxPitch;
+  limits.min_landmark_fit = std::max(limits.min_landmark_fit, kPpeMinLandmarkFit);
   return limits;
 }
 
@@ -192,7 +197,8 @@ nlohmann::json policy_json(const Policy& policy) {
             {"min_brightness", policy.quality.min_brightness},
             {"max_brightness", policy.quality.max_brightness},
             {"max_yaw", policy.quality.max_yaw},
-            {"max_pitch", policy.quality.max_pitch}}},
+            {"max_pitch", policy.quality.max_pitch},
+            {"min_landmark_fit", policy.quality.min_landmark_fit}}},
           {"lockout",
            {{"failures", policy.lockout.failures},
             {"window_seconds", policy.lockout.window_seconds},

@@ -1777,7 +1777,8 @@ class A5_Restart(ServerTest):
 # Quality checks and passive liveness (ours): fixtures made from the demo selfie with OpenCV
 # ---------------------------------------------------------------------------------------------
 
-QUALITY_FIELDS = {"eye_distance_px", "face_count", "second_face_ratio", "sharpness", "brightness", "yaw", "pitch"}
+QUALITY_FIELDS = {"eye_distance_px", "face_count", "second_face_ratio", "sharpness", "brightness", "yaw", "pitch",
+                  "landmark_fit"}
 
 
 class A7_AttributeChecks(ServerTest):
@@ -2028,6 +2029,18 @@ class A6_QualityAndLiveness(ServerTest):
         body = self.rejected_for(addon_key, pair, "Multiple_faces_fail", "More than one face is found")
         self.assertEqual(body["quality"]["face_count"], 2, body)
 
+    def test_landmarks_off_the_face_fail_pose(self):
+        # quality.min_landmark_fit (off by default; 0.55 with a PPE check): the selfie's landmarks
+        # fit its face (jaw over box about 0.8), so a limit over that is Pose_fail and 0 passes.
+        fa_id, addon_key = self.new_faceauth_project(self.demo["kyc_project_id"], {"quality": {"min_landmark_fit": 1.5}})
+        body = self.rejected_for(addon_key, self.pixels, "Pose_fail", "Face is not turned to the camera")
+        self.assertEqual(body["fail_code"], ["Pose_fail"], body)
+        self.assertTrue(0.6 < body["quality"]["landmark_fit"] < 1.5, body)
+        r = self.admin("PUT", "/admin/v1/faceauth-projects/%s/policy" % fa_id, {"quality": {"min_landmark_fit": 0}})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["policy"]["quality"]["min_landmark_fit"], 0)
+        self.assertApproved(faceauth(self.port, addon_key, self.demo["submission_id"], self.selfie))
+
     def test_quality_checks_off_approve_the_blurred_photo(self):
         off = {"min_eye_distance_px": 0, "max_second_face_ratio": 0, "min_sharpness": 0, "min_brightness": 0,
                "max_brightness": 0, "max_yaw": 0, "max_pitch": 0}
@@ -2056,7 +2069,8 @@ class A6_QualityAndLiveness(ServerTest):
         fa_id, _ = self.new_faceauth_project(self.demo["kyc_project_id"])
         path = "/admin/v1/faceauth-projects/%s/policy" % fa_id
         for change in ({"quality": {"max_yaw": 91}}, {"quality": {"max_second_face_ratio": 2}},
-                       {"quality": {"min_sharpness": "sharp"}}, {"quality": []}):
+                       {"quality": {"min_sharpness": "sharp"}}, {"quality": []},
+                       {"quality": {"min_landmark_fit": 2.5}}):
             self.assertError(self.admin("PUT", path, change), "invalid_data_format", 400)
         r = self.admin("PUT", path, {"quality": {"max_yaw": 30}})
         self.assertEqual(r.status, 200, r)

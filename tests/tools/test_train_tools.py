@@ -595,11 +595,11 @@ class GateRatesOwnFace(unittest.TestCase):
         self.dir = tempfile.mkdtemp()
         self.analyze, self.features = [], []
 
-    def crop(self, label, name, score, landmarks, size=(200, 200)):
+    def crop(self, label, name, score, landmarks, size=(200, 200), fit=0.8):
         image = os.path.join(self.dir, label, name)
         os.makedirs(os.path.dirname(image), exist_ok=True)
         cv2.imwrite(image, np.full((size[0], size[1], 3), 128, np.uint8))
-        quality = {"eye_distance_px": 30.0, "yaw": 0.0, "pitch": 0.0}
+        quality = {"eye_distance_px": 30.0, "yaw": 0.0, "pitch": 0.0, "landmark_fit": fit}
         self.analyze.append({"image": image, "faces": 1, "head_cover_score": score, "quality": quality})
         self.features.append({"image": image, "faces": 1, "landmarks": landmarks})
 
@@ -637,6 +637,19 @@ class GateRatesOwnFace(unittest.TestCase):
         self.assertEqual((own["roc_auc"], own["tpr"], own["tnr"]), (1.0, 1.0, 1.0))
         self.assertAlmostEqual(own["found_rate"], round(3 / 7, 3))
         self.assertNotIn("own_face", self.run_tool())
+
+    def test_min_fit_drops_landmarks_off_the_face(self):
+        # --min-fit: a face whose quality.landmark_fit is under it is not counted (kPpeMinLandmarkFit)
+        self.crop("hat", "a.jpg", 90.0, jaw_landmarks(100, 120, 60))
+        self.crop("bare", "b.jpg", 10.0, jaw_landmarks(100, 120, 60))
+        self.crop("bare", "c.jpg", 95.0, jaw_landmarks(100, 120, 60), fit=0.3)  # landmarks on a neck
+        self.crop("hat", "d.jpg", 40.0, jaw_landmarks(100, 120, 60), fit=0.59)
+        every = self.run_tool()
+        self.assertEqual((every["counted"], every["roc_auc"]), (4, 0.5))
+        kept = self.run_tool("--min-fit", "0.6")
+        self.assertEqual((kept["counted"], kept["positives"], kept["negatives"]), (2, 1, 1))
+        self.assertEqual(kept["roc_auc"], 1.0)
+        self.assertEqual(kept["faces_found"], 4)  # found, not counted
 
 
 def mask_groups():

@@ -46,10 +46,12 @@ std::vector<std::string> quality_codes(const QualityMeasures& measured, const Po
   return fail_codes(scores, policy);
 }
 
-// A sharp, well-lit face with the eyes `eye_distance_px` apart, turned nowhere.
+// A sharp, well-lit face with the eyes `eye_distance_px` apart, turned nowhere, its landmarks
+// on the face (the jaw 0.85 of the box: a real face's, docs/attributes.md "Round 6").
 QualityMeasures sharp_face(double eye_distance_px) {
   QualityMeasures face;
   face.eye_distance_px = eye_distance_px;
+  face.landmark_fit = 0.85;
   face.sharpness = 10;
   face.brightness = 120;
   return face;
@@ -137,6 +139,44 @@ TEST_F(Quality, DefaultsPassTheDemoPhotos) {
   for (const char* name : {"sample1.jpg", "sample2.jpg", "sample3.jpg", "sample4.jpg", "sample5.jpg", "sample6.jpg"}) {
     cv::Mat photo = cv::imread(test::demo_photo(name).string(), cv::IMREAD_COLOR);
     EXPECT_EQ(quality_codes(check(photo).quality, Policy{}), std::vector<std::string>{}) << name;
+  }
+}
+
+// landmark_fit is the distance between landmarks 0 and 16 over the detector box's width.
+TEST_F(Quality, LandmarkFitIsTheJawOverTheBox) {
+  auto analysis = engine_->analyze(test::encode(selfie_, ".jpg"));
+  ASSERT_TRUE(analysis.ok());
+  double fit = check_face(*analysis, nullptr).quality.landmark_fit;
+  EXPECT_GT(fit, 0.6) << "a real face's landmarks fit its box";
+  EXPECT_LT(fit, 1.05);
+  analysis->landmarks[0] = cv::Point2f(100, 200);
+  analysis->landmarks[16] = cv::Point2f(130, 240);  // 50 px apart
+  analysis->faces[0].box.width = 125;
+  EXPECT_NEAR(check_face(*analysis, nullptr).quality.landmark_fit, 0.4, 1e-6);
+  EXPECT_DOUBLE_EQ(quality_json(check_face(*analysis, nullptr).quality).at("landmark_fit").get<double>(), 0.4);
+  analysis->faces[0].box.width = 0;
+  EXPECT_EQ(check_face(*analysis, nullptr).quality.landmark_fit, 0) << "no box, no fit";
+}
+
+// face-api's sample4 at 1024 px: the landmarks sit on the chin and neck (the jaw a third of the
+// box), so with a head cover check on it is Pose_fail, not a head cover verdict on a crop of
+// the neck. The other five demo photos' landmarks fit.
+TEST_F(Quality, LandmarksOffTheFaceFailPoseWithPpe) {
+  Policy ppe;
+  ppe.head_cover_threshold = 50;
+  for (const char* name : {"sample1.jpg", "sample2.jpg", "sample3.jpg", "sample4.jpg", "sample5.jpg", "sample6.jpg"}) {
+    cv::Mat photo = cv::imread(test::demo_photo(name).string(), cv::IMREAD_COLOR), sized;
+    double scale = 1024.0 / std::max(photo.cols, photo.rows);
+    cv::resize(photo, sized, {}, scale, scale, cv::INTER_AREA);
+    QualityMeasures measured = check(sized).quality;
+    bool sample4 = std::string(name) == "sample4.jpg";
+    EXPECT_EQ(measured.landmark_fit < kPpeMinLandmarkFit, sample4) << name << " fit " << measured.landmark_fit;
+    if (sample4) {
+      std::vector<std::string> codes = quality_codes(measured, ppe);
+      EXPECT_NE(std::find(codes.begin(), codes.end(), "Pose_fail"), codes.end()) << name;
+      codes = quality_codes(measured, Policy{});  // Blur_fail there (sharpness 1.4), not Pose_fail
+      EXPECT_EQ(std::find(codes.begin(), codes.end(), "Pose_fail"), codes.end()) << "no fit rule without PPE";
+    }
   }
 }
 
@@ -417,6 +457,34 @@ TEST(QualityPolicy, PpeChecksRequireALargeFrontalFace) {
   ppe.head_cover_threshold = 50;
   EXPECT_EQ(effective_quality(ppe).max_pitch, kPpeMaxPitch);
   EXPECT_TRUE(decide(passing_scores(small_turned), ppe).approved);
+}
+
+// With a PPE check on, landmarks that do not fit the face found (landmark_fit under
+// kPpeMinLandmarkFit) are Pose_fail: the heads' crop would be placed off the head. Without PPE
+// the project's own min_landmark_fit (off by default) applies.
+TEST(QualityPolicy, PpeChecksRequireLandmarksThatFitTheFace) {
+  QualityMeasures off_face = sharp_face(60);
+  off_face.landmark_fit = kPpeMinLandmarkFit - 0.01;
+  Policy policy;
+  EXPECT_EQ(effective_quality(policy).min_landmark_fit, 0) << "off by default";
+  EXPECT_TRUE(decide(passing_scores(off_face), policy).approved) << "no fit rule without PPE";
+  for (bool head : {true, false}) {
+    Policy ppe = policy;
+    (head ? ppe.head_cover_threshold : ppe.face_cover_threshold) = 50;
+    EXPECT_EQ(effective_quality(ppe).min_landmark_fit, kPpeMinLandmarkFit) << head;
+    EXPECT_EQ(fail_codes(passing_scores(off_face), ppe), std::vector<std::string>{"Pose_fail"}) << head;
+    QualityMeasures fits = off_face;
+    fits.landmark_fit = kPpeMinLandmarkFit;
+    EXPECT_TRUE(decide(passing_scores(fits), ppe).approved) << head;
+    ppe.quality.min_landmark_fit = 0.9;  // a stricter limit stays
+    EXPECT_EQ(effective_quality(ppe).min_landmark_fit, 0.9);
+  }
+  policy.quality.min_landmark_fit = 0.7;  // the project's own limit, without PPE
+  EXPECT_EQ(fail_codes(passing_scores(off_face), policy), std::vector<std::string>{"Pose_fail"});
+  EXPECT_TRUE(policy.quality.any_on());
+  EXPECT_EQ(policy_from_json(policy_json(policy)).quality.min_landmark_fit, 0.7);
+  EXPECT_THROW(policy_from_json({{"quality", {{"min_landmark_fit", 2.5}}}}), std::invalid_argument);
+  EXPECT_THROW(policy_from_json({{"quality", {{"min_landmark_fit", -0.1}}}}), std::invalid_argument);
 }
 
 }  // namespace

@@ -3,11 +3,12 @@
 the label taken from the image's folder (docs/attributes.md, "At the gate").
 
 usage: gate_rates.py ANALYZE.jsonl SCORE POSITIVE_FOLDER [--threshold T]
-       [--min-eyes PX] [--max-yaw DEG] [--max-pitch DEG] [--own-face FEATURES.jsonl]
+       [--min-eyes PX] [--max-yaw DEG] [--max-pitch DEG] [--min-fit F] [--own-face FEATURES.jsonl]
 
 SCORE is a field of the lines (head_cover_score, face_cover_score, occluded_score); an image
-whose path has /POSITIVE_FOLDER/ in it is a positive. With --min-eyes/--max-yaw/--max-pitch
-only faces that pass those quality limits are counted (the PPE quality rule).
+whose path has /POSITIVE_FOLDER/ in it is a positive. With --min-eyes/--max-yaw/--max-pitch/--min-fit
+only faces that pass those quality limits are counted (the PPE quality rule; --min-fit is the
+landmark_fit limit, kPpeMinLandmarkFit, docs/attributes.md "Round 6").
 
 --own-face FEATURES.jsonl (`faceauth features` of the same images, with the same --pad-retry,
 for the landmarks) also reports, in "own_face", the faces that are the crop's own person: a
@@ -38,14 +39,16 @@ def option(name, default):
 
 
 def quality_limits():
-    """The --min-eyes/--max-yaw/--max-pitch options (none: no limit)."""
-    return option("--min-eyes", 0), option("--max-yaw", 180), option("--max-pitch", 180)
+    """The --min-eyes/--max-yaw/--max-pitch/--min-fit options (none: no limit)."""
+    return option("--min-eyes", 0), option("--max-yaw", 180), option("--max-pitch", 180), option("--min-fit", 0)
 
 
 def within(row, limits):
-    min_eyes, max_yaw, max_pitch = limits
+    min_eyes, max_yaw, max_pitch, min_fit = limits
     quality = row["quality"]
-    return quality["eye_distance_px"] >= min_eyes and abs(quality["yaw"]) <= max_yaw and abs(quality["pitch"]) <= max_pitch
+    fits = min_fit <= 0 or quality["landmark_fit"] >= min_fit
+    return (quality["eye_distance_px"] >= min_eyes and abs(quality["yaw"]) <= max_yaw
+            and abs(quality["pitch"]) <= max_pitch and fits)
 
 
 HEAD_BOX_SHARE = 0.48  # the labelled hat/hair box's side over the crop's longer side (hardhats/)

@@ -2,12 +2,12 @@
 """ROC AUC and rates at 50 of face cover and occlusion on the site_masks.py set.
 
 usage: site_masks_rates.py site_masks.tsv ANALYZE.jsonl [--min-eyes PX] [--max-yaw DEG] [--max-pitch DEG]
-       [--by-pass]
+       [--min-fit F] [--by-pass]
 
 ANALYZE.jsonl: `faceauth analyze --list` of the set's images. Positives: mask (face cover
 present; occluded_score low). Figures per split (train / heldout photos) and for all; with
 --by-pass also per split for the faces found on the first pass and those found only by the pad
-retry (`"padded": true`).
+retry (`"padded": true`). The limits are gate_rates.py's (--min-fit: quality.landmark_fit).
 """
 import json
 import sys

@@ -26,3 +26,6 @@ tail -n +2 "$work/helmets.tsv" | cut -f1 > "$work/heads.list"
 /usr/bin/python3 "$here/train_attributes.py" "$work" "$here/../../models/heads" --seed 5
 # face_cover and occluded again with the gate additions (site set, gate copies; docs/attributes.md "At the gate")
 "$here/gate_sets.sh" "$work" "$bin"
+# head_cover again with the gate additions (gate crops, bare portraits, drawn hats, jittered
+# portraits; docs/attributes.md "At the gate", rounds 3-6; about an hour of features more)
+"$here/head_sets.sh" "$datasets" "$work" "$bin"

@@ -45,6 +45,12 @@ double eye_distance(const Landmarks68& landmarks) {
   return std::hypot(d.x, d.y);
 }
 
+double landmark_fit(const Landmarks68& landmarks, const std::vector<FaceBox>& faces) {
+  if (faces.empty() || faces[0].box.width <= 0) return 0;
+  cv::Point2d jaw = cv::Point2d(landmarks[16]) - cv::Point2d(landmarks[0]);
+  return std::hypot(jaw.x, jaw.y) / faces[0].box.width;
+}
+
 double second_face_ratio(const std::vector<FaceBox>& faces) {
   if (faces.size() < 2) return 0;
   double first = faces[0].box.area();
@@ -87,6 +93,7 @@ FaceChecks check_face(const FaceAnalysis& analysis, const LivenessModel* livenes
   quality.face_count = static_cast<int>(analysis.faces.size());
   quality.second_face_ratio = second_face_ratio(analysis.faces);
   quality.eye_distance_px = eye_distance(analysis.landmarks);
+  quality.landmark_fit = round_to(landmark_fit(analysis.landmarks, analysis.faces), 2);  // as shown
   measure_pose(analysis.landmarks, quality);
   Landmarks68 working = analysis.landmarks;
   for (cv::Point2f& point : working) point *= static_cast<float>(analysis.working_scale);
@@ -105,7 +112,8 @@ nlohmann::json quality_json(const QualityMeasures& quality) {
           {"sharpness", round_to(quality.sharpness, 1)},
           {"brightness", round_to(quality.brightness, 1)},
           {"yaw", round_to(quality.yaw, 1)},
-          {"pitch", round_to(quality.pitch, 1)}};
+          {"pitch", round_to(quality.pitch, 1)},
+          {"landmark_fit", round_to(quality.landmark_fit, 2)}};
 }
 
 nlohmann::json liveness_quality_json(const FaceChecks& checks) {

@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "vision/face/face_engine.h"
 #include "vision/checks/liveness.h"
+#include "vision/face/face_engine.h"
 
 namespace faceauth {
 
@@ -20,6 +20,10 @@ struct QualityMeasures {
   double sharpness = 0;          // 10 x std. dev. of the Laplacian / std. dev. of the luma, inner face
   double brightness = 0;         // mean luma (0-255) of the inner face
   double yaw = 0, pitch = 0;     // degrees from the landmarks, approximate; 0 = facing the camera
+  // How well the landmarks fit the face found: the distance between the jaw's ends (landmarks 0
+  // and 16, at the ears) / the detector box's width. About 0.6-1.0 on faces; landmarks that
+  // slid onto a chin, neck or hat measure less (docs/attributes.md, "Round 6"). 0 without a box.
+  double landmark_fit = 0;
 };
 
 struct FaceChecks {
