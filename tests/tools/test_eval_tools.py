@@ -13,6 +13,7 @@ import numpy as np
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, os.path.join(root, "tools", "eval"))
 import live_rates  # noqa: E402
+import fit_table  # noqa: E402
 import masked_pairs  # noqa: E402
 import mesh_eyes  # noqa: E402
 
@@ -143,6 +144,29 @@ class MeshEyes(unittest.TestCase):
         self.assertEqual([len(result["1"][m]) for m in ("landmark68", "box", "mesh")], [1, 1, 0])
         self.assertAlmostEqual(result["1"]["box"][0], 1.0)
         self.assertEqual(mesh_eyes.percentiles([]), [])
+
+
+class FitTable(unittest.TestCase):
+    def test_only_faces_within_the_ppe_limits_count_as_within(self):
+        good = face(80, 40)["quality"]
+        self.assertTrue(fit_table.within_ppe(good))
+        for change in ({"eye_distance_px": 29.9}, {"pitch": 31.0}, {"yaw": -46.0}, {"sharpness": 1.0}):
+            self.assertFalse(fit_table.within_ppe(dict(good, **change)), change)
+
+    def test_a_keep_list_picks_the_rows_and_the_limit_is_strict(self):
+        rows = [dict(face(80, 40), image="a.jpg"), dict(face(80, 12), image="b.jpg"), {"faces": 0, "image": "c.jpg"}]
+        rows[0]["quality"]["landmark_fit"], rows[1]["quality"]["landmark_fit"] = 0.55, 0.30
+        with tempfile.TemporaryDirectory() as root:
+            analyze, keep = os.path.join(root, "a.jsonl"), os.path.join(root, "keep.list")
+            with open(analyze, "w") as f:
+                f.write("".join(json.dumps(r) + "\n" for r in rows))
+            with open(keep, "w") as f:
+                f.write("b.jpg\nc.jpg\n")
+            label, qualities = fit_table.read_set("set=" + analyze)
+            self.assertEqual((label, len(qualities)), ("set", 2))
+            self.assertEqual(len(fit_table.read_set("set=%s,%s" % (analyze, keep))[1]), 1)
+            row = fit_table.table_row(label, qualities, 0.55).split(" | ")
+            self.assertEqual(row[-1], "1 (50.0 %) / 0 (0.0 %) |")  # 0.55 is not under 0.55; b is too small
 
 
 if __name__ == "__main__":
