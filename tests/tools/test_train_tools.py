@@ -827,6 +827,18 @@ class LivenessPainted(unittest.TestCase):
         np.testing.assert_array_equal(fused.paint_scored(self.kinds, self.groups)[self.painted],
                                       [True] * 8 + [False, True, False, True])
 
+    def test_painted_copies_of_held_out_sources_keep_their_out_of_fold_print_logits(self):
+        z, scored, models = fused.print_out_of_fold(self.x, self.y, self.groups, self.kinds, self.original,
+                                                    1.0, 1.0, 2.0, 1.0)
+        measured = (self.kinds == "print") | (self.kinds == "screen")
+        full = models[0]
+        filled = fused.fill_unscored(z, scored | measured, full, self.x)
+        source = self.painted & (np.char.startswith(self.groups, "nuaa:") | np.char.startswith(self.groups, "replay:"))
+        np.testing.assert_array_equal(filled[source], z[source])
+        self.assertFalse(np.isnan(z[source]).any())
+        rest = ~scored & ~measured
+        np.testing.assert_allclose(filled[rest], fused.T.logits(full, self.x[rest]))
+
     def test_paint_report_counts_live_rejected_and_attacks_passing(self):
         groups = np.array(["nuaa:1:01"] * 4 + ["lfw-held:R"] * 2)
         kinds = np.array(["paint"] * 4 + ["paintheld"] * 2)

@@ -141,6 +141,14 @@ def print_out_of_fold(x, y, groups, kinds, original, lam, lfw_weight, mask_weigh
     return np.where(count > 0, total / np.maximum(count, 1), np.nan), count > 0, models
 
 
+def fill_unscored(z, scored, model, x):
+    """z of the rows no fold scored (LFW, masks/, painted LFW and masks/ rows) by the model fitted on
+    all groups; the rows a fold scored (painted NUAA and replay/ copies too) keep their out-of-fold z."""
+    z = z.copy()
+    z[~scored] = T.logits(model, x[~scored])
+    return z
+
+
 def read_faceres(paths, images):
     rows = {}
     for path in paths:
@@ -417,8 +425,7 @@ def main():
         raise SystemExit("an original image is in no fold")
     print_model = fit_rows(xp, y, kinds, ~np.isin(kinds, HELD_LIVE), args.lam_print, args.lfw_print_weight,
                            args.mask_print_weight, args.paint_print_weight)
-    rest = ~measured & ~scored  # painted NUAA and replay rows keep their out-of-fold logits
-    zp[rest] = T.logits(print_model, xp[rest])
+    zp = fill_unscored(zp, scored | measured, print_model, xp)
     zs, screen_model, screen_folds = held_out(fr, y, kinds, groups, args.lam_screen, original, args.lfw_weight,
                                               args.mask_weight, args.paint_weight)
     o = original & measured
