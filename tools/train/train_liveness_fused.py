@@ -462,7 +462,8 @@ def main():
             args.masked_attacks, names_all, cols, (print_folds, held_groups), screen_model,
             (ap, az, t0, temperature), (images[nuaa_attacks], T.to_score(z[nuaa_attacks], t0, temperature)))
     if args.equal:
-        validation["screen_size_check"] = screen_size_check(fr, y, groups, screen_folds, original, args.equal)
+        validation["screen_size_check"] = screen_size_check(fr, y, groups, screen_folds, original & ~painted,
+                                                            args.equal)  # the replay crops as they are, unpainted
     if args.print_equal:
         validation["print_size_check"] = print_size_check(xp, y, groups, kinds, original, print_folds,
                                                           args.print_equal)
