@@ -746,5 +746,172 @@ class LivenessMasks(unittest.TestCase):
         self.assertEqual(changed[:60].sum(), 0)  # nothing above the eyes
 
 
+def painted_groups():
+    """mask_groups() with painted copies: of a NUAA live face and print of each session, of a live
+    face and screen of each replay source, of an LFW training and a held-out person, a masks/ photo."""
+    groups, y = mask_groups()
+    more = ["nuaa:0001:01", "nuaa:0001:01", "nuaa:0001:02", "nuaa:0001:02", "replay:a", "replay:a",
+            "replay:b", "replay:b", "lfw:P", "lfw-held:R", "mask:without_mask/b.jpg", "mask-held:without_mask/d.jpg"]
+    more_y = [1, 0, 1, 0, 1, 0, 1, 0, 1, 1, 1, 1]
+    painted = np.array([False] * len(groups) + [True] * len(more))
+    return np.concatenate([groups, more]), np.concatenate([y, np.array(more_y, float)]), painted
+
+
+class LivenessPainted(unittest.TestCase):
+    """Round 6: a mask painted on live and attack images alike (liveness_sets.py --painted)."""
+
+    def setUp(self):
+        self.groups, self.y, self.painted = painted_groups()
+        self.kinds = fused.paint_kinds(fused.kinds_of(self.groups), self.painted)
+        self.x = np.random.default_rng(8).normal(size=(len(self.y), 4)) + self.y[:, None]
+        self.original = np.ones(len(self.y), dtype=bool)
+
+    def test_painted_rows_keep_their_source_group_and_held_out_ones_are_apart(self):
+        k = self.kinds[self.painted]
+        self.assertEqual(list(k[:9]), ["paint"] * 9)
+        self.assertEqual(list(k[9:]), ["paintheld", "paint", "paintheld"])
+        np.testing.assert_array_equal(self.kinds[~self.painted], fused.kinds_of(self.groups[~self.painted]))
+        self.assertIn(fused.PAINT_HELD, fused.HELD_LIVE)
+
+    def test_painted_live_and_attack_cells_weigh_the_same(self):
+        train = ~np.isin(self.kinds, fused.HELD_LIVE)
+        k, yy = self.kinds[train], self.y[train]
+        w = fused.cell_weights(yy, k, 0.5, 2.0, 1.5)
+        one_cell = float(w[(k == "print") & (yy > 0)].sum())
+        for label in (0, 1):
+            self.assertAlmostEqual(float(w[(k == "paint") & (yy == label)].sum()), 1.5 * one_cell, places=9)
+        self.assertAlmostEqual(float(w[k == "mask"].sum()), 2.0 * one_cell, places=9)
+        measured = (k == "print") | (k == "screen")
+        self.assertAlmostEqual(float(w[measured].sum()), float(measured.sum()), places=9)
+
+    def without_painted(self, *weights):
+        keep = ~self.painted
+        return fused.fit_rows(self.x[keep], self.y[keep], self.kinds[keep],
+                              ~np.isin(self.kinds[keep], fused.HELD_LIVE), 1.0, *weights)
+
+    def test_without_paint_weight_the_fit_is_the_one_before(self):
+        a = fused.fit_rows(self.x, self.y, self.kinds, ~np.isin(self.kinds, fused.HELD_LIVE), 1.0, 1.0, 2.0, 0.0)
+        for u, v in zip(a, self.without_painted(1.0, 2.0)):
+            np.testing.assert_array_equal(u, v)
+        keep, m = ~self.painted, (self.kinds == "print") | (self.kinds == "screen")
+        before, _, _ = fused.print_out_of_fold(self.x[keep], self.y[keep], self.groups[keep], self.kinds[keep],
+                                               self.original[keep], 1.0, 1.0, 2.0)
+        after, _, _ = fused.print_out_of_fold(self.x, self.y, self.groups, self.kinds, self.original, 1.0, 1.0, 2.0)
+        np.testing.assert_array_equal(before[m[keep]], after[m])
+        zb, _, _ = fused.held_out(self.x[keep], self.y[keep], self.kinds[keep], self.groups[keep], 1.0,
+                                  self.original[keep], 1.0, 2.0)
+        za, _, _ = fused.held_out(self.x, self.y, self.kinds, self.groups, 1.0, self.original, 1.0, 2.0)
+        np.testing.assert_array_equal(zb, za[keep])
+        # with a weight the painted rows train both heads
+        b = fused.fit_rows(self.x, self.y, self.kinds, ~np.isin(self.kinds, fused.HELD_LIVE), 1.0, 1.0, 2.0, 1.0)
+        self.assertFalse(np.allclose(a[2], b[2]))
+
+    def moved(self, rows):
+        x = self.x.copy()
+        x[rows] += 50.0
+        return x
+
+    def test_a_painted_copy_is_held_out_with_its_source(self):
+        session1 = self.painted & (self.groups == "nuaa:0001:01")
+        scored = ~self.painted & (self.groups == "nuaa:0001:01")
+        args = (self.y, self.groups, self.kinds, self.original, 1.0, 1.0, 2.0, 1.0)
+        z, _, _ = fused.print_out_of_fold(self.x, *args)
+        z_moved, _, _ = fused.print_out_of_fold(self.moved(session1), *args)
+        np.testing.assert_allclose(z[scored], z_moved[scored])
+        other = ~self.painted & (self.groups == "nuaa:0001:02")
+        self.assertFalse(np.allclose(z[other], z_moved[other]))  # the other session's folds trained on them
+        source_a = self.painted & (self.groups == "replay:a")
+        held_a = ~self.painted & (self.groups == "replay:a")
+        sargs = (self.y, self.kinds, self.groups, 1.0, self.original, 1.0, 2.0, 1.0)
+        zs, _, _ = fused.held_out(self.x, *sargs)
+        zs_moved, _, _ = fused.held_out(self.moved(source_a), *sargs)
+        np.testing.assert_allclose(zs[held_a], zs_moved[held_a])
+        self.assertFalse(np.allclose(zs[self.groups == "replay:b"], zs_moved[self.groups == "replay:b"]))
+
+    def test_the_screen_head_never_trains_on_painted_nuaa_and_scores_painted_replay_out_of_fold(self):
+        sargs = (self.y, self.kinds, self.groups, 1.0, self.original, 1.0, 2.0, 1.0)
+        nuaa = self.painted & np.char.startswith(self.groups, "nuaa:")
+        zs, full, models = fused.held_out(self.x, *sargs)
+        zs_moved, full_moved, _ = fused.held_out(self.moved(nuaa), *sargs)
+        for u, v in zip(full, full_moved):
+            np.testing.assert_array_equal(u, v)
+        painted_a = self.painted & (self.groups == "replay:a")
+        np.testing.assert_allclose(zs[painted_a], fused.T.logits(models["replay:a"], self.x[painted_a]))
+        np.testing.assert_array_equal(fused.paint_scored(self.kinds, self.groups)[self.painted],
+                                      [True] * 8 + [False, True, False, True])
+
+    def test_painted_copies_of_held_out_sources_keep_their_out_of_fold_print_logits(self):
+        z, scored, models = fused.print_out_of_fold(self.x, self.y, self.groups, self.kinds, self.original,
+                                                    1.0, 1.0, 2.0, 1.0)
+        measured = (self.kinds == "print") | (self.kinds == "screen")
+        full = models[0]
+        filled = fused.fill_unscored(z, scored | measured, full, self.x)
+        source = self.painted & (np.char.startswith(self.groups, "nuaa:") | np.char.startswith(self.groups, "replay:"))
+        np.testing.assert_array_equal(filled[source], z[source])
+        self.assertFalse(np.isnan(z[source]).any())
+        rest = ~scored & ~measured
+        np.testing.assert_allclose(filled[rest], fused.T.logits(full, self.x[rest]))
+
+    def test_paint_report_counts_live_rejected_and_attacks_passing(self):
+        groups = np.array(["nuaa:1:01"] * 4 + ["lfw-held:R"] * 2)
+        kinds = np.array(["paint"] * 4 + ["paintheld"] * 2)
+        report = fused.paint_report(np.array([80.0, 20.0, 60.0, 10.0, 40.0, 90.0]),
+                                    np.array([1, 1, 0, 0, 1, 1], float), groups, kinds)
+        self.assertEqual(report["nuaa"]["live"], 2)
+        self.assertEqual(report["nuaa"]["bpcer"]["50"], 50.0)
+        self.assertEqual(report["nuaa"]["apcer"]["50"], 50.0)
+        self.assertEqual(report["lfw_held_out"]["bpcer"]["50"], 50.0)
+        self.assertNotIn("apcer", report["lfw_held_out"])
+        self.assertNotIn("replay", report)
+
+    def test_painted_sources_are_both_labels_first_lfw_image_and_bare_masks_photos(self):
+        work = self.enterContext(tempfile.TemporaryDirectory())
+        for name, header, rows in (("nuaa", ("label", "image"), [("live", "live/1_0_0_01_0.jpg"),
+                                                                 ("attack", "attack/1_0_0_01_1.jpg")]),
+                                   ("replay", ("label", "image", "source"), [("attack", "attack/s/a.png", "s")])):
+            os.makedirs(os.path.join(work, name))
+            write(os.path.join(work, name, "labels.tsv"), header, rows)
+        for person in ("Ann_A", "Bob_B"):
+            os.makedirs(os.path.join(work, "lfw-view1", "images", person))
+            for k in (1, 2):
+                open(os.path.join(work, "lfw-view1", "images", person, f"{person}_000{k}.jpg"), "w").close()
+        for folder in ("with_mask", "without_mask"):
+            os.makedirs(os.path.join(work, "masks", folder))
+            open(os.path.join(work, "masks", folder, "p.jpg"), "w").close()
+        rows = liveness_sets.painted_sources(work)
+        self.assertEqual([r[0] for r in rows], ["live", "attack", "attack", "live", "live", "live"])
+        self.assertEqual([r[2] for r in rows[:3]], ["nuaa:1:01", "nuaa:1:01", "replay:s"])
+        self.assertEqual([os.path.basename(r[1]) for r in rows[3:5]], ["Ann_A_0001.jpg", "Bob_B_0001.jpg"])
+        self.assertIn("/without_mask/", rows[5][1])
+
+    def test_painted_set_paints_each_image_with_a_face_and_keeps_label_and_group(self):
+        datasets = self.enterContext(tempfile.TemporaryDirectory())
+        work = self.enterContext(tempfile.TemporaryDirectory())
+        os.makedirs(os.path.join(datasets, "nuaa", "attack"))
+        os.makedirs(os.path.join(datasets, "replay"))
+        write(os.path.join(datasets, "nuaa", "labels.tsv"), ("label", "image"),
+              [("attack", "attack/1_0_0_02_1.jpg"), ("attack", "attack/1_0_0_02_2.jpg")])
+        write(os.path.join(datasets, "replay", "labels.tsv"), ("label", "image", "source"), [])
+        os.makedirs(os.path.join(datasets, "lfw-view1", "images"))
+        for folder in ("with_mask", "without_mask"):
+            os.makedirs(os.path.join(datasets, "masks", folder))
+        image = np.full((200, 200, 3), 128, np.uint8)
+        for name in ("1_0_0_02_1.jpg", "1_0_0_02_2.jpg"):
+            cv2.imwrite(os.path.join(datasets, "nuaa", "attack", name), image)
+        landmarks = [(60 + 80 * (k / 16), 90 + 60 * np.sin(np.pi * k / 16)) for k in range(17)]
+        landmarks += [(100, 70)] * 10 + [(100, 80 + 5 * k) for k in range(4)] + [(100, 110)] * 5
+        landmarks += [(75, 70)] * 6 + [(125, 70)] * 6 + [(100, 130)] * 20
+        faceres = os.path.join(work, "faceres.jsonl")
+        with open(faceres, "w") as out:  # a face in the first image only
+            first = os.path.abspath(os.path.join(datasets, "nuaa", "attack", "1_0_0_02_1.jpg"))
+            out.write(json.dumps({"image": first, "faces": 1, "landmarks": landmarks}) + "\n")
+        liveness_sets.painted_set(datasets, work, [faceres], np.random.default_rng(1))
+        rows = liveness_sets.read_labels(os.path.join(work, "painted.tsv"))
+        self.assertEqual(len(rows), 1)
+        self.assertEqual((rows[0]["label"], rows[0]["subject"]), ("attack", "nuaa:1:02"))
+        out = cv2.imread(rows[0]["image"])
+        self.assertGreater(np.abs(out.astype(int) - image).sum(2)[120:150, 80:120].mean(), 0)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -3,6 +3,7 @@
 
   tools/train/liveness_sets.py DATASETS_DIR WORK_DIR [--copies 2] [--seed 17]
   tools/train/liveness_sets.py DATASETS_DIR WORK_DIR --lfw [--copies 1] [--seed 17]
+  tools/train/liveness_sets.py DATASETS_DIR WORK_DIR --painted FACERES... [--seed 18]
 
 Reads DATASETS_DIR/nuaa/labels.tsv (printed-photo attacks) and DATASETS_DIR/replay/labels.tsv
 (screen replays, 6 collections). Writes, never into the repository:
@@ -35,6 +36,15 @@ landmarks) it writes instead WORK_DIR/masked_prints.tsv and WORK_DIR/masked_prin
 original NUAA printed photo (attack) with a face, a mask painted on it (synth_occlusions.py
 draw_mask: surgical, respirator or cloth), group as in sets.tsv. No attack in the training sets
 wears a mask, so these check that a head has not learnt "a mask = live" from masked live faces.
+
+With --painted FACERES... (`faceauth features` JSON lines of sets.tsv's, lfw.tsv's and masks.tsv's
+images) it writes instead WORK_DIR/painted.tsv and WORK_DIR/painted/...: a mask painted the same way
+on both sides, so that the mask is not the label (round 6): every original NUAA and replay/ image,
+live and attack (a printed photo or a screen with a mask painted on is an attack), the first image of
+each LFW person and every masks/without_mask photo (live), each with a face. Label and group are the
+source image's (`nuaa:SUBJECT:SESSION`, `replay:SOURCE`, `lfw:` / `lfw-held:PERSON`, `mask:` /
+`mask-held:without_mask/FILE`), so a painted copy is held out with its source, never trained on
+when its source is held out.
 """
 import argparse
 import hashlib
@@ -123,6 +133,34 @@ def masked_prints(datasets, work, faceres, rng):
     print(f"{len(rows)} images in masked_prints.tsv")
 
 
+def painted_sources(datasets):
+    """The images painted_set paints: NUAA and replay/ (both labels), each LFW person's first image,
+    masks/without_mask."""
+    firsts, seen = [], set()
+    for row in lfw_originals(datasets):
+        if row[2] not in seen:
+            seen.add(row[2])
+            firsts.append(row)
+    bare = [row for row in mask_originals(datasets) if "/without_mask/" in row[1]]
+    return originals(datasets) + firsts + bare
+
+
+def painted_set(datasets, work, faceres, rng):
+    """painted.tsv: a mask painted on each source image with a face (landmarks from faceres)."""
+    landmarks = {image: row["landmarks"] for image, row in read_features(*faceres).items()}
+    rows = []
+    for label, path, group in painted_sources(datasets):
+        path = os.path.abspath(path)
+        if path not in landmarks:
+            continue
+        out = os.path.join(work, "painted", relative(path, datasets))
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        cv2.imwrite(out, paint_mask(cv2.imread(path, cv2.IMREAD_COLOR), landmarks[path], rng))
+        rows.append((label, os.path.abspath(out), group))
+    write_tsv(os.path.join(work, "painted.tsv"), rows)
+    print(f"{len(rows)} images in painted.tsv")
+
+
 def originals_of(args):
     if args.lfw:
         return lfw_originals(args.datasets)
@@ -167,9 +205,13 @@ def main():
     parser.add_argument("--masks", action="store_true", help="write masks.tsv (masks/ as live) instead of sets.tsv")
     parser.add_argument("--masked-prints", default="", metavar="FACERES",
                         help="write masked_prints.tsv (NUAA prints with a mask painted on) instead of sets.tsv")
+    parser.add_argument("--painted", nargs="+", default=[], metavar="FACERES",
+                        help="write painted.tsv (a mask painted on live and attack images) instead of sets.tsv")
     args = parser.parse_args()
-    if args.lfw + args.masks + bool(args.masked_prints) > 1:
-        raise SystemExit("--lfw, --masks and --masked-prints write one list each: run them apart")
+    if args.lfw + args.masks + bool(args.masked_prints) + bool(args.painted) > 1:
+        raise SystemExit("--lfw, --masks, --masked-prints and --painted write one list each: run them apart")
+    if args.painted:
+        return painted_set(args.datasets, args.work, args.painted, np.random.default_rng(args.seed))
     if args.masked_prints:
         return masked_prints(args.datasets, args.work, args.masked_prints, np.random.default_rng(args.seed))
     rng = np.random.default_rng(args.seed)

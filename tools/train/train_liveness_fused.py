@@ -31,6 +31,17 @@ FEATURES FACERES (liveness_sets.py --masked-prints: NUAA prints with a mask pain
 out of fold (each by the print folds that held out its session, the screen head that never saw
 NUAA) beside the same prints unmasked: a head that learnt "mask = live" would pass them.
 
+A mask on both sides (round 6): with --painted-features / --painted-faceres (liveness_sets.py
+--painted's painted.tsv: a mask painted on NUAA and replay/ images, live and attack, on LFW people
+and masks/without_mask photos) the painted rows keep their source's label and group, so the folds
+hold a painted copy out with its source. They form two cells of their own (painted live, painted
+attack), each weighing --paint-weight (screen head) or --paint-print-weight (print head) times one
+class of one attack kind, so the paint is on both sides in equal measure and is no label. The
+print head trains on all of them, the screen head on all but the NUAA ones (it never sees NUAA).
+They are not in the calibration's pool; `painted` reports their out-of-fold scores (NUAA and
+replay/ by the folds that held out their source, the held-out LFW people and masks/ photos by the
+full heads). With both weights 0 the painted rows are left out: the fit is the one before.
+
 Validation never splits by image. The print head is validated on train_liveness.py's folds
 (fold k holds out replay source k and NUAA session 01 or 02), the screen head
 leave-one-source-out over the 6 replay sources, scoring NUAA with its model fitted on all of
@@ -58,7 +69,8 @@ SCREEN_INPUTS = ["upper", "lower"]
 
 
 EXTRA_LIVE = ("lfw", "mask")  # live-only training kinds: in every fold, weighed as one cell each
-HELD_LIVE = ("lfw_held", "mask_held")  # their held-out parts: never trained on
+PAINT, PAINT_HELD = "paint", "paintheld"  # painted masks (round 6): training rows, held-out live rows
+HELD_LIVE = ("lfw_held", "mask_held", PAINT_HELD)  # never trained on
 
 
 def kinds_of(groups):
@@ -76,11 +88,18 @@ def mask_kinds(groups, kinds):
     return np.where(np.char.startswith(groups, "mask-held:"), "mask_held", kinds).astype("<U9")
 
 
-def cell_weights(y, kinds, lfw_weight, mask_weight=0.0):
+def paint_kinds(kinds, painted):
+    """Painted rows: `paint` (trained on, in the folds of their source) or, painted on a held-out
+    LFW person or masks/ photo, `paintheld`."""
+    held = painted & np.isin(kinds, ("lfw_held", "mask_held"))
+    return np.where(held, PAINT_HELD, np.where(painted, PAINT, kinds)).astype("<U9")
+
+
+def cell_weights(y, kinds, lfw_weight, mask_weight=0.0, paint_weight=0.0):
     """Each class of each attack kind weighs the same (n / cells in all, as T.sample_weights);
     the LFW live cell on top of that weighs lfw_weight times one such cell, the masks/ live cell
-    mask_weight times one."""
-    other = ~np.isin(kinds, EXTRA_LIVE)
+    mask_weight times one, the painted live and the painted attack cell paint_weight times one each."""
+    other = ~np.isin(kinds, EXTRA_LIVE + (PAINT,))
     w = np.zeros(len(y))
     w[other] = T.sample_weights(y[other], kinds[other])
     cells = len({(k, v) for k, v in zip(kinds[other], y[other])})
@@ -88,25 +107,46 @@ def cell_weights(y, kinds, lfw_weight, mask_weight=0.0):
         extra = kinds == kind
         if extra.any():
             w[extra] = weight * other.sum() / cells / extra.sum()
+    return paint_weights(w, y, kinds, paint_weight * other.sum() / cells)
+
+
+def paint_weights(w, y, kinds, cell):
+    """The painted rows of each class share one cell's weight `cell` (live and attack the same)."""
+    for label in (0, 1):
+        rows = (kinds == PAINT) & (y == label)
+        if rows.any():
+            w[rows] = cell / rows.sum()
     return w
 
 
-def fit_rows(x, y, kinds, mask, lam, lfw_weight, mask_weight=0.0):
-    """T.fit on the rows of mask, LFW and masks/ rows left out when they weigh nothing."""
+def fit_rows(x, y, kinds, mask, lam, lfw_weight, mask_weight=0.0, paint_weight=0.0):
+    """T.fit on the rows of mask, LFW, masks/ and painted rows left out when they weigh nothing."""
     rows = mask & ((kinds != "lfw") | (lfw_weight > 0)) & ((kinds != "mask") | (mask_weight > 0))
-    return T.fit(x[rows], y[rows], cell_weights(y[rows], kinds[rows], lfw_weight, mask_weight), lam)
+    rows &= (kinds != PAINT) | (paint_weight > 0)
+    weights = cell_weights(y[rows], kinds[rows], lfw_weight, mask_weight, paint_weight)
+    return T.fit(x[rows], y[rows], weights, lam)
 
 
-def print_out_of_fold(x, y, groups, kinds, original, lam, lfw_weight, mask_weight=0.0):
+def print_out_of_fold(x, y, groups, kinds, original, lam, lfw_weight, mask_weight=0.0, paint_weight=0.0):
     """T.out_of_fold's folds with the LFW training people (and masks/ training part) in every
-    fold's training and the held-out ones in none; also returns each fold's model (in T.folds order)."""
+    fold's training and the held-out ones in none, painted rows in the folds of their source;
+    also returns each fold's model (in T.folds order)."""
     total, count, models = np.zeros(len(y)), np.zeros(len(y)), []
     for held in T.folds(groups):
-        models.append(fit_rows(x, y, kinds, ~held & ~np.isin(kinds, HELD_LIVE), lam, lfw_weight, mask_weight))
+        train = ~held & ~np.isin(kinds, HELD_LIVE)
+        models.append(fit_rows(x, y, kinds, train, lam, lfw_weight, mask_weight, paint_weight))
         test = held & original
         total[test] += T.logits(models[-1], x[test])
         count[test] += 1
     return np.where(count > 0, total / np.maximum(count, 1), np.nan), count > 0, models
+
+
+def fill_unscored(z, scored, model, x):
+    """z of the rows no fold scored (LFW, masks/, painted LFW and masks/ rows) by the model fitted on
+    all groups; the rows a fold scored (painted NUAA and replay/ copies too) keep their out-of-fold z."""
+    z = z.copy()
+    z[~scored] = T.logits(model, x[~scored])
+    return z
 
 
 def read_faceres(paths, images):
@@ -125,23 +165,29 @@ def read_faceres(paths, images):
 
 
 def screen_kinds(kinds):
-    """The screen head balances live and attack of replay/ alone (one kind), LFW and masks/ on top."""
-    return np.where(np.isin(kinds, EXTRA_LIVE), kinds, "screen").astype("<U9")
+    """The screen head balances live and attack of replay/ alone (one kind), LFW, masks/ and painted on top."""
+    return np.where(np.isin(kinds, EXTRA_LIVE + (PAINT, PAINT_HELD)), kinds, "screen").astype("<U9")
 
 
-def held_out(x, y, kinds, fold_of, lam, original, lfw_weight, mask_weight=0.0):
-    """Screen head: logits of the replay originals of every source, by a model fitted on the
-    other sources (and the LFW training people); every other image by the model fitted on all
-    of replay/ (and the LFW training people). Also returns the per-source models."""
+def screen_paint_rows(kinds, fold_of):
+    """The painted rows the screen head trains on: all but NUAA's (it never sees NUAA)."""
+    return (kinds == PAINT) & ~np.char.startswith(fold_of, "nuaa:")
+
+
+def held_out(x, y, kinds, fold_of, lam, original, lfw_weight, mask_weight=0.0, paint_weight=0.0):
+    """Screen head: logits of the replay originals of every source (and their painted copies), by
+    a model fitted on the other sources (and the LFW training people); every other image by the
+    model fitted on all of replay/ (and the LFW training people). Also returns the per-source models."""
     z, models = np.full(len(y), np.nan), {}
     screen, sk = kinds == "screen", screen_kinds(kinds)
-    train = screen | np.isin(kinds, EXTRA_LIVE)
+    train = screen | np.isin(kinds, EXTRA_LIVE) | screen_paint_rows(kinds, fold_of)
     for fold in np.unique(fold_of[screen]):
         held = fold_of == fold
-        models[fold] = fit_rows(x, y, sk, train & ~held, lam, lfw_weight, mask_weight)
+        models[fold] = fit_rows(x, y, sk, train & ~held, lam, lfw_weight, mask_weight, paint_weight)
         z[held & original] = T.logits(models[fold], x[held & original])
-    full = fit_rows(x, y, sk, train, lam, lfw_weight, mask_weight)
-    z[~screen] = T.logits(full, x[~screen])
+    full = fit_rows(x, y, sk, train, lam, lfw_weight, mask_weight, paint_weight)
+    rest = ~screen & np.isnan(z)  # painted replay rows keep their out-of-fold logits
+    z[rest] = T.logits(full, x[rest])
     return z, full, models
 
 
@@ -195,7 +241,8 @@ def append_rows(table, path, option):
 
 
 def read_all(args):
-    """Liveness features and hm_faceres features of the images that have both; LFW and masks/ rows appended."""
+    """Liveness features and hm_faceres features of the images that have both; LFW, masks/ and
+    painted rows appended. Also returns which rows are painted."""
     table = T.read([args.features])
     faceres = [args.faceres]
     if args.lfw_features:
@@ -204,9 +251,14 @@ def read_all(args):
     if args.mask_features:
         table = append_rows(table, args.mask_features, "--mask-features")
         faceres.append(args.mask_faceres)
+    before = len(table[2])
+    if args.painted_features:
+        table = append_rows(table, args.painted_features, "--painted-features")
+        faceres.append(args.painted_faceres)
     names, x, y, groups, images = table
+    painted = np.arange(len(y)) >= before
     keep, fr, pipeline = read_faceres(faceres, images)
-    return names, x[keep], y[keep], groups[keep], images[keep], fr, pipeline
+    return names, x[keep], y[keep], groups[keep], images[keep], fr, pipeline, painted[keep]
 
 
 def print_size_check(x, y, groups, kinds, original, models, equal_path):
@@ -281,6 +333,35 @@ def masked_attack_report(paths, names_all, cols, folds, screen_model, calib, unm
     return {"masked": attack_rates(scores[both]), "same_prints_unmasked": attack_rates(same[both])}
 
 
+def paint_report(scores, y, groups, kinds):
+    """Out-of-fold rates of the painted rows by source: NUAA and replay/ live (BPCER) and attacks
+    (APCER), the held-out LFW people and masks/without_mask photos (BPCER)."""
+    out = {}
+    for name, prefix in (("nuaa", "nuaa:"), ("replay", "replay:"), ("lfw_held_out", "lfw-held:"),
+                         ("masks_held_out", "mask-held:")):
+        m = np.char.startswith(groups, prefix) & np.isin(kinds, (PAINT, PAINT_HELD))
+        if not m.any():
+            continue
+        live, attack = m & (y > 0), m & (y == 0)
+        out[name] = lfw_report(scores[live], np.ones(live.sum(), dtype=bool)).get("original", {})
+        if attack.any():
+            out[name].update(attack_rates(scores[attack]))
+    return out
+
+
+def paint_scored(kinds, groups):
+    """Painted rows whose fused score is out of fold: NUAA, replay/, held-out LFW and masks/."""
+    source = np.char.startswith(groups, "nuaa:") | np.char.startswith(groups, "replay:")
+    return ((kinds == PAINT) & source) | (kinds == PAINT_HELD)
+
+
+def paint_command(args):
+    """The painted options of the command line, when they train."""
+    if args.paint_weight <= 0 and args.paint_print_weight <= 0:
+        return ""
+    return f" --paint-weight {args.paint_weight} --paint-print-weight {args.paint_print_weight}"
+
+
 def mask_command(args):
     """The masks/ options of the command line, when they train (so the earlier heads' text is unchanged)."""
     if args.mask_weight <= 0 and args.mask_print_weight <= 0:
@@ -309,6 +390,12 @@ def main():
     parser.add_argument("--mask-weight", type=float, default=0.0,
                         help="the masks/ training cell's weight, in classes of one attack kind (0: not trained on)")
     parser.add_argument("--mask-print-weight", type=float, default=None, help="the print head's (default: --mask-weight)")
+    parser.add_argument("--painted-features", default="", help="liveness-features of liveness_sets.py --painted's list")
+    parser.add_argument("--painted-faceres", default="", help="faceauth features of the same painted images")
+    parser.add_argument("--paint-weight", type=float, default=0.0,
+                        help="the screen head's painted live and painted attack cells' weight each (0: not trained on)")
+    parser.add_argument("--paint-print-weight", type=float, default=None,
+                        help="the print head's (default: --paint-weight)")
     parser.add_argument("--masked-attacks", nargs=2, default=None, metavar=("FEATURES", "FACERES"),
                         help="liveness-features and faceauth features of liveness_sets.py --masked-prints's list")
     args = parser.parse_args()
@@ -316,26 +403,31 @@ def main():
         args.lfw_print_weight = args.lfw_weight
     if args.mask_print_weight is None:
         args.mask_print_weight = args.mask_weight
+    if args.paint_print_weight is None:
+        args.paint_print_weight = args.paint_weight
+    if bool(args.painted_features) != bool(args.painted_faceres):
+        raise SystemExit("--painted-features and --painted-faceres go together")
     if bool(args.lfw_features) != bool(args.lfw_faceres):
         raise SystemExit("--lfw-features and --lfw-faceres go together")
     if bool(args.mask_features) != bool(args.mask_faceres):
         raise SystemExit("--mask-features and --mask-faceres go together")
-    names_all, x, y, groups, images, fr, pipeline = read_all(args)
+    names_all, x, y, groups, images, fr, pipeline, painted = read_all(args)
     cols = T.columns(names_all, PRINT_GROUPS)
     original = np.char.find(images, "/aug/") < 0
-    kinds = kinds_of(groups)
+    kinds = paint_kinds(kinds_of(groups), painted)
     screen = kinds == "screen"
     measured = (kinds == "print") | screen  # NUAA and replay/: the folds, the calibration
     xp = x[:, cols]
     zp, scored, print_folds = print_out_of_fold(xp, y, groups, kinds, original, args.lam_print,
-                                                args.lfw_print_weight, args.mask_print_weight)
+                                                args.lfw_print_weight, args.mask_print_weight,
+                                                args.paint_print_weight)
     if not scored[original & measured].all():
         raise SystemExit("an original image is in no fold")
     print_model = fit_rows(xp, y, kinds, ~np.isin(kinds, HELD_LIVE), args.lam_print, args.lfw_print_weight,
-                           args.mask_print_weight)
-    zp[~measured] = T.logits(print_model, xp[~measured])
+                           args.mask_print_weight, args.paint_print_weight)
+    zp = fill_unscored(zp, scored | measured, print_model, xp)
     zs, screen_model, screen_folds = held_out(fr, y, kinds, groups, args.lam_screen, original, args.lfw_weight,
-                                              args.mask_weight)
+                                              args.mask_weight, args.paint_weight)
     o = original & measured
     ap = float(np.quantile(zp[o & (kinds == "print") & (y > 0)], args.bpcer))
     az = float(np.quantile(zs[o & screen & (y > 0)], args.bpcer))
@@ -359,6 +451,10 @@ def main():
     mask_scores = T.to_score(z[masks], t0, temperature)
     if masks.any():
         validation["masks_held_out"] = mask_report(mask_scores, groups[masks], original[masks])
+    paints = paint_scored(kinds, groups)
+    paint_scores = T.to_score(z[paints], t0, temperature)
+    if paints.any():
+        validation["painted"] = paint_report(paint_scores, y[paints], groups[paints], kinds[paints])
     if args.masked_attacks:
         nuaa_attacks = o & (kinds == "print") & (y == 0)
         held_groups = [set(np.unique(groups[held])) for held in T.folds(groups)]
@@ -366,7 +462,8 @@ def main():
             args.masked_attacks, names_all, cols, (print_folds, held_groups), screen_model,
             (ap, az, t0, temperature), (images[nuaa_attacks], T.to_score(z[nuaa_attacks], t0, temperature)))
     if args.equal:
-        validation["screen_size_check"] = screen_size_check(fr, y, groups, screen_folds, original, args.equal)
+        validation["screen_size_check"] = screen_size_check(fr, y, groups, screen_folds, original & ~painted,
+                                                            args.equal)  # the replay crops as they are, unpainted
     if args.print_equal:
         validation["print_size_check"] = print_size_check(xp, y, groups, kinds, original, print_folds,
                                                           args.print_equal)
@@ -379,6 +476,9 @@ def main():
     screen_note = "" if args.lfw_weight <= 0 else lfw_note.format(args.lfw_weight)
     print_note += "" if args.mask_print_weight <= 0 else mask_note.format(args.mask_print_weight)
     screen_note += "" if args.mask_weight <= 0 else mask_note.format(args.mask_weight)
+    paint_note = "; a mask painted on live and attack images alike (liveness_sets.py --painted), cells weight {}"
+    print_note += "" if args.paint_print_weight <= 0 else paint_note.format(args.paint_print_weight)
+    screen_note += "" if args.paint_weight <= 0 else paint_note.format(args.paint_weight)
     common = {"default_threshold": T.OPERATING_POINT, "logit_limit": round(T.LIMIT, 6), "calibration": calibration}
     print_head = head_json(print_model, ap, t0, temperature, {
         "prefix": "liveness-print-lr",
@@ -389,7 +489,8 @@ def main():
                                "replays, 6 sources), with augmented copies (tools/train/liveness_sets.py)" + print_note,
                        "command": f"tools/train/train_liveness_fused.py --lam-print {args.lam_print} "
                                   f"--lam-screen {args.lam_screen} --bpcer {args.bpcer} --lfw-weight {args.lfw_weight} "
-                                  f"--lfw-print-weight {args.lfw_print_weight}" + mask_command(args)},
+                                  f"--lfw-print-weight {args.lfw_print_weight}" + mask_command(args)
+                                  + paint_command(args)},
         "selection": {"groups": PRINT_GROUPS, "lambda": args.lam_print}, **common, "validation": validation})
     full = {k: np.zeros(len(names_all)) for k in ("mean", "weights")}
     full["scale"] = np.ones(len(names_all))
@@ -410,8 +511,8 @@ def main():
     if args.scores:
         with open(args.scores, "w") as f:
             f.write("image\tlabel\tgroup\tscore\tprint_logit\tscreen_logit\n")
-            rows = np.concatenate([np.flatnonzero(o), np.flatnonzero(lfw), np.flatnonzero(masks)])
-            for i, s in zip(rows, np.concatenate([scores, lfw_scores, mask_scores])):
+            rows = np.concatenate([np.flatnonzero(m) for m in (o, lfw, masks, paints)])
+            for i, s in zip(rows, np.concatenate([scores, lfw_scores, mask_scores, paint_scores])):
                 f.write(f"{images[i]}\t{int(y[i])}\t{groups[i]}\t{s:.2f}\t{zp[i]:.3f}\t{zs[i]:.3f}\n")
     print(json.dumps({"calibration": calibration, "validation": validation,
                       "versions": [print_head["version"], screen_head["version"]]}, indent=1))
