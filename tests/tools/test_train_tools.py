@@ -2,6 +2,8 @@
 """The attribute trainer's gate additions and bare heads (docs/attributes.md, "At the gate") and
 the liveness trainer's LFW live samples (docs/liveness.md), on tiny made-up sets in a temporary
 WORK_DIR: no datasets, no models."""
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -884,13 +886,16 @@ class LivenessPainted(unittest.TestCase):
         self.assertEqual([os.path.basename(r[1]) for r in rows[3:5]], ["Ann_A_0001.jpg", "Bob_B_0001.jpg"])
         self.assertIn("/without_mask/", rows[5][1])
 
-    def test_painted_set_paints_each_image_with_a_face_and_keeps_label_and_group(self):
+    def nuaa_with_one_face(self, live=False):
+        """datasets, work folder, faceres file and image: two NUAA prints (and a live image), a face
+        in the first print only."""
         datasets = self.enterContext(tempfile.TemporaryDirectory())
         work = self.enterContext(tempfile.TemporaryDirectory())
         os.makedirs(os.path.join(datasets, "nuaa", "attack"))
         os.makedirs(os.path.join(datasets, "replay"))
         write(os.path.join(datasets, "nuaa", "labels.tsv"), ("label", "image"),
-              [("attack", "attack/1_0_0_02_1.jpg"), ("attack", "attack/1_0_0_02_2.jpg")])
+              [("attack", "attack/1_0_0_02_1.jpg"), ("attack", "attack/1_0_0_02_2.jpg")] +
+              ([("live", "attack/1_0_0_02_1.jpg")] if live else []))
         write(os.path.join(datasets, "replay", "labels.tsv"), ("label", "image", "source"), [])
         os.makedirs(os.path.join(datasets, "lfw-view1", "images"))
         for folder in ("with_mask", "without_mask"):
@@ -905,10 +910,25 @@ class LivenessPainted(unittest.TestCase):
         with open(faceres, "w") as out:  # a face in the first image only
             first = os.path.abspath(os.path.join(datasets, "nuaa", "attack", "1_0_0_02_1.jpg"))
             out.write(json.dumps({"image": first, "faces": 1, "landmarks": landmarks}) + "\n")
+        return datasets, work, faceres, image
+
+    def test_painted_set_paints_each_image_with_a_face_and_keeps_label_and_group(self):
+        datasets, work, faceres, image = self.nuaa_with_one_face()
         liveness_sets.painted_set(datasets, work, [faceres], np.random.default_rng(1))
         rows = liveness_sets.read_labels(os.path.join(work, "painted.tsv"))
         self.assertEqual(len(rows), 1)
         self.assertEqual((rows[0]["label"], rows[0]["subject"]), ("attack", "nuaa:1:02"))
+        out = cv2.imread(rows[0]["image"])
+        self.assertGreater(np.abs(out.astype(int) - image).sum(2)[120:150, 80:120].mean(), 0)
+
+
+    def test_masked_prints_paint_only_the_nuaa_prints_with_a_face(self):
+        datasets, work, faceres, image = self.nuaa_with_one_face(live=True)
+        with contextlib.redirect_stdout(io.StringIO()):
+            liveness_sets.masked_prints(datasets, work, faceres, np.random.default_rng(1))
+        rows = liveness_sets.read_labels(os.path.join(work, "masked_prints.tsv"))
+        self.assertEqual([(r["label"], r["subject"]) for r in rows], [("attack", "nuaa:1:02")])
+        self.assertIn(os.path.join(work, "masked_prints", "nuaa"), rows[0]["image"])
         out = cv2.imread(rows[0]["image"])
         self.assertGreater(np.abs(out.astype(int) - image).sum(2)[120:150, 80:120].mean(), 0)
 

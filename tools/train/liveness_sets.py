@@ -117,18 +117,26 @@ def paint_mask(image, landmarks, rng):
     return draw_mask(image, lm, float(np.linalg.norm(eyes[1] - eyes[0])), rng)
 
 
-def masked_prints(datasets, work, faceres, rng):
-    """masked_prints.tsv: each NUAA attack original with a face, a mask painted on it."""
-    landmarks = {image: row["landmarks"] for image, row in read_features(faceres).items()}
+def paint_each(sources, landmarks, datasets, out_dir, rng):
+    """A mask painted on each (label, path, group) source with landmarks, written under out_dir at
+    its path within datasets; the rows of the painted copies, with their source's label and group."""
     rows = []
-    for label, path, group in originals(datasets):
+    for label, path, group in sources:
         path = os.path.abspath(path)
-        if label != "attack" or not group.startswith("nuaa:") or path not in landmarks:
+        if path not in landmarks:
             continue
-        out = os.path.join(work, "masked_prints", relative(path, datasets))
+        out = os.path.join(out_dir, relative(path, datasets))
         os.makedirs(os.path.dirname(out), exist_ok=True)
         cv2.imwrite(out, paint_mask(cv2.imread(path, cv2.IMREAD_COLOR), landmarks[path], rng))
         rows.append((label, os.path.abspath(out), group))
+    return rows
+
+
+def masked_prints(datasets, work, faceres, rng):
+    """masked_prints.tsv: each NUAA attack original with a face, a mask painted on it."""
+    landmarks = {image: row["landmarks"] for image, row in read_features(faceres).items()}
+    prints = [row for row in originals(datasets) if row[0] == "attack" and row[2].startswith("nuaa:")]
+    rows = paint_each(prints, landmarks, datasets, os.path.join(work, "masked_prints"), rng)
     write_tsv(os.path.join(work, "masked_prints.tsv"), rows)
     print(f"{len(rows)} images in masked_prints.tsv")
 
@@ -148,15 +156,7 @@ def painted_sources(datasets):
 def painted_set(datasets, work, faceres, rng):
     """painted.tsv: a mask painted on each source image with a face (landmarks from faceres)."""
     landmarks = {image: row["landmarks"] for image, row in read_features(*faceres).items()}
-    rows = []
-    for label, path, group in painted_sources(datasets):
-        path = os.path.abspath(path)
-        if path not in landmarks:
-            continue
-        out = os.path.join(work, "painted", relative(path, datasets))
-        os.makedirs(os.path.dirname(out), exist_ok=True)
-        cv2.imwrite(out, paint_mask(cv2.imread(path, cv2.IMREAD_COLOR), landmarks[path], rng))
-        rows.append((label, os.path.abspath(out), group))
+    rows = paint_each(painted_sources(datasets), landmarks, datasets, os.path.join(work, "painted"), rng)
     write_tsv(os.path.join(work, "painted.tsv"), rows)
     print(f"{len(rows)} images in painted.tsv")
 

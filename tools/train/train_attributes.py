@@ -43,10 +43,11 @@ def read_tsv(path):
 def read_features(*paths):
     features = {}
     for path in paths:
-        for line in open(path):
-            row = json.loads(line)
-            if row.get("faces", 0) > 0:
-                features[row["image"]] = row
+        with open(path) as f:
+            for line in f:
+                row = json.loads(line)
+                if row.get("faces", 0) > 0:
+                    features[row["image"]] = row
     return features
 
 
