@@ -83,6 +83,7 @@ export interface Policy {
   headCover_threshold: number;
   liveness_threshold: number;
   quality: Record<string, number>;
+  quality_applied?: Record<string, number>; // the limits judged by (the server's); absent in old records
 }
 
 export async function kycProjects(): Promise<KycProject[]> {

@@ -44,7 +44,8 @@ export function checksOf(score: any, policy: Policy | null, topQuality?: any): C
   if (policy.faceCover_threshold > 0) out.push(atLeast('Face cover', s.face_cover_score, policy.faceCover_threshold));
   if (policy.headCover_threshold > 0) out.push(atLeast('Head cover', s.head_cover_score, policy.headCover_threshold));
   if (policy.liveness_threshold > 0) out.push(atLeast('Liveness', s.liveness_score, policy.liveness_threshold));
-  const q = policy.quality ?? {};
+  // The limits the attempt was judged by: the policy's, tightened by the PPE and liveness rules.
+  const q = policy.quality_applied ?? policy.quality ?? {};
   const m = s.quality ?? topQuality ?? null;
   if (m) {
     if (q.min_eye_distance_px > 0)

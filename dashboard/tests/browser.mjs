@@ -459,6 +459,18 @@ try {
   check(!auditBody.includes(newKey) && !auditBody.includes(secret) && !auditBody.includes(ownerPassword), 'the audit log holds no secret');
   await axe('audit log');
   await shot('audit');
+  // With head cover required, an attempt's checks show the limits it was judged by (the PPE rule's).
+  const ppeOn = await adminApi('PUT', `/admin/v1/faceauth-projects/${door.id}/policy`, { headCover_threshold: 1 });
+  check(ppeOn.status === 200, 'head cover turned on', ppeOn.body);
+  await open(`try?fa=${door.id}`, 'Try it');
+  await page.getByLabel('Approved submission').selectOption(submissionId);
+  await page.getByLabel('Selfie', { exact: true }).setInputFiles(demo.selfie);
+  await page.getByRole('button', { name: 'Try it', exact: true }).click();
+  await page.locator('#decision').waitFor();
+  const eyeRow = await page.locator('tr', { hasText: 'Eye distance (px)' }).textContent();
+  check(eyeRow.includes('\u2265 30') && (await page.locator('tr', { hasText: 'Landmark fit' }).count()) === 1,
+    'the checks show the limits applied under a PPE check', eyeRow);
+  await adminApi('PUT', `/admin/v1/faceauth-projects/${door.id}/policy`, { headCover_threshold: 0 });
   await open('overview', 'Overview');
   await page.locator('svg.chart rect').first().waitFor();
   await shot('overview');

@@ -184,21 +184,29 @@ nlohmann::json policy_warnings_json(const Policy& policy) {
   return out;
 }
 
+namespace {
+
+nlohmann::json quality_limits_json(const QualityPolicy& quality) {
+  return {{"min_eye_distance_px", quality.min_eye_distance_px},
+          {"max_second_face_ratio", quality.max_second_face_ratio},
+          {"min_sharpness", quality.min_sharpness},
+          {"min_brightness", quality.min_brightness},
+          {"max_brightness", quality.max_brightness},
+          {"max_yaw", quality.max_yaw},
+          {"max_pitch", quality.max_pitch},
+          {"min_landmark_fit", quality.min_landmark_fit}};
+}
+
+}  // namespace
+
 nlohmann::json policy_json(const Policy& policy) {
   return {{"faceSimilarity_threshold", policy.face_similarity_threshold},
           {"occluded_threshold", {{"enabled", policy.occlusion_check}, {"threshold", policy.occluded_threshold}}},
           {"faceCover_threshold", policy.face_cover_threshold},
           {"headCover_threshold", policy.head_cover_threshold},
           {"liveness_threshold", policy.liveness_threshold},
-          {"quality",
-           {{"min_eye_distance_px", policy.quality.min_eye_distance_px},
-            {"max_second_face_ratio", policy.quality.max_second_face_ratio},
-            {"min_sharpness", policy.quality.min_sharpness},
-            {"min_brightness", policy.quality.min_brightness},
-            {"max_brightness", policy.quality.max_brightness},
-            {"max_yaw", policy.quality.max_yaw},
-            {"max_pitch", policy.quality.max_pitch},
-            {"min_landmark_fit", policy.quality.min_landmark_fit}}},
+          {"quality", quality_limits_json(policy.quality)},
+          {"quality_applied", quality_limits_json(effective_quality(policy))},
           {"lockout",
            {{"failures", policy.lockout.failures},
             {"window_seconds", policy.lockout.window_seconds},

@@ -139,7 +139,10 @@ double threshold_field(const nlohmann::json& doc, const char* name, double fallb
 //  "quality": {"min_eye_distance_px": 20, "max_second_face_ratio": 0, "min_sharpness": 1.5,
 //              "min_brightness": 40, "max_brightness": 230, "max_yaw": 45, "max_pitch": 40,
 //              "min_landmark_fit": 0},
+//  "quality_applied": {...},
 //  "lockout": {"failures": 5, "window_seconds": 900, "lock_seconds": 900}}
+// "quality_applied" (ours, read only: policy_from_json ignores it) is effective_quality() in the
+// same fields: the limits a face is judged by, so an attempt's snapshot records them too.
 nlohmann::json policy_json(const Policy& policy);
 // Fills from the fields present over `base`; throws std::invalid_argument naming the bad
 // field when a value is out of range or of the wrong type.

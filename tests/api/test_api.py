@@ -1106,6 +1106,16 @@ class A2_Management(ServerTest):
         r = self.admin("PUT", path, {"faceCover_threshold": 0})
         self.assertEqual(r.json()["policy_warnings"], [])
 
+    def test_policy_shows_the_quality_limits_applied(self):
+        fa_id, _ = self.new_faceauth_project(self.demo["kyc_project_id"])
+        path = "/admin/v1/faceauth-projects/%s/policy" % fa_id
+        policy = self.admin("PUT", path, {"headCover_threshold": 50}).json()["policy"]
+        self.assertEqual((policy["quality"]["min_eye_distance_px"], policy["quality"]["min_landmark_fit"]), (20, 0))
+        applied = policy["quality_applied"]
+        self.assertEqual((applied["min_eye_distance_px"], applied["max_pitch"], applied["min_landmark_fit"]), (30, 30, 0.55))
+        again = self.admin("PUT", path, {"policy": policy})  # what GET gave, sent back: read only, nothing changes
+        self.assertEqual((again.status, again.json()["policy"]), (200, policy), again)
+
     def test_policy_bad_values(self):
         fa_id, _ = self.new_faceauth_project(self.demo["kyc_project_id"])
         path = "/admin/v1/faceauth-projects/%s/policy" % fa_id

@@ -153,5 +153,21 @@ TEST(Policy, ARequiredFaceCoverIsAcceptedWithWarnings) {
   EXPECT_EQ(policy_from_json(policy_json(policy)).liveness_threshold, 50);  // still accepted as set
 }
 
+TEST(Policy, TheJsonShowsTheQualityLimitsApplied) {
+  Policy policy;
+  policy.head_cover_threshold = 50;
+  nlohmann::json doc = policy_json(policy);
+  EXPECT_EQ(doc["quality"]["min_eye_distance_px"], 20);  // the project's own
+  EXPECT_EQ(doc["quality"]["min_landmark_fit"], 0);
+  EXPECT_EQ(doc["quality_applied"]["min_eye_distance_px"], kPpeMinEyeDistancePx);  // tightened by the PPE rule
+  EXPECT_EQ(doc["quality_applied"]["min_landmark_fit"], kPpeMinLandmarkFit);
+  EXPECT_EQ(doc["quality_applied"]["max_pitch"], kPpeMaxPitch);
+  EXPECT_EQ(doc["quality_applied"].size(), doc["quality"].size());
+  EXPECT_EQ(policy_from_json(doc), policy);  // read only: a GET put back changes nothing
+  doc["quality_applied"]["min_eye_distance_px"] = 99;
+  EXPECT_EQ(policy_from_json(doc), policy);
+  EXPECT_EQ(policy_json(Policy{})["quality_applied"], policy_json(Policy{})["quality"]);  // nothing to tighten
+}
+
 }  // namespace
 }  // namespace faceauth
