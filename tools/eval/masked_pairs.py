@@ -37,22 +37,13 @@ sys.path.insert(0, os.path.join(HERE, "..", "train"))
 sys.path.insert(0, HERE)
 import site_masks  # noqa: E402
 import synth_occlusions  # noqa: E402
-
-
-def read_pairs(path):
-    with open(path) as f:
-        return list(csv.DictReader(f, delimiter="\t"))
+import train_attributes  # noqa: E402
 
 
 def read_landmarks(path):
     """image -> 68 landmarks of the rows where a face was found."""
-    out = {}
-    with open(path) as f:
-        for line in f:
-            row = json.loads(line)
-            if row.get("faces", 0) > 0 and row.get("landmarks"):
-                out[row["image"]] = np.array(row["landmarks"], np.float32)
-    return out
+    rows = train_attributes.read_features(path)
+    return {image: np.array(row["landmarks"], np.float32) for image, row in rows.items() if row.get("landmarks")}
 
 
 def masked_name(image, tag="mask"):
@@ -100,7 +91,7 @@ def paint_reference(lfw_images, out_images, image, landmarks, seed):
 
 
 def make(args):
-    pairs = read_pairs(args.pairs)
+    pairs = train_attributes.read_tsv(args.pairs)
     landmarks = read_landmarks(args.embed)
     lfw_images = os.path.join(args.lfw, "images")
     out_images = os.path.join(args.out, "images")
@@ -140,7 +131,7 @@ def rates(labels, scores, threshold):
 
 
 def report(args):
-    pairs = read_pairs(args.pairs)
+    pairs = train_attributes.read_tsv(args.pairs)
     with open(args.scores) as f:
         results = [json.loads(line) for line in f]
     if len(results) != len(pairs):

@@ -15,7 +15,6 @@ median box-to-eyes ratio on bare and masked faces alike, round 5). A method that
 mask keeps the masked percentiles near the bare ones.
 """
 import argparse
-import csv
 import json
 import os
 
@@ -90,14 +89,9 @@ def main():
     parser.add_argument("embed")
     parser.add_argument("truth")
     args = parser.parse_args()
-    with open(args.truth) as f:
-        truth = list(csv.DictReader(f, delimiter="\t"))
-    embeds = {}
-    with open(args.embed) as f:
-        for line in f:
-            row = json.loads(line)
-            if row.get("faces", 0) > 0 and row.get("landmarks"):
-                embeds[row["image"]] = row
+    truth = site_masks.train_attributes.read_tsv(args.truth)
+    embeds = {image: row for image, row in site_masks.train_attributes.read_features(args.embed).items()
+              if row.get("landmarks")}
     result = ratios(truth, embeds, Mesh(args.mesh_dir))
     for mask, methods in sorted(result.items()):
         summary = {name: percentiles(values) for name, values in methods.items()}
