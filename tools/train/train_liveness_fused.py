@@ -355,18 +355,12 @@ def paint_scored(kinds, groups):
     return ((kinds == PAINT) & source) | (kinds == PAINT_HELD)
 
 
-def paint_command(args):
-    """The painted options of the command line, when they train."""
-    if args.paint_weight <= 0 and args.paint_print_weight <= 0:
+def weights_command(name, weight, print_weight):
+    """The --NAME-weight / --NAME-print-weight options of the command line (masks/, painted), when
+    they train (so the earlier heads' text is unchanged)."""
+    if weight <= 0 and print_weight <= 0:
         return ""
-    return f" --paint-weight {args.paint_weight} --paint-print-weight {args.paint_print_weight}"
-
-
-def mask_command(args):
-    """The masks/ options of the command line, when they train (so the earlier heads' text is unchanged)."""
-    if args.mask_weight <= 0 and args.mask_print_weight <= 0:
-        return ""
-    return f" --mask-weight {args.mask_weight} --mask-print-weight {args.mask_print_weight}"
+    return f" --{name}-weight {weight} --{name}-print-weight {print_weight}"
 
 
 def main():
@@ -489,8 +483,9 @@ def main():
                                "replays, 6 sources), with augmented copies (tools/train/liveness_sets.py)" + print_note,
                        "command": f"tools/train/train_liveness_fused.py --lam-print {args.lam_print} "
                                   f"--lam-screen {args.lam_screen} --bpcer {args.bpcer} --lfw-weight {args.lfw_weight} "
-                                  f"--lfw-print-weight {args.lfw_print_weight}" + mask_command(args)
-                                  + paint_command(args)},
+                                  f"--lfw-print-weight {args.lfw_print_weight}"
+                                  + weights_command("mask", args.mask_weight, args.mask_print_weight)
+                                  + weights_command("paint", args.paint_weight, args.paint_print_weight)},
         "selection": {"groups": PRINT_GROUPS, "lambda": args.lam_print}, **common, "validation": validation})
     full = {k: np.zeros(len(names_all)) for k in ("mean", "weights")}
     full["scale"] = np.ones(len(names_all))
