@@ -16,6 +16,7 @@ import live_rates  # noqa: E402
 import fit_table  # noqa: E402
 import masked_pairs  # noqa: E402
 import mesh_eyes  # noqa: E402
+import mesh_crops  # noqa: E402
 
 
 def face(liveness, eyes, sharpness=3.0, brightness=120.0, yaw=0.0, pitch=0.0):
@@ -144,6 +145,73 @@ class MeshEyes(unittest.TestCase):
         self.assertEqual([len(result["1"][m]) for m in ("landmark68", "box", "mesh")], [1, 1, 0])
         self.assertAlmostEqual(result["1"]["box"][0], 1.0)
         self.assertEqual(mesh_eyes.percentiles([]), [])
+
+
+class MeshCrops(unittest.TestCase):
+    template_points = np.array([[0.1, 0.2], [0.9, 0.2], [0.5, 0.6], [0.3, 0.9], [0.7, 0.9]])
+
+    def faces(self):
+        """Made-up bare faces at three places and sizes, the mesh points where the template says."""
+        out = []
+        for cx, w in ((50.0, 40.0), (120.0, 25.0), (300.0, 80.0)):
+            lm = face_landmarks(cx=cx, cy=cx, w=w)
+            to_image = cv2.invertAffineTransform(mesh_crops.backbones.chip_transform(lm))
+            centre = mesh_crops.apply(to_image, [[0.5, 0.55]])[0]
+            side = 1.3 / np.sqrt(abs(np.linalg.det(mesh_crops.backbones.chip_transform(lm)[:, :2])))
+            box = {"x": centre[0] - side / 2, "y": centre[1] - side / 2, "width": side, "height": side}
+            out.append((lm.tolist(), box, mesh_crops.apply(to_image, self.template_points)))
+        return out
+
+    def test_the_template_is_where_bare_faces_put_the_points_and_the_box(self):
+        template = mesh_crops.fit_template(self.faces())
+        self.assertEqual(template["faces"], 3)
+        self.assertTrue(np.allclose(template["mesh"], self.template_points, atol=1e-6))
+        box = template["box"]
+        self.assertTrue(np.allclose([box["centre_x"], box["centre_y"], box["width"]], [0.5, 0.55, 1.3], atol=1e-6))
+
+    def test_the_mesh_and_the_box_place_a_face_as_its_landmarks_do(self):
+        faces = self.faces()
+        template = mesh_crops.fit_template(faces)
+        for landmarks, box, points in faces:
+            by_landmarks = mesh_crops.backbones.chip_transform(landmarks)
+            self.assertTrue(np.allclose(mesh_crops.mesh_transform(points, template), by_landmarks, atol=1e-6))
+            by_box = mesh_crops.box_transform(box, template)  # scale and shift only: no rotation
+            centre = [[box["x"] + box["width"] / 2, box["y"] + box["height"] / 2]]
+            self.assertTrue(np.allclose(mesh_crops.apply(by_box, centre), mesh_crops.apply(by_landmarks, centre)))
+            self.assertAlmostEqual(np.linalg.det(by_box[:, :2]), np.linalg.det(by_landmarks[:, :2]))
+
+    def test_the_crop_puts_a_template_point_where_the_head_region_says(self):
+        image = np.zeros((400, 400, 3), np.uint8)
+        box = {"x": 150.0, "y": 100.0, "width": 120.0, "height": 120.0}
+        template = {"box": {"centre_x": 0.5, "centre_y": 0.55, "width": 1.3}}
+        cv2.circle(image, (210, 160), 3, (255, 255, 255), -1)  # the box's centre: template (0.5, 0.55)
+        crop = mesh_crops.head_crop(image, mesh_crops.box_transform(box, template))
+        y, x = np.unravel_index(np.argmax(crop[:, :, 0]), crop.shape[:2])
+        x0, y0, x1, y1 = mesh_crops.backbones.HEAD
+        self.assertLessEqual(abs(x - (0.5 - x0) / (x1 - x0) * 96), 1.5)
+        self.assertLessEqual(abs(y - (0.55 - y0) / (y1 - y0) * 96), 1.5)
+        far = {"x": 5000.0, "y": 5000.0, "width": 10.0, "height": 10.0}  # off the image: a black crop
+        self.assertEqual(mesh_crops.head_crop(image, mesh_crops.box_transform(far, template)).max(), 0)
+
+    def test_a_features_line_gets_the_new_regions_and_keeps_the_rest(self):
+        row = {"image": "a.jpg", "faces": 1, "landmarks": [[1, 2]], "top": [9.0], "upper": [9.0], "lower": [9.0],
+               "pipeline": "faceres/clip_110; crop head96-dlib68template; landmarks l68"}
+        calls = []
+
+        def featurize(path, box, place):
+            calls.append((path, box["width"], place))
+            return {"top": [0.123456789], "upper": [1.0], "lower": [2.0]}
+
+        out = mesh_crops.rewrite(row, {"box": {"width": 7}}, "mesh", featurize)
+        self.assertEqual(calls, [("a.jpg", 7, "mesh")])
+        self.assertEqual((out["top"], out["upper"], out["lower"]), ([0.12346], [1.0], [2.0]))
+        self.assertEqual(out["landmarks"], [[1, 2]])
+        self.assertEqual(out["pipeline"], "faceres/clip_110; crop mesh-head96-dlib68template; landmarks l68")
+        self.assertEqual(row["top"], [9.0])  # the source line is not changed
+        empty = {"image": "b.jpg", "faces": 0}
+        self.assertEqual(mesh_crops.rewrite(empty, None, "box", featurize), empty)
+        with self.assertRaises(ValueError):  # a face the embed lines have no box for
+            mesh_crops.rewrite(row, None, "box", featurize)
 
 
 class FitTable(unittest.TestCase):

@@ -1,0 +1,200 @@
+#!/usr/bin/python3
+"""The attribute heads' features with the head crop placed by the face mesh or by the detector box
+instead of the 68 landmarks (exploration; docs/attributes.md "Crops placed by the mesh or the box").
+
+  mesh_crops.py template MESH_DIR EMBED.jsonl IMAGE_ROOT OUT.json [--count N]
+  mesh_crops.py features MESH_DIR TEMPLATE.json EMBED.jsonl OUT_DIR --place mesh|box SRC.features.jsonl ...
+
+A mask moves the 68 landmarks (docs/attributes.md, "Landmarks under a mask"), and the crop the
+heads read is placed by them. `template` fits, on bare faces (the first N of EMBED.jsonl with
+landmarks: `faceauth embed` lines, images under IMAGE_ROOT), where the mesh's 468 points and the
+detector box fall in the dlib template units of the shipped crop: the median over the faces of
+each point mapped by the landmarks' template transform, and the median box centre and width.
+`features` rewrites trainer feature files (`faceauth features` lines) with the same regions of
+hm_faceres read on a crop placed by the mesh (a least-squares similarity of all 468 points onto
+their template) or by the box (scale and shift only), into OUT_DIR under the same file names:
+landmarks, labels and everything else kept, the pipeline renamed, so train_attributes.py and
+site_folds.py read them as they are. EMBED.jsonl must hold the box of every face the features
+found (`faceauth embed` on the same images); the mesh is the exploration model of
+tools/eval/manifests/hm_facemesh.json (mesh_eyes.py).
+"""
+import argparse
+import json
+import os
+import sys
+
+import cv2
+import numpy as np
+
+import head_cover_backbones as backbones
+import mesh_eyes
+
+cv2.setNumThreads(1)
+REGIONS = {"top": (0, 2, 0, 6), "upper": (2, 4, 1, 5), "lower": (4, 6, 1, 5)}  # attributes.cpp regions()
+LAYER = "onnx_node!clip_110"
+CROP_SIZE = 96
+
+
+def similarity(src, dst):
+    """Least-squares scale, rotation and shift taking src points onto dst (aligner.cpp)."""
+    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
+    ms, md = src.mean(0), dst.mean(0)
+    d, u = src - ms, dst - md
+    norm = (d ** 2).sum()
+    a = (d * u).sum() / norm
+    b = (d[:, 0] * u[:, 1] - d[:, 1] * u[:, 0]).sum() / norm
+    return np.array([[a, -b, md[0] - (a * ms[0] - b * ms[1])], [b, a, md[1] - (b * ms[0] + a * ms[1])]])
+
+
+def apply(affine, points):
+    return np.asarray(points, np.float64) @ affine[:, :2].T + affine[:, 2]
+
+
+def box_centre(box):
+    return np.array([box["x"] + box["width"] / 2, box["y"] + box["height"] / 2])
+
+
+def fit_template(faces):
+    """faces: (landmarks, box, mesh points) of bare faces -> the template JSON."""
+    mesh, boxes = [], []
+    for landmarks, box, points in faces:
+        to_template = backbones.chip_transform(landmarks)
+        mesh.append(apply(to_template, points))
+        scale = np.sqrt(abs(np.linalg.det(to_template[:, :2])))
+        boxes.append([*apply(to_template, [box_centre(box)])[0], scale * box["width"]])
+    centre_x, centre_y, width = np.median(np.array(boxes), 0)
+    return {"faces": len(mesh), "mesh": np.median(np.array(mesh), 0).tolist(),
+            "box": {"centre_x": float(centre_x), "centre_y": float(centre_y), "width": float(width)}}
+
+
+def box_transform(box, template):
+    """Image -> template units from the box alone: its centre to the template's, its width scaled."""
+    t = template["box"]
+    s = t["width"] / box["width"]
+    x, y = box_centre(box)
+    return np.array([[s, 0, t["centre_x"] - s * x], [0, s, t["centre_y"] - s * y]])
+
+
+def mesh_transform(points, template):
+    return similarity(points, template["mesh"])
+
+
+def head_crop(image, to_template, region=backbones.HEAD, size=CROP_SIZE):
+    """The template region warped to size x size as attributes.cpp head_crop does (the covered part
+    of the image, 4 px of margin, pyrDown before the warp)."""
+    x0, y0, x1, y1 = region
+    m = to_template.copy()
+    m[0] *= size / (x1 - x0)
+    m[1] *= size / (y1 - y0)
+    m[0, 2] -= x0 * size / (x1 - x0)
+    m[1, 2] -= y0 * size / (y1 - y0)
+    corners = apply(cv2.invertAffineTransform(m), [[0, 0], [size, 0], [0, size], [size, size]])
+    left, top = np.floor(corners.min(0)).astype(int) - 4
+    right, bottom = np.ceil(corners.max(0)).astype(int) + 4
+    left, top = max(0, left), max(0, top)
+    right, bottom = min(image.shape[1], right), min(image.shape[0], bottom)
+    if right <= left or bottom <= top:
+        return np.zeros((size, size, 3), np.uint8)
+    source = image[top:bottom, left:right]
+    m[:, 2] += m[:, 0] * left + m[:, 1] * top
+    scale = np.sqrt(abs(np.linalg.det(m[:, :2])))
+    while scale < 0.5 and min(source.shape[:2]) > 1:
+        source = cv2.pyrDown(source)
+        scale *= 2
+        m[:, :2] *= 2
+    return cv2.warpAffine(source, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
+
+def pooled(feature_map):
+    """{region: mean over its cells} of one (C, 6, 6) map."""
+    return {k: feature_map[:, r0:r1, c0:c1].mean((1, 2)) for k, (r0, r1, c0, c1) in REGIONS.items()}
+
+
+class Faceres:
+    def __init__(self, model_dir):
+        self.net = cv2.dnn.readNetFromONNX(os.path.join(model_dir, "hm_faceres.onnx"))
+
+    def __call__(self, crop):
+        self.net.setInput(cv2.dnn.blobFromImage(crop, 1.0, (CROP_SIZE, CROP_SIZE), 0, True, False))
+        return pooled(self.net.forward(LAYER)[0])
+
+
+def rewrite(row, embed, place, featurize):
+    """One features line with the regions of a crop placed by `place` ("mesh" or "box").
+    featurize(image path, box, place) -> {region: values}. Lines without a face stay as they are."""
+    out = dict(row)
+    if row.get("faces", 0) > 0 and row.get("landmarks"):
+        if not embed or not embed.get("box"):
+            raise ValueError(f"{row['image']}: no detector box in the embed lines (faceauth embed the same images)")
+        out.update({k: [round(float(v), 5) for v in values]
+                    for k, values in featurize(row["image"], embed["box"], place).items()})
+    if "pipeline" in out:
+        out["pipeline"] = out["pipeline"].replace("crop head96", f"crop {place}-head96")
+    return out
+
+
+def featurizer(mesh, backbone, template):
+    def featurize(path, box, place):
+        image = cv2.imread(path)
+        to_template = (mesh_transform(mesh.points(image, box), template) if place == "mesh"
+                       else box_transform(box, template))
+        return backbone(head_crop(image, to_template))
+    return featurize
+
+
+def read_lines(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+def cmd_template(args):
+    mesh = mesh_eyes.Mesh(args.mesh_dir)
+    faces = []
+    for row in read_lines(args.embed):
+        if not row.get("landmarks") or len(faces) >= args.count:
+            continue
+        image = cv2.imread(os.path.join(args.image_root, row["image"]))
+        if image is None:
+            sys.exit(f"cannot read {row['image']} under {args.image_root}")
+        faces.append((row["landmarks"], row["box"], mesh.points(image, row["box"])))
+    with open(args.out, "w") as f:
+        json.dump(fit_template(faces), f)
+
+
+def cmd_features(args):
+    with open(args.template) as f:
+        template = json.load(f)
+    embeds = {row["image"]: row for row in read_lines(args.embed) if row.get("box")}
+    featurize = featurizer(mesh_eyes.Mesh(args.mesh_dir) if args.place == "mesh" else None,
+                           Faceres(os.path.expanduser(args.model_dir)), template)
+    os.makedirs(args.out_dir, exist_ok=True)
+    for source in args.sources:
+        lines = [rewrite(row, embeds.get(row["image"]), args.place, featurize) for row in read_lines(source)]
+        with open(os.path.join(args.out_dir, os.path.basename(source)), "w") as f:
+            f.writelines(json.dumps(line) + "\n" for line in lines)
+        print(f"{source}: {sum(1 for r in lines if r.get('landmarks'))} faces", file=sys.stderr, flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("template")
+    t.add_argument("mesh_dir")
+    t.add_argument("embed")
+    t.add_argument("image_root")
+    t.add_argument("out")
+    t.add_argument("--count", type=int, default=600)
+    f = sub.add_parser("features")
+    f.add_argument("mesh_dir")
+    f.add_argument("template")
+    f.add_argument("embed")
+    f.add_argument("out_dir")
+    f.add_argument("sources", nargs="+")
+    f.add_argument("--place", choices=("mesh", "box"), required=True)
+    f.add_argument("--model-dir", default="~/.cache/faceauth/models")
+    args = parser.parse_args()
+    cmd_template(args) if args.command == "template" else cmd_features(args)
+
+
+if __name__ == "__main__":
+    main()
