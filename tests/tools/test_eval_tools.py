@@ -213,6 +213,33 @@ class MeshCrops(unittest.TestCase):
         with self.assertRaises(ValueError):  # a face the embed lines have no box for
             mesh_crops.rewrite(row, None, "box", featurize)
 
+    def test_each_landmark_maps_to_the_mesh_point_at_its_place(self):
+        order = np.random.default_rng(3).permutation(68)  # the mesh: the 68 landmarks in another order
+        faces = []
+        for cx, w in ((50.0, 40.0), (200.0, 60.0)):
+            lm = face_landmarks(cx=cx, cy=cx, w=w)
+            lm[58:68] += (0, 0.05 * w)  # the inner lip below the outer one: no two points at one place
+            box = {"x": cx - w, "y": cx - w, "width": 2 * w, "height": 2 * w}
+            faces.append((lm.tolist(), box, lm[order]))
+        index68 = mesh_crops.fit_template(faces)["index68"]
+        self.assertEqual([int(order[i]) for i in index68], list(range(68)))
+
+    def test_the_judged_faces_follow_the_ppe_limits_by_each_rule(self):
+        good, small, turned = [40, 0, 0, 0.8], [20, 0, 0, 0.8], [40, 60, 0, 0.8]
+        self.assertTrue(mesh_crops.within_ppe(good))
+        for bad in (small, turned, [40, 0, -31, 0.8], [40, 0, 0, 0.5]):
+            self.assertFalse(mesh_crops.within_ppe(bad), bad)
+        quality = {"a": {"landmarks68": good, "mesh": good}, "b": {"landmarks68": small, "mesh": good},
+                   "c": {"landmarks68": good, "mesh": turned}, "d": {"landmarks68": small, "mesh": small}}
+        predictions = [["a", 1, 0.9], ["b", 1, 0.2], ["c", 0, 0.6], ["d", 0, 0.1], ["e", 1, 0.9]]  # e: not measured
+        table = {r["rule"]: r for r in mesh_crops.judged_table(quality, predictions)}
+        self.assertEqual([table[r]["n"] for r in mesh_crops.RULES], [2, 2, 3, 1])
+        shipped = table["landmarks68 (shipped)"]  # a (masked, 0.9) and c (bare, 0.6)
+        self.assertEqual((shipped["masked"], shipped["bare"], shipped["roc_auc"]), (1, 1, 1.0))
+        self.assertEqual((shipped["masked_flagged_at_50"], shipped["bare_flagged_at_50"]), (1.0, 1.0))
+        self.assertEqual(table["mesh"]["roc_auc"], None)  # a and b: masked only
+        self.assertEqual(table["either"]["roc_auc"], 0.5)  # a 0.9, b 0.2 masked; c 0.6 bare
+
 
 class FitTable(unittest.TestCase):
     def test_only_faces_within_the_ppe_limits_count_as_within(self):

@@ -4,6 +4,8 @@ instead of the 68 landmarks (exploration; docs/attributes.md "Crops placed by th
 
   mesh_crops.py template MESH_DIR EMBED.jsonl IMAGE_ROOT OUT.json [--count N]
   mesh_crops.py features MESH_DIR TEMPLATE.json EMBED.jsonl OUT_DIR --place mesh|box SRC.features.jsonl ...
+  mesh_crops.py quality MESH_DIR TEMPLATE.json EMBED.jsonl TRUTH.tsv > QUALITY.jsonl
+  mesh_crops.py judged QUALITY.jsonl FOLDS.json [FOLDS.json ...]
 
 A mask moves the 68 landmarks (docs/attributes.md, "Landmarks under a mask"), and the crop the
 heads read is placed by them. `template` fits, on bare faces (the first N of EMBED.jsonl with
@@ -17,6 +19,12 @@ landmarks, labels and everything else kept, the pipeline renamed, so train_attri
 site_folds.py read them as they are. EMBED.jsonl must hold the box of every face the features
 found (`faceauth embed` on the same images); the mesh is the exploration model of
 tools/eval/manifests/hm_facemesh.json (mesh_eyes.py).
+The template also maps each of the 68 landmarks to the mesh point nearest to it (`index68`), so
+`quality` measures each face of a site set (TRUTH.tsv of site_masks.py / site_masks_transfer.py)
+as quality.cpp does, eyes, yaw, pitch and landmark fit, from the 68 landmarks and from the
+mesh's 68, and `judged` scores, per rule of which faces the PPE limits let through (the 68
+landmarks as shipped, the mesh, either), the fold predictions of site_folds.py runs made with
+no limits (`--test NAME=face_cover:none:TSV`).
 """
 import argparse
 import json
@@ -28,6 +36,7 @@ import numpy as np
 
 import head_cover_backbones as backbones
 import mesh_eyes
+import site_folds
 
 cv2.setNumThreads(1)
 REGIONS = {"top": (0, 2, 0, 6), "upper": (2, 4, 1, 5), "lower": (4, 6, 1, 5)}  # attributes.cpp regions()
@@ -56,14 +65,17 @@ def box_centre(box):
 
 def fit_template(faces):
     """faces: (landmarks, box, mesh points) of bare faces -> the template JSON."""
-    mesh, boxes = [], []
+    mesh, boxes, landmarks68 = [], [], []
     for landmarks, box, points in faces:
         to_template = backbones.chip_transform(landmarks)
         mesh.append(apply(to_template, points))
+        landmarks68.append(apply(to_template, landmarks))
         scale = np.sqrt(abs(np.linalg.det(to_template[:, :2])))
         boxes.append([*apply(to_template, [box_centre(box)])[0], scale * box["width"]])
     centre_x, centre_y, width = np.median(np.array(boxes), 0)
-    return {"faces": len(mesh), "mesh": np.median(np.array(mesh), 0).tolist(),
+    mesh_median, landmarks_median = np.median(np.array(mesh), 0), np.median(np.array(landmarks68), 0)
+    index68 = [int(np.argmin(((mesh_median - p) ** 2).sum(1))) for p in landmarks_median]
+    return {"faces": len(mesh), "mesh": mesh_median.tolist(), "index68": index68,
             "box": {"centre_x": float(centre_x), "centre_y": float(centre_y), "width": float(width)}}
 
 
@@ -142,6 +154,73 @@ def featurizer(mesh, backbone, template):
     return featurize
 
 
+PPE = (30.0, 45.0, 30.0, 0.55)  # eyes >=, |yaw| <=, |pitch| <=, fit >=: policy.h kPpe*, kPpeMinLandmarkFit
+
+
+def measures(landmarks, box):
+    """[eyes, yaw, pitch, landmark fit] as quality.cpp measures them."""
+    eyes, yaw, pitch = site_folds.pose(landmarks)
+    lm = np.asarray(landmarks, np.float64)
+    return [eyes, yaw, pitch, float(np.linalg.norm(lm[16] - lm[0]) / box["width"])]
+
+
+def within_ppe(m):
+    return m[0] >= PPE[0] and abs(m[1]) <= PPE[1] and abs(m[2]) <= PPE[2] and m[3] >= PPE[3]
+
+
+RULES = {"landmarks68 (shipped)": lambda q: within_ppe(q["landmarks68"]),
+         "mesh": lambda q: within_ppe(q["mesh"]),
+         "either": lambda q: within_ppe(q["landmarks68"]) or within_ppe(q["mesh"]),
+         "mesh, where landmarks68 refuse": lambda q: within_ppe(q["mesh"]) and not within_ppe(q["landmarks68"])}
+
+
+def judged_table(quality, predictions):
+    """Per rule: faces judged (masked / bare), their ROC AUC and the interval by head, and the
+    shares flagged at 50. predictions: [image, label, probability] of every face found."""
+    out = []
+    for name, rule in RULES.items():
+        rows = [p for p in predictions if p[0] in quality and rule(quality[p[0]])]
+        y, s = np.array([p[1] for p in rows], int), np.array([p[2] for p in rows], float)
+        both = 0 < y.sum() < len(y)
+        entry = {"rule": name, "n": len(rows), "masked": int(y.sum()), "bare": int(len(y) - y.sum()),
+                 "roc_auc": round(site_folds.t.roc_auc(s, y), 4) if both else None,
+                 "roc_auc_95_by_head": site_folds.head_interval(s, y, [p[0] for p in rows]) if both else None}
+        for label, key in ((1, "masked_flagged_at_50"), (0, "bare_flagged_at_50")):
+            entry[key] = round(float((s[y == label] >= 0.5).mean()), 3) if (y == label).any() else None
+        out.append(entry)
+    return out
+
+
+def cmd_quality(args):
+    with open(args.template) as f:
+        index68 = json.load(f)["index68"]
+    embeds = {row["image"]: row for row in read_lines(args.embed) if row.get("landmarks")}
+    mesh = mesh_eyes.Mesh(args.mesh_dir)
+    for row in site_folds.t.read_tsv(args.truth):
+        found = embeds.get(row["image"])
+        if found is None:
+            continue
+        points = mesh.points(cv2.imread(row["image"]), found["box"])[index68]
+        print(json.dumps({"image": row["image"], "mask": int(row["mask"]), "eye_px": float(row["eye_px"]),
+                          "landmarks68": measures(found["landmarks"], found["box"]),
+                          "mesh": measures(points, found["box"])}))
+
+
+def cmd_judged(args):
+    quality = {row["image"]: row for row in read_lines(args.quality)}
+    for mask in (1, 0):
+        rows = [q for q in quality.values() if q["mask"] == mask]
+        counts = {name: sum(1 for q in rows if rule(q)) for name, rule in RULES.items()}
+        print(json.dumps({"mask": mask, "faces found": len(rows), "judged": counts}))
+    for path in args.folds:
+        with open(path) as f:
+            runs = json.load(f)
+        for test, result in sorted(runs.items()):
+            if any(p[0] in quality for p in result["predictions"]):
+                for entry in judged_table(quality, result["predictions"]):
+                    print(json.dumps({"folds": path, "test": test, **entry}))
+
+
 def read_lines(path):
     with open(path) as f:
         return [json.loads(line) for line in f]
@@ -192,8 +271,16 @@ def main():
     f.add_argument("sources", nargs="+")
     f.add_argument("--place", choices=("mesh", "box"), required=True)
     f.add_argument("--model-dir", default="~/.cache/faceauth/models")
+    q = sub.add_parser("quality")
+    q.add_argument("mesh_dir")
+    q.add_argument("template")
+    q.add_argument("embed")
+    q.add_argument("truth")
+    j = sub.add_parser("judged")
+    j.add_argument("quality")
+    j.add_argument("folds", nargs="+")
     args = parser.parse_args()
-    cmd_template(args) if args.command == "template" else cmd_features(args)
+    {"template": cmd_template, "features": cmd_features, "quality": cmd_quality, "judged": cmd_judged}[args.command](args)
 
 
 if __name__ == "__main__":
