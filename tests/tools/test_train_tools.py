@@ -180,6 +180,7 @@ class JudgedSizes(unittest.TestCase):
         self.assertFalse(site_folds.judged({"landmarks": frontal_landmarks(28.0)}, "ppe"))
         self.assertTrue(site_folds.judged({"landmarks": frontal_landmarks(28.0)}, "default"))
         self.assertFalse(site_folds.judged({"landmarks": frontal_landmarks(40.0, nose_shift=30.0)}, "default"))  # yaw 48.6
+        self.assertTrue(site_folds.judged({"landmarks": frontal_landmarks(5.0, nose_shift=3.0)}, "none"))  # every face
 
     def test_a_fold_never_trains_on_its_photos_and_trains_on_the_others_held_out_ones(self):
         photos = [f"p{i}" for i in range(40)]

@@ -75,7 +75,9 @@ def fit_template(faces):
     centre_x, centre_y, width = np.median(np.array(boxes), 0)
     mesh_median, landmarks_median = np.median(np.array(mesh), 0), np.median(np.array(landmarks68), 0)
     index68 = [int(np.argmin(((mesh_median - p) ** 2).sum(1))) for p in landmarks_median]
+    apart = np.linalg.norm(mesh_median[index68] - landmarks_median, axis=1)
     return {"faces": len(mesh), "mesh": mesh_median.tolist(), "index68": index68,
+            "index68_apart": {"median": float(np.median(apart)), "max": float(apart.max())},
             "box": {"centre_x": float(centre_x), "centre_y": float(centre_y), "width": float(width)}}
 
 

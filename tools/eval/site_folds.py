@@ -16,7 +16,8 @@ drawn at judged sizes (--eyes) with its features next to it (NAME.features.jsonl
 NAME.tsv); HEAD is face_cover or occluded (or occluded_upper for a --upper set, label: eyes
 clear), LIMITS the quality limits a face must pass to be judged, as the service applies them
 (src/policy/policy.h): `ppe` (eyes >= 30 px, yaw <= 45, pitch <= 30: face cover, and any head
-with a PPE check on) or `default` (eyes >= 20, yaw <= 45, pitch <= 40: occlusion alone), eyes
+with a PPE check on) or `default` (eyes >= 20, yaw <= 45, pitch <= 40: occlusion alone), or `none` (every face found:
+for rules applied afterwards to the saved predictions, tools/eval/mesh_crops.py judged), eyes
 and pose measured as quality.cpp does from the landmarks; with --quality (`faceauth analyze`
 output of the test images) also the default sharpness and brightness limits (Blur_fail,
 Exposure_fail), from the analyze row of a face found on the first pass. Transferred test sets should use
@@ -45,7 +46,7 @@ import train_attributes as t  # noqa: E402
 from live_rates import DEFAULT_QUALITY  # noqa: E402  (the default QualityPolicy, once for the tools)
 
 # eyes >=, |yaw| <=, |pitch| <=: the PPE rule (policy.h kPpe*) and the default limits
-LIMITS = {"ppe": (30.0, 45.0, 30.0),
+LIMITS = {"none": (0.0, 180.0, 180.0), "ppe": (30.0, 45.0, 30.0),
           "default": (DEFAULT_QUALITY["min_eyes"], DEFAULT_QUALITY["max_yaw"], DEFAULT_QUALITY["max_pitch"])}
 LEVEL_NOSE = 0.64  # quality.cpp kLevelNose
 
