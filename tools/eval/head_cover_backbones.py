@@ -41,8 +41,14 @@ def chip_transform(landmarks):
 def crop(image, landmarks, region, size):
     """The template region (x0, y0, x1, y1) warped to size x size, pyrDown before the warp
     (as src/vision/face/aligner.cpp warp_crop)."""
+    return crop_with(image, chip_transform(landmarks), region, size)
+
+
+def crop_with(image, to_template, region, size, margin=0):
+    """crop() with the image -> template transform given; `margin` pixels of the image around the
+    covered part go through the pyrDown too (attributes.cpp head_crop takes 4)."""
     x0, y0, x1, y1 = region
-    m = chip_transform(landmarks)
+    m = to_template.copy()
     m[0] *= size / (x1 - x0)
     m[1] *= size / (y1 - y0)
     m[0, 2] -= x0 * size / (x1 - x0)
@@ -50,8 +56,8 @@ def crop(image, landmarks, region, size):
     inv = cv2.invertAffineTransform(m)
     corners = np.array([[0, 0], [size, 0], [0, size], [size, size]], np.float64)
     mapped = corners @ inv[:, :2].T + inv[:, 2]
-    left, top = np.floor(mapped.min(0)).astype(int)
-    right, bottom = np.ceil(mapped.max(0)).astype(int)
+    left, top = np.floor(mapped.min(0)).astype(int) - margin
+    right, bottom = np.ceil(mapped.max(0)).astype(int) + margin
     left, top = max(0, left), max(0, top)
     right, bottom = min(image.shape[1], right), min(image.shape[0], bottom)
     if right <= left or bottom <= top:

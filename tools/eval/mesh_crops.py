@@ -95,28 +95,8 @@ def mesh_transform(points, template):
 
 def head_crop(image, to_template, region=backbones.HEAD, size=CROP_SIZE):
     """The template region warped to size x size as attributes.cpp head_crop does (the covered part
-    of the image, 4 px of margin, pyrDown before the warp)."""
-    x0, y0, x1, y1 = region
-    m = to_template.copy()
-    m[0] *= size / (x1 - x0)
-    m[1] *= size / (y1 - y0)
-    m[0, 2] -= x0 * size / (x1 - x0)
-    m[1, 2] -= y0 * size / (y1 - y0)
-    corners = apply(cv2.invertAffineTransform(m), [[0, 0], [size, 0], [0, size], [size, size]])
-    left, top = np.floor(corners.min(0)).astype(int) - 4
-    right, bottom = np.ceil(corners.max(0)).astype(int) + 4
-    left, top = max(0, left), max(0, top)
-    right, bottom = min(image.shape[1], right), min(image.shape[0], bottom)
-    if right <= left or bottom <= top:
-        return np.zeros((size, size, 3), np.uint8)
-    source = image[top:bottom, left:right]
-    m[:, 2] += m[:, 0] * left + m[:, 1] * top
-    scale = np.sqrt(abs(np.linalg.det(m[:, :2])))
-    while scale < 0.5 and min(source.shape[:2]) > 1:
-        source = cv2.pyrDown(source)
-        scale *= 2
-        m[:, :2] *= 2
-    return cv2.warpAffine(source, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    of the image and 4 px of margin, pyrDown before the warp)."""
+    return backbones.crop_with(image, to_template, region, size, margin=4)
 
 
 def pooled(feature_map):
@@ -256,33 +236,27 @@ def cmd_features(args):
         print(f"{source}: {sum(1 for r in lines if r.get('landmarks'))} faces", file=sys.stderr, flush=True)
 
 
+COMMANDS = {"template": (cmd_template, ["mesh_dir", "embed", "image_root", "out"]),
+            "features": (cmd_features, ["mesh_dir", "template", "embed", "out_dir"]),
+            "quality": (cmd_quality, ["mesh_dir", "template", "embed", "truth"]),
+            "judged": (cmd_judged, ["quality"])}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("template")
-    t.add_argument("mesh_dir")
-    t.add_argument("embed")
-    t.add_argument("image_root")
-    t.add_argument("out")
-    t.add_argument("--count", type=int, default=600)
-    f = sub.add_parser("features")
-    f.add_argument("mesh_dir")
-    f.add_argument("template")
-    f.add_argument("embed")
-    f.add_argument("out_dir")
-    f.add_argument("sources", nargs="+")
-    f.add_argument("--place", choices=("mesh", "box"), required=True)
-    f.add_argument("--model-dir", default="~/.cache/faceauth/models")
-    q = sub.add_parser("quality")
-    q.add_argument("mesh_dir")
-    q.add_argument("template")
-    q.add_argument("embed")
-    q.add_argument("truth")
-    j = sub.add_parser("judged")
-    j.add_argument("quality")
-    j.add_argument("folds", nargs="+")
+    parsers = {}
+    for name, (_, positional) in COMMANDS.items():
+        parsers[name] = sub.add_parser(name)
+        for arg in positional:
+            parsers[name].add_argument(arg)
+    parsers["template"].add_argument("--count", type=int, default=600)
+    parsers["features"].add_argument("sources", nargs="+")
+    parsers["features"].add_argument("--place", choices=("mesh", "box"), required=True)
+    parsers["features"].add_argument("--model-dir", default="~/.cache/faceauth/models")
+    parsers["judged"].add_argument("folds", nargs="+")
     args = parser.parse_args()
-    {"template": cmd_template, "features": cmd_features, "quality": cmd_quality, "judged": cmd_judged}[args.command](args)
+    COMMANDS[args.command][0](args)
 
 
 if __name__ == "__main__":
