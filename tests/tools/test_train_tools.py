@@ -591,6 +591,35 @@ def jaw_landmarks(cx, cy, jaw):
     return points.tolist()
 
 
+class GateCropFeatures(unittest.TestCase):
+    """tools/train/head_sets.sh writes the gate crops' features to their own file,
+    WORK_DIR/gate_crops.features.jsonl, so a second run replaces them instead of appending them
+    again to gate_sets.sh's gate.features.jsonl; the trainer reads both files."""
+
+    def test_gate_crops_features_are_read_from_their_own_file_next_to_the_gate_copies(self):
+        work = self.enterContext(tempfile.TemporaryDirectory())
+        write(os.path.join(work, "helmets.tsv"), ("image", "helmet", "split", "photo"), [])
+        crop = os.path.join(work, "crop.jpg")
+        cv2.imwrite(crop, np.full((200, 200, 3), 128, np.uint8))
+        write(os.path.join(work, "gate_crops.tsv"), ("image", "helmet", "split", "photo", "box_px"),
+              [(crop, 1, "train", "p1", 100.0)])
+        face = {"faces": 1, "pipeline": "p", "top": [1.0], "landmarks": face_landmarks(100, 110, 40)}
+        for name, image in (("gate.features.jsonl", "copy.jpg"), ("gate_crops.features.jsonl", crop)):
+            with open(os.path.join(work, name), "w") as out:
+                out.write(json.dumps(dict(face, image=image)) + "\n")
+        features = t.load_features(work)
+        self.assertEqual(sorted(features), sorted(["copy.jpg", crop]))
+        data = t.Set()
+        t.add_gate_crops(data, work)
+        x, y, _, _ = data.arrays(features, ["top"], "train")
+        self.assertEqual((x.tolist(), y.tolist()), ([[1.0]], [1]))
+
+    def test_head_sets_writes_every_features_file_anew(self):
+        script = open(os.path.join(root, "tools", "train", "head_sets.sh")).read()
+        self.assertNotIn(">>", script)  # a second run appended the gate crops' features again
+        self.assertIn('features "$work/gate_crops.list" > "$work/gate_crops.features.jsonl"', script)
+
+
 class GateRatesOwnFace(unittest.TestCase):
     """tools/eval/gate_rates.py --own-face: only the crop's own face is counted (hardhats/)."""
 

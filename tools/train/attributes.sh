@@ -27,5 +27,5 @@ tail -n +2 "$work/helmets.tsv" | cut -f1 > "$work/heads.list"
 # face_cover and occluded again with the gate additions (site set, gate copies; docs/attributes.md "At the gate")
 "$here/gate_sets.sh" "$work" "$bin"
 # head_cover again with the gate additions (gate crops, bare portraits, drawn hats, jittered
-# portraits; docs/attributes.md "At the gate", rounds 3-6; about an hour of features more)
+# portraits; docs/attributes.md "At the gate", rounds 3-6; 16 minutes more on the shared machine)
 "$here/head_sets.sh" "$datasets" "$work" "$bin"

@@ -12,12 +12,13 @@ work=$(cd "$2" && pwd)  # absolute: the lists name the images by path
 bin=${3:-build/release/faceauth}
 here=$(cd "$(dirname "$0")" && pwd)
 features() { "$bin" features --list "$1" --threads 2 --pad-retry; }
-# gate crops: features appended to gate.features.jsonl (gate_sets.sh wrote the gate copies' there)
+# gate crops: features in their own file (gate.features.jsonl stays gate_sets.sh's gate copies, so a
+# second run replaces the crops' features instead of appending them again)
 /usr/bin/python3 "$here/gate_crops.py" "$datasets" "$work/gate11" --seed 11 > "$work/gate11.tsv"
 for seed in 12 13; do /usr/bin/python3 "$here/gate_crops.py" "$datasets" "$work/gate$seed" --seed $seed --per-head 3 > "$work/gate$seed.tsv"; done
 { cat "$work/gate11.tsv"; tail -n +2 "$work/gate12.tsv"; tail -n +2 "$work/gate13.tsv"; } > "$work/gate_crops.tsv"
 tail -n +2 "$work/gate_crops.tsv" | cut -f1 > "$work/gate_crops.list"
-features "$work/gate_crops.list" >> "$work/gate.features.jsonl"
+features "$work/gate_crops.list" > "$work/gate_crops.features.jsonl"
 # bare portraits and their gate copies
 /usr/bin/python3 "$here/bare_heads.py" list "$datasets" "$work" --exclude "$here/bare_heads_exclude.txt"
 tail -n +2 "$work/bare_heads.tsv" | cut -f1 > "$work/bare.list"

@@ -238,10 +238,11 @@ def gate_face_in(row, height, width, box_px):
 
 
 def add_gate_crops(data, work):
-    """WORK_DIR/gate_crops.tsv (tools/train/gate_crops.py, features in gate.features.jsonl from
-    `faceauth features --pad-retry`): training photos' crops in training, the held-out photos'
-    as heldout_gate (the labelled face) and heldout_gate_any (any face found, as hardhats/ is
-    measured)."""
+    """WORK_DIR/gate_crops.tsv (tools/train/gate_crops.py; features from `faceauth features
+    --pad-retry` in gate_crops.features.jsonl, as head_sets.sh writes them, or appended to
+    gate.features.jsonl, as rounds 3-5 did): training photos' crops in training, the held-out
+    photos' as heldout_gate (the labelled face) and heldout_gate_any (any face found, as hardhats/
+    is measured)."""
     path = os.path.join(work, "gate_crops.tsv")
     for r in read_tsv(path) if os.path.exists(path) else []:
         split = "train" if r["split"] == "train" else "heldout_gate"
@@ -464,8 +465,8 @@ def load_features(work):
     """The features of every set in WORK_DIR, the helmets/ crops whose face is not the labelled
     person's and gate crops of a neighbour's face counted as not found."""
     names = ["faces.features.jsonl", "synth.features.jsonl", "heads.features.jsonl", "hats.features.jsonl",
-             "site.features.jsonl", "gate.features.jsonl", "bare.features.jsonl", "bare_gate.features.jsonl",
-             "bare_hats.features.jsonl"]
+             "site.features.jsonl", "gate.features.jsonl", "gate_crops.features.jsonl", "bare.features.jsonl",
+             "bare_gate.features.jsonl", "bare_hats.features.jsonl"]
     names += sorted(f for f in os.listdir(work) if f.startswith("site.train") and f.endswith(".features.jsonl"))
     names += site_transfer_files(work, ".features.jsonl")
     names += bare_jitter_files(work, ".features.jsonl")
