@@ -18,6 +18,7 @@ root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, os.path.join(root, "tools", "train"))
 sys.path.insert(0, os.path.join(root, "tools", "eval"))
 import bare_heads  # noqa: E402
+import compare_heads  # noqa: E402
 import gate_copies  # noqa: E402
 import liveness_sets  # noqa: E402
 import site_folds  # noqa: E402
@@ -618,6 +619,53 @@ class GateCropFeatures(unittest.TestCase):
         script = open(os.path.join(root, "tools", "train", "head_sets.sh")).read()
         self.assertNotIn(">>", script)  # a second run appended the gate crops' features again
         self.assertIn('features "$work/gate_crops.list" > "$work/gate_crops.features.jsonl"', script)
+
+
+class CompareHeads(unittest.TestCase):
+    """tools/train/compare_heads.py: two heads scored on the same WORK_DIR's held-out faces."""
+
+    def setUp(self):
+        self.work = self.enterContext(tempfile.TemporaryDirectory())
+        rows = [(f"m{i}.jpg", i % 2, "heldout") for i in range(20)]
+        write(os.path.join(self.work, "masks.tsv"), ("image", "mask", "split"), rows)
+        write(os.path.join(self.work, "clear.tsv"), ("image", "split"), [])
+        write(os.path.join(self.work, "synth.tsv"), ("image", "kind", "split", "source", "region"), [])
+        write(os.path.join(self.work, "helmets.tsv"), ("image", "helmet", "split", "photo"), [])
+        with open(os.path.join(self.work, "faces.features.jsonl"), "w") as out:
+            for image, mask, _ in rows:  # the mask is in `lower`, with a little noise in `upper`
+                value = (1.0 if mask else -1.0) + (0.3 if int(image[1:-4]) % 4 == 0 else 0.0)
+                out.write(json.dumps({"image": image, "faces": 1, "pipeline": "p", "upper": [0.1], "lower": [value]}) + "\n")
+
+    def heads(self, name, weights, pipeline="p"):
+        folder = os.path.join(self.work, name)
+        os.makedirs(folder)
+        doc = {"name": "face_cover", "pipeline": pipeline, "inputs": ["upper", "lower"], "kind": "logistic",
+               "mean": [0.0, 0.0], "scale": [1.0, 1.0], "weights": weights, "bias": 0.0, "version": name}
+        with open(os.path.join(folder, "face_cover.json"), "w") as out:
+            json.dump(doc, out)
+        return folder
+
+    def run_compare(self, old, new):
+        text = io.StringIO()
+        with contextlib.redirect_stdout(text):
+            status = compare_heads.compare(self.work, old, new, ["face_cover"], 0.01)
+        return status, text.getvalue()
+
+    def test_a_head_that_ranks_worse_on_the_same_faces_is_flagged(self):
+        good, bad = self.heads("good", [0.0, 4.0]), self.heads("bad", [0.0, -4.0])
+        status, text = self.run_compare(good, bad)
+        self.assertEqual(status, 1)
+        self.assertIn("heldout                n    20  AUC 1.0000 -> 0.0000", text)
+        self.assertIn("worse", text)
+        status, text = self.run_compare(bad, good)
+        self.assertEqual(status, 0)
+        self.assertNotIn("worse", text)
+
+    def test_heads_of_another_pipeline_are_refused(self):
+        good, other = self.heads("good", [0.0, 4.0]), self.heads("other", [0.0, 4.0], pipeline="q")
+        status, text = self.run_compare(good, other)
+        self.assertEqual(status, 2)
+        self.assertIn("reads q", text)
 
 
 class GateRatesOwnFace(unittest.TestCase):

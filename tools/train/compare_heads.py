@@ -1,0 +1,84 @@
+#!/usr/bin/python3
+"""Two sets of attribute heads judged on the same held-out faces, before a retrained head replaces
+a committed one.
+
+usage: compare_heads.py WORK_DIR OLD_DIR NEW_DIR [--heads face_cover,...] [--tolerance T]
+
+WORK_DIR is a trainer work folder (tools/train/attributes.sh). Each head of OLD_DIR and NEW_DIR
+(models/heads/NAME.json) is scored on that folder's features of every held-out split of its set,
+so a difference is the heads' and not the features' (a head's own JSON figures were computed on
+the features of the run that trained it). Prints one line per head and split: n, ROC AUC and
+balanced accuracy at 50 of each; `worse` where the new head's AUC or balanced accuracy is lower by
+more than T (default 0.01). Exits 1 if any line is worse, 2 if a head's inputs or pipeline do
+not match the features.
+"""
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import train_attributes as t  # noqa: E402
+
+SPLITS = ("heldout", "heldout_synthetic", "heldout_site", "heldout_site_transfer", "heldout_site_upper",
+          "heldout_gate", "heldout_gate_any")
+HEADS = ("face_cover", "occluded", "occluded_upper", "head_cover")
+
+
+def load_head(path):
+    with open(path) as f:
+        doc = json.load(f)
+    return {"inputs": doc["inputs"], "pipeline": doc["pipeline"], "version": doc["version"],
+            **{k: np.array(doc[k], dtype=np.float32) for k in ("mean", "scale", "weights")},
+            "bias": float(doc["bias"])}
+
+
+def split_rows(data, features, old, new):
+    """(split, old metrics, new metrics) for each held-out split with faces."""
+    out = []
+    for split in SPLITS:
+        ox, oy, _, _ = data.arrays(features, old["inputs"], split)
+        if not len(oy):
+            continue
+        nx, ny, _, _ = data.arrays(features, new["inputs"], split)
+        out.append((split, t.metrics(t.predict(old, ox), oy), t.metrics(t.predict(new, nx), ny)))
+    return out
+
+
+def worse(old, new, tolerance):
+    return any(new[k] < old[k] - tolerance for k in ("roc_auc", "balanced_accuracy"))
+
+
+def compare(work, old_dir, new_dir, heads, tolerance):
+    features = t.load_features(work)
+    pipelines = {row["pipeline"] for row in features.values()}
+    sets, _ = t.build_sets(work)
+    status = 0
+    for name in heads:
+        old = load_head(os.path.join(old_dir, name + ".json"))
+        new = load_head(os.path.join(new_dir, name + ".json"))
+        for head in (old, new):
+            if {head["pipeline"]} != pipelines or head["inputs"] != t.INPUTS[name]:
+                print(f"{name}: {head['version']} reads {head['pipeline']} {head['inputs']}, the features are "
+                      f"{sorted(pipelines)} {t.INPUTS[name]}")
+                return 2
+        print(f"{name}: {old['version']} -> {new['version']}")
+        for split, a, b in split_rows(sets[name], features, old, new):
+            flag = worse(a, b, tolerance)
+            status = max(status, int(flag))
+            print(f"  {split:22} n {a['n']:5}  AUC {a['roc_auc']:.4f} -> {b['roc_auc']:.4f}  balanced "
+                  f"{a['balanced_accuracy']:.4f} -> {b['balanced_accuracy']:.4f}{'  worse' if flag else ''}")
+    return status
+
+
+def main():
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    heads = sys.argv[sys.argv.index("--heads") + 1].split(",") if "--heads" in sys.argv else HEADS
+    tolerance = float(sys.argv[sys.argv.index("--tolerance") + 1]) if "--tolerance" in sys.argv else 0.01
+    sys.exit(compare(sys.argv[1], sys.argv[2], sys.argv[3], heads, tolerance))
+
+
+if __name__ == "__main__":
+    main()
