@@ -661,6 +661,24 @@ class CompareHeads(unittest.TestCase):
         self.assertEqual(status, 0)
         self.assertNotIn("worse", text)
 
+    def test_bare_heads_are_judged_by_the_share_under_50(self):
+        write(os.path.join(self.work, "bare_heads.tsv"), ("image", "split", "source"),
+              [(f"b{i}.jpg", "heldout", f"p{i}") for i in range(10)])
+        with open(os.path.join(self.work, "bare.features.jsonl"), "w") as out:
+            for i in range(10):
+                out.write(json.dumps({"image": f"b{i}.jpg", "faces": 1, "pipeline": "p", "top": [i - 2.5]}) + "\n")
+        old, new = os.path.join(self.work, "old"), os.path.join(self.work, "new")
+        for folder, bias in ((old, -8.0), (new, -4.0)):  # 0 and 3 of 10 scored 50 or over
+            os.makedirs(folder)
+            with open(os.path.join(folder, "head_cover.json"), "w") as out:
+                json.dump({"pipeline": "p", "inputs": ["top"], "mean": [0.0], "scale": [1.0], "weights": [1.0],
+                           "bias": bias, "version": os.path.basename(folder)}, out)
+        text = io.StringIO()
+        with contextlib.redirect_stdout(text):
+            status = compare_heads.compare(self.work, old, new, ["head_cover"], 0.01)
+        self.assertEqual(status, 1)
+        self.assertIn("heldout_bare           n    10  right at 50 1.0000 -> 0.7000  worse", text.getvalue())
+
     def test_heads_of_another_pipeline_are_refused(self):
         good, other = self.heads("good", [0.0, 4.0]), self.heads("other", [0.0, 4.0], pipeline="q")
         status, text = self.run_compare(good, other)
