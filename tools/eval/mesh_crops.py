@@ -37,22 +37,12 @@ import numpy as np
 import head_cover_backbones as backbones
 import mesh_eyes
 import site_folds
+from explore_models import sim_transform  # least-squares similarity, as aligner.cpp
 
 cv2.setNumThreads(1)
 REGIONS = {"top": (0, 2, 0, 6), "upper": (2, 4, 1, 5), "lower": (4, 6, 1, 5)}  # attributes.cpp regions()
 LAYER = "onnx_node!clip_110"
 CROP_SIZE = 96
-
-
-def similarity(src, dst):
-    """Least-squares scale, rotation and shift taking src points onto dst (aligner.cpp)."""
-    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
-    ms, md = src.mean(0), dst.mean(0)
-    d, u = src - ms, dst - md
-    norm = (d ** 2).sum()
-    a = (d * u).sum() / norm
-    b = (d[:, 0] * u[:, 1] - d[:, 1] * u[:, 0]).sum() / norm
-    return np.array([[a, -b, md[0] - (a * ms[0] - b * ms[1])], [b, a, md[1] - (b * ms[0] + a * ms[1])]])
 
 
 def apply(affine, points):
@@ -90,7 +80,7 @@ def box_transform(box, template):
 
 
 def mesh_transform(points, template):
-    return similarity(points, template["mesh"])
+    return sim_transform(points, template["mesh"])
 
 
 def head_crop(image, to_template, region=backbones.HEAD, size=CROP_SIZE):
@@ -136,7 +126,7 @@ def featurizer(mesh, backbone, template):
     return featurize
 
 
-PPE = (30.0, 45.0, 30.0, 0.55)  # eyes >=, |yaw| <=, |pitch| <=, fit >=: policy.h kPpe*, kPpeMinLandmarkFit
+PPE = (*site_folds.LIMITS["ppe"], 0.55)  # eyes >=, |yaw| <=, |pitch| <=, fit >=: policy.h kPpe*, kPpeMinLandmarkFit
 
 
 def measures(landmarks, box):

@@ -23,12 +23,6 @@ import train_attributes as t  # noqa: E402
 BANDS = ((0, 12), (12, 20), (20, 30), (30, 1000), (0, 1000))
 
 
-def load_head(path):
-    doc = json.load(open(path))
-    head = {k: np.array(doc[k], np.float32) for k in ("mean", "scale", "weights")}
-    return dict(head, bias=doc["bias"], inputs=doc["inputs"])
-
-
 def eye_distance(row):
     landmarks = np.array(row["landmarks"])
     return float(np.linalg.norm(landmarks[42:48].mean(0) - landmarks[36:42].mean(0)))
@@ -48,7 +42,7 @@ def main():
     rows = [r for f in tsvs for r in t.read_tsv(os.path.join(work, f)) if r["image"] in features]
     held = [r for r in t.read_tsv(os.path.join(work, "site_masks.tsv")) if r["split"] != "train" and r["image"] in features]
     for name in ("face_cover", "occluded"):
-        head = load_head(os.path.join(heads_dir, name + ".json"))
+        head = t.load_head(os.path.join(heads_dir, name + ".json"))
         for lo, hi in BANDS:
             part = [r for r in held if lo <= eye_distance(features[r["image"]]) < hi]
             x, y = arrays(part, features, head["inputs"], name)

@@ -13,7 +13,6 @@ heldout_bare*) the share under 50. `worse` marks a figure of the new head lower 
 (default 0.01). Exits 1 if any line is worse, 2 if a head's inputs or pipeline do not match the
 features.
 """
-import json
 import os
 import sys
 
@@ -25,14 +24,6 @@ import train_attributes as t  # noqa: E402
 SPLITS = ("heldout", "heldout_synthetic", "heldout_site", "heldout_site_transfer", "heldout_site_upper",
           "heldout_gate", "heldout_gate_any") + tuple(t.BARE_SPLITS.values()) + ("heldout_bare_jitter",)
 HEADS = ("face_cover", "occluded", "occluded_upper", "head_cover")
-
-
-def load_head(path):
-    with open(path) as f:
-        doc = json.load(f)
-    return {"inputs": doc["inputs"], "pipeline": doc["pipeline"], "version": doc["version"],
-            **{k: np.array(doc[k], dtype=np.float32) for k in ("mean", "scale", "weights")},
-            "bias": float(doc["bias"])}
 
 
 def split_rows(data, features, old, new):
@@ -68,8 +59,8 @@ def compare(work, old_dir, new_dir, heads, tolerance):
     sets, _ = t.build_sets(work)
     status = 0
     for name in heads:
-        old = load_head(os.path.join(old_dir, name + ".json"))
-        new = load_head(os.path.join(new_dir, name + ".json"))
+        old = t.load_head(os.path.join(old_dir, name + ".json"))
+        new = t.load_head(os.path.join(new_dir, name + ".json"))
         for head in (old, new):
             if {head["pipeline"]} != pipelines or head["inputs"] != t.INPUTS[name]:
                 print(f"{name}: {head['version']} reads {head['pipeline']} {head['inputs']}, the features are "

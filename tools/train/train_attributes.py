@@ -101,6 +101,16 @@ def fit(x, y, l2, seed, steps=300, share=None):
     return {"mean": mean, "scale": 1 / std, "weights": w, "bias": b}
 
 
+def load_head(path):
+    """A head's JSON (models/heads/NAME.json) as predict() reads it, with its inputs, pipeline and
+    version."""
+    with open(path) as f:
+        doc = json.load(f)
+    return {"inputs": doc["inputs"], "pipeline": doc.get("pipeline"), "version": doc.get("version"),
+            **{k: np.array(doc[k], dtype=np.float32) for k in ("mean", "scale", "weights")},
+            "bias": float(doc["bias"])}
+
+
 def predict(head, x):
     return 1 / (1 + np.exp(-(((x - head["mean"]) * head["scale"]) @ head["weights"] + head["bias"])))
 
