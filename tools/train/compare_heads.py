@@ -26,15 +26,13 @@ SPLITS = ("heldout", "heldout_synthetic", "heldout_site", "heldout_site_transfer
 HEADS = ("face_cover", "occluded", "occluded_upper", "head_cover")
 
 
-def split_rows(data, features, old, new):
-    """(split, old metrics, new metrics) for each held-out split with faces."""
+def split_rows(data, features, inputs, old, new):
+    """(split, old metrics, new metrics) for each held-out split with faces; both heads read `inputs`."""
     out = []
     for split in SPLITS:
-        ox, oy, _, _ = data.arrays(features, old["inputs"], split)
-        if not len(oy):
-            continue
-        nx, ny, _, _ = data.arrays(features, new["inputs"], split)
-        out.append((split, t.metrics(t.predict(old, ox), oy), t.metrics(t.predict(new, nx), ny)))
+        x, y, _, _ = data.arrays(features, inputs, split)
+        if len(y):
+            out.append((split, t.metrics(t.predict(old, x), y), t.metrics(t.predict(new, x), y)))
     return out
 
 
@@ -67,7 +65,7 @@ def compare(work, old_dir, new_dir, heads, tolerance):
                       f"{sorted(pipelines)} {t.INPUTS[name]}")
                 return 2
         print(f"{name}: {old['version']} -> {new['version']}")
-        for split, a, b in split_rows(sets[name], features, old, new):
+        for split, a, b in split_rows(sets[name], features, t.INPUTS[name], old, new):
             flag = worse(a, b, tolerance)
             status = max(status, int(flag))
             print(line(split, a, b, flag))
