@@ -636,19 +636,21 @@ class CompareHeads(unittest.TestCase):
                 value = (1.0 if mask else -1.0) + (0.3 if int(image[1:-4]) % 4 == 0 else 0.0)
                 out.write(json.dumps({"image": image, "faces": 1, "pipeline": "p", "upper": [0.1], "lower": [value]}) + "\n")
 
-    def heads(self, name, weights, pipeline="p"):
+    def heads(self, name, weights, pipeline="p", head="face_cover", bias=0.0):
+        """A folder `name` with one logistic head reading the set's inputs, unit mean and scale."""
         folder = os.path.join(self.work, name)
         os.makedirs(folder)
-        doc = {"name": "face_cover", "pipeline": pipeline, "inputs": ["upper", "lower"], "kind": "logistic",
-               "mean": [0.0, 0.0], "scale": [1.0, 1.0], "weights": weights, "bias": 0.0, "version": name}
-        with open(os.path.join(folder, "face_cover.json"), "w") as out:
+        doc = {"name": head, "pipeline": pipeline, "inputs": t.INPUTS[head], "kind": "logistic",
+               "mean": [0.0] * len(weights), "scale": [1.0] * len(weights), "weights": weights, "bias": bias,
+               "version": name}
+        with open(os.path.join(folder, head + ".json"), "w") as out:
             json.dump(doc, out)
         return folder
 
-    def run_compare(self, old, new):
+    def run_compare(self, old, new, head="face_cover"):
         text = io.StringIO()
         with contextlib.redirect_stdout(text):
-            status = compare_heads.compare(self.work, old, new, ["face_cover"], 0.01)
+            status = compare_heads.compare(self.work, old, new, [head], 0.01)
         return status, text.getvalue()
 
     def test_a_head_that_ranks_worse_on_the_same_faces_is_flagged(self):
@@ -667,17 +669,11 @@ class CompareHeads(unittest.TestCase):
         with open(os.path.join(self.work, "bare.features.jsonl"), "w") as out:
             for i in range(10):
                 out.write(json.dumps({"image": f"b{i}.jpg", "faces": 1, "pipeline": "p", "top": [i - 2.5]}) + "\n")
-        old, new = os.path.join(self.work, "old"), os.path.join(self.work, "new")
-        for folder, bias in ((old, -8.0), (new, -4.0)):  # 0 and 3 of 10 scored 50 or over
-            os.makedirs(folder)
-            with open(os.path.join(folder, "head_cover.json"), "w") as out:
-                json.dump({"pipeline": "p", "inputs": ["top"], "mean": [0.0], "scale": [1.0], "weights": [1.0],
-                           "bias": bias, "version": os.path.basename(folder)}, out)
-        text = io.StringIO()
-        with contextlib.redirect_stdout(text):
-            status = compare_heads.compare(self.work, old, new, ["head_cover"], 0.01)
+        old = self.heads("old", [1.0], head="head_cover", bias=-8.0)  # 0 and 3 of 10 scored 50 or over
+        new = self.heads("new", [1.0], head="head_cover", bias=-4.0)
+        status, text = self.run_compare(old, new, "head_cover")
         self.assertEqual(status, 1)
-        self.assertIn("heldout_bare           n    10  right at 50 1.0000 -> 0.7000  worse", text.getvalue())
+        self.assertIn("heldout_bare           n    10  right at 50 1.0000 -> 0.7000  worse", text)
 
     def test_heads_of_another_pipeline_are_refused(self):
         good, other = self.heads("good", [0.0, 4.0]), self.heads("other", [0.0, 4.0], pipeline="q")
