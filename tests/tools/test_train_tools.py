@@ -125,6 +125,52 @@ class Weights(unittest.TestCase):
         self.assertFalse(np.array_equal(plain["weights"], shared["weights"]))
 
 
+class HiddenHead(unittest.TestCase):
+    """fit_hidden (--hidden): one hidden layer of ReLU units, written as kind "mlp"."""
+
+    @staticmethod
+    def rings(n=400, seed=3):
+        """Class 1 inside a ring, class 0 outside: no one weight vector separates them."""
+        rng = np.random.default_rng(seed)
+        x = rng.normal(size=(n, 4)).astype(np.float32)
+        return x, (np.hypot(x[:, 0], x[:, 1]) < 1.1).astype(int)
+
+    def test_a_hidden_layer_separates_what_a_weight_vector_cannot(self):
+        x, y = self.rings()
+        tx, ty = self.rings(seed=4)
+        logistic = t.metrics(t.predict(t.fit(x, y, 0.001, 5), tx), ty)["roc_auc"]
+        hidden = t.metrics(t.predict(t.fit(x, y, 0.001, 5, hidden=16), tx), ty)["roc_auc"]
+        self.assertLess(logistic, 0.7)
+        self.assertGreater(hidden, 0.95)
+
+    def test_the_written_head_reads_back_and_scores_the_same(self):
+        x, y = self.rings(n=100)
+        head = t.fit(x, y, 0.01, 5, hidden=8)
+        doc = {**t.head_doc("face_cover", "p", ["upper"], head), "version": "v"}
+        self.assertEqual(doc["kind"], "mlp")
+        self.assertEqual((len(doc["hidden_weights"]), len(doc["hidden_weights"][0])), (8, 4))
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(os.path.join(tmp, "h.json"), "w") as out:
+                json.dump(doc, out)
+            back = t.load_head(os.path.join(tmp, "h.json"))
+        self.assertLess(float(np.abs(t.predict(back, x) - t.predict(head, x)).max()), 1e-4)
+
+    def test_a_logistic_head_is_written_as_before(self):
+        x, y = self.rings(n=50)
+        doc = t.head_doc("occluded", "p", ["upper"], t.fit(x, y, 0.01, 5, steps=20))
+        self.assertEqual(list(doc), ["name", "pipeline", "inputs", "kind", "mean", "scale", "weights", "bias"])
+        self.assertEqual(doc["kind"], "logistic")
+
+    def test_the_option_sets_units_per_head(self):
+        saved = dict(t.HIDDEN)
+        try:
+            t.hidden_option(["x", "--hidden", "face_cover=64,occluded=0"])
+            self.assertEqual((t.HIDDEN["face_cover"], t.HIDDEN["occluded"]), (64, 0))
+        finally:
+            t.HIDDEN.clear()
+            t.HIDDEN.update(saved)
+
+
 class Degrade(unittest.TestCase):
     def test_a_large_face_is_brought_to_gate_size_and_a_small_one_is_not_enlarged(self):
         rng = np.random.default_rng(3)

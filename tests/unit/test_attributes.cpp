@@ -205,10 +205,10 @@ TEST_F(Attributes, ScoresHaveOneDecimalInRange) {
   }
 }
 
-TEST(LinearHead, StandardisesWeighsAndSquashes) {
+TEST(AttributeHead, StandardisesWeighsAndSquashes) {
   nlohmann::json doc = {{"version", "t-1"},    {"pipeline", "p"},        {"inputs", {"upper"}}, {"mean", {1.0, 2.0}},
                         {"scale", {2.0, 0.5}}, {"weights", {1.0, -1.0}}, {"bias", 0.25}};
-  LinearHead head(doc);
+  AttributeHead head(doc);
   AttributeFeatures features;
   features.regions["upper"] = {2.0f, 6.0f};  // standardised: (1 * 2, 4 * 0.5) = (2, 2) -> 2 - 2 + 0.25
   EXPECT_NEAR(head.probability(features), 1.0 / (1.0 + std::exp(-0.25)), 1e-9);
@@ -216,13 +216,42 @@ TEST(LinearHead, StandardisesWeighsAndSquashes) {
   EXPECT_THROW(head.probability(features), std::runtime_error);
 }
 
-TEST(LinearHead, RejectsMalformedDocuments) {
+// kind "mlp": z = (x - mean) * scale, h = max(0, W z + c), p = sigmoid(w . h + b).
+TEST(AttributeHead, HiddenLayerIsReluThenLogistic) {
+  nlohmann::json doc = {{"version", "t-2"},
+                        {"pipeline", "p"},
+                        {"inputs", {"upper"}},
+                        {"kind", "mlp"},
+                        {"mean", {1.0, 2.0}},
+                        {"scale", {2.0, 0.5}},
+                        {"hidden_weights", {{1.0, 0.0}, {0.0, -1.0}, {0.5, 0.5}}},
+                        {"hidden_bias", {0.0, 1.0, -1.0}},
+                        {"weights", {1.0, 2.0, -4.0}},
+                        {"bias", 0.25}};
+  AttributeHead head(doc);
+  AttributeFeatures features;
+  features.regions["upper"] = {2.0f, 6.0f};  // z = (2, 2): h = (2, max(0, -1), max(0, 1)) = (2, 0, 1)
+  EXPECT_NEAR(head.probability(features), 1.0 / (1.0 + std::exp(-(2.0 - 4.0 + 0.25))), 1e-9);
+  doc["hidden_bias"] = {0.0, 1.0};  // a unit without its bias
+  EXPECT_THROW(AttributeHead{doc}, std::runtime_error);
+  doc["hidden_bias"] = {0.0, 1.0, -1.0};
+  doc["hidden_weights"][1] = {0.0};  // a unit with too few weights
+  EXPECT_THROW(AttributeHead{doc}, std::runtime_error);
+  doc["hidden_weights"][1] = {0.0, -1.0};
+  doc["weights"] = {1.0, 2.0};  // output weights for 2 of the 3 units
+  EXPECT_THROW(AttributeHead{doc}, std::runtime_error);
+  doc["weights"] = {1.0, 2.0, -4.0};
+  doc["kind"] = "forest";
+  EXPECT_THROW(AttributeHead{doc}, std::runtime_error);
+}
+
+TEST(AttributeHead, RejectsMalformedDocuments) {
   nlohmann::json doc = {{"version", "t-1"},    {"pipeline", "p"},        {"inputs", {"upper"}}, {"mean", {1.0}},
                         {"scale", {2.0, 0.5}}, {"weights", {1.0, -1.0}}, {"bias", 0.25}};
-  EXPECT_THROW(LinearHead{doc}, std::runtime_error);
+  EXPECT_THROW(AttributeHead{doc}, std::runtime_error);
   doc["mean"] = {1.0, 2.0};
   doc["inputs"] = {"ears"};
-  EXPECT_THROW(LinearHead{doc}, std::runtime_error);
+  EXPECT_THROW(AttributeHead{doc}, std::runtime_error);
 }
 
 TEST(AttributeModel, MissingHeadsFailAtStart) {

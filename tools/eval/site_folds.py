@@ -157,6 +157,9 @@ def compare(base_path, other_path):
     same faces, with its interval by head (two recipes measured by the same folds)."""
     base, other = json.load(open(base_path)), json.load(open(other_path))
     for test in base:
+        if test not in other:  # a test set only one recipe was scored on
+            print(json.dumps({"test": test, "missing_in": other_path}))
+            continue
         a = {r[0]: r for r in base[test]["predictions"]}
         b = {r[0]: r for r in other[test]["predictions"]}
         images = sorted(set(a) & set(b))
@@ -212,6 +215,7 @@ def main():
         return compare(sys.argv[2], sys.argv[3])
     work, out_path = sys.argv[1], sys.argv[2]
     folds, seed = int(arg("--folds", 5)), int(arg("--seed", 5))
+    t.hidden_option(sys.argv)
     specs = arg("--test").split(",")
     features = t.load_features(work)
     for spec in specs:
@@ -241,8 +245,9 @@ def main():
         for fold in range(folds):
             data.rows = fold_sets(all_rows, data.site, fold, folds)
             x, y, sources, train_rows = data.arrays(features, inputs, "train")
-            l2, cv = t.choose_l2(x, y, t.group_ids(sources), seed)
-            head = t.fit(x, y, l2, seed)
+            hidden = t.HIDDEN.get(name, 0)
+            l2, cv = t.choose_l2(x, y, t.group_ids(sources), seed, hidden=hidden)
+            head = t.fit(x, y, l2, seed, hidden=hidden)
             web = score_web(name, head, data, features, inputs, kinds)
             for test, test_head, rows in tests:
                 if test_head != name:

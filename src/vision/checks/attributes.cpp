@@ -1,5 +1,6 @@
 #include "vision/checks/attributes.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <stdexcept>
@@ -73,9 +74,9 @@ nlohmann::json read_json(const fs::path& path) {
   }
 }
 
-LinearHead load_head(const fs::path& dir, const std::string& name) {
+AttributeHead load_head(const fs::path& dir, const std::string& name) {
   try {
-    return LinearHead(read_json(dir / (name + ".json")));
+    return AttributeHead(read_json(dir / (name + ".json")));
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error("attribute head " + name + ": " + e.what());
   }
@@ -93,7 +94,7 @@ const std::vector<float>& AttributeFeatures::get(const std::string& name) const 
   return it->second;
 }
 
-LinearHead::LinearHead(const nlohmann::json& doc)
+AttributeHead::AttributeHead(const nlohmann::json& doc)
     : version_(doc.at("version").get<std::string>()),
       pipeline_(doc.value("pipeline", std::string("(not recorded)"))),
       inputs_(doc.at("inputs").get<std::vector<std::string>>()),
@@ -101,7 +102,17 @@ LinearHead::LinearHead(const nlohmann::json& doc)
       scale_(floats(doc, "scale")),
       weights_(floats(doc, "weights")),
       bias_(doc.at("bias").get<double>()) {
-  if (mean_.size() != weights_.size() || scale_.size() != weights_.size() || weights_.empty()) {
+  const std::string kind = doc.value("kind", std::string("logistic"));
+  if (kind == "mlp") {
+    hidden_weights_ = doc.at("hidden_weights").get<std::vector<std::vector<float>>>();
+    hidden_bias_ = floats(doc, "hidden_bias");
+  } else if (kind != "logistic") {
+    throw std::runtime_error("attribute head " + version_ + ": unknown kind " + kind);
+  }
+  const size_t units = hidden_weights_.empty() ? mean_.size() : hidden_weights_.size();
+  bool rows_fit = hidden_bias_.size() == hidden_weights_.size();
+  for (const auto& row : hidden_weights_) rows_fit = rows_fit && row.size() == mean_.size();
+  if (scale_.size() != mean_.size() || weights_.size() != units || mean_.empty() || !rows_fit) {
     throw std::runtime_error("attribute head " + version_ + ": mean, scale and weights differ in length");
   }
   for (const std::string& input : inputs_) {
@@ -109,17 +120,34 @@ LinearHead::LinearHead(const nlohmann::json& doc)
   }
 }
 
-double LinearHead::probability(const AttributeFeatures& features) const {
-  double sum = bias_;
-  size_t i = 0;
+std::vector<double> AttributeHead::standardised(const AttributeFeatures& features) const {
+  std::vector<double> z;
+  z.reserve(mean_.size());
   for (const std::string& input : inputs_) {
     for (float value : features.get(input)) {
-      if (i == weights_.size()) throw std::runtime_error("attribute head " + version_ + ": too many features");
-      sum += double{weights_[i]} * (double{value} - mean_[i]) * scale_[i];
-      ++i;
+      if (z.size() == mean_.size()) throw std::runtime_error("attribute head " + version_ + ": too many features");
+      z.push_back((double{value} - mean_[z.size()]) * scale_[z.size()]);
     }
   }
-  if (i != weights_.size()) throw std::runtime_error("attribute head " + version_ + ": too few features");
+  if (z.size() != mean_.size()) throw std::runtime_error("attribute head " + version_ + ": too few features");
+  return z;
+}
+
+std::vector<double> AttributeHead::hidden_units(const std::vector<double>& z) const {
+  std::vector<double> out(hidden_weights_.size());
+  for (size_t j = 0; j < hidden_weights_.size(); ++j) {
+    double sum = hidden_bias_[j];
+    for (size_t i = 0; i < z.size(); ++i) sum += double{hidden_weights_[j][i]} * z[i];
+    out[j] = std::max(sum, 0.0);
+  }
+  return out;
+}
+
+double AttributeHead::probability(const AttributeFeatures& features) const {
+  std::vector<double> z = standardised(features);
+  if (!hidden_weights_.empty()) z = hidden_units(z);
+  double sum = bias_;
+  for (size_t i = 0; i < z.size(); ++i) sum += double{weights_[i]} * z[i];
   return 1.0 / (1.0 + std::exp(-sum));
 }
 
@@ -152,7 +180,7 @@ AttributeModel::AttributeModel(const fs::path& model_dir, const std::string& lan
   pipeline_ = pipeline_of(model_dir, landmark_model);
   if (heads_dir.empty()) return;
   for (const char* name : {"occluded", "occluded_upper", "face_cover", "head_cover"}) {
-    LinearHead loaded = load_head(heads_dir, name);
+    AttributeHead loaded = load_head(heads_dir, name);
     if (loaded.pipeline() != pipeline_) {
       throw std::runtime_error("attribute head " + (heads_dir / name).string() + ".json was trained on features '" +
                                loaded.pipeline() + "' but this engine computes '" + pipeline_ + "': " + kRetrain);
@@ -166,7 +194,7 @@ std::string AttributeModel::pipeline_of(const fs::path& model_dir, const std::st
          "; landmarks " + load_manifest(model_dir, landmark_model).version;
 }
 
-const LinearHead& AttributeModel::head(const std::string& name) const {
+const AttributeHead& AttributeModel::head(const std::string& name) const {
   auto it = heads_.find(name);
   if (it == heads_.end()) throw std::runtime_error("attribute head " + name + " is not loaded");
   return it->second;

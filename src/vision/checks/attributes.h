@@ -55,10 +55,13 @@ struct AttributeFeatures {
   const std::vector<float>& get(const std::string& name) const;
 };
 
-// A logistic head: p = sigmoid(w . ((x - mean) * scale) + b), x = its features concatenated.
-class LinearHead {
+// A head on x, its features concatenated, z = (x - mean) * scale: "logistic" (the default kind),
+// p = sigmoid(w . z + b); or "mlp", one hidden layer of ReLU units before it,
+// p = sigmoid(w . max(0, W z + c) + b), W given as `hidden_weights` (a row per unit) and c as
+// `hidden_bias` (tools/train/train_attributes.py fit / fit_hidden).
+class AttributeHead {
  public:
-  explicit LinearHead(const nlohmann::json& doc);  // throws std::runtime_error when malformed
+  explicit AttributeHead(const nlohmann::json& doc);  // throws std::runtime_error when malformed
   double probability(const AttributeFeatures& features) const;
   const std::vector<std::string>& inputs() const { return inputs_; }
   const std::string& version() const { return version_; }
@@ -68,7 +71,12 @@ class LinearHead {
   std::string version_, pipeline_;
   std::vector<std::string> inputs_;
   std::vector<float> mean_, scale_, weights_;
+  std::vector<std::vector<float>> hidden_weights_;  // empty for a logistic head
+  std::vector<float> hidden_bias_;
   double bias_ = 0;
+
+  std::vector<double> standardised(const AttributeFeatures& features) const;
+  std::vector<double> hidden_units(const std::vector<double>& z) const;
 };
 
 // The crop (BGR, 96x96) the features are taken from; exposed for tests and the trainer.
@@ -96,11 +104,11 @@ class AttributeModel {
   std::string version() const;
 
  private:
-  const LinearHead& head(const std::string& name) const;
+  const AttributeHead& head(const std::string& name) const;
 
   cv::dnn::Net backbone_;
   std::string pipeline_;
-  std::map<std::string, LinearHead> heads_;
+  std::map<std::string, AttributeHead> heads_;
 };
 
 }  // namespace faceauth
