@@ -245,9 +245,7 @@ def main():
         for fold in range(folds):
             data.rows = fold_sets(all_rows, data.site, fold, folds)
             x, y, sources, train_rows = data.arrays(features, inputs, "train")
-            hidden = t.HIDDEN.get(name, 0)
-            l2, cv = t.choose_l2(x, y, t.group_ids(sources), seed, hidden=hidden)
-            head = t.fit(x, y, l2, seed, hidden=hidden)
+            l2, cv, head = t.fit_head(name, x, y, sources, seed)
             web = score_web(name, head, data, features, inputs, kinds)
             for test, test_head, rows in tests:
                 if test_head != name:

@@ -84,8 +84,7 @@ def fit(x, y, l2, seed, steps=300, share=None, hidden=0):
     if hidden:
         return fit_hidden(x, y, l2, seed, hidden, share=share)
     rng = np.random.default_rng(seed)
-    mean, std = x.mean(0), x.std(0) + 1e-6
-    z = ((x - mean) / std).astype(np.float32)  # float32 throughout: no float64 copy per step
+    mean, std, z = standardise(x)
     w = rng.normal(0, 0.01, z.shape[1]).astype(np.float32)
     b = 0.0
     y = y.astype(np.float32)
@@ -103,6 +102,13 @@ def fit(x, y, l2, seed, steps=300, share=None, hidden=0):
     return {"mean": mean, "scale": 1 / std, "weights": w, "bias": b}
 
 
+def standardise(x):
+    """The columns' mean and deviation and x standardised by them, float32 throughout (no float64
+    copy per step of a fit)."""
+    mean, std = x.mean(0), x.std(0) + 1e-6
+    return mean, std, ((x - mean) / std).astype(np.float32)
+
+
 def class_weights(y, share):
     """Balanced weights (each class half), or part_weights(y, *share) with --site-share."""
     if share is not None:
@@ -115,8 +121,7 @@ def fit_hidden(x, y, l2, seed, hidden, steps=400, share=None):
     with L2 on both weight matrices (issue 17, round 8: face cover's one weight vector cannot
     hold web masks and site faces both)."""
     rng = np.random.default_rng(seed)
-    mean, std = x.mean(0), x.std(0) + 1e-6
-    z = ((x - mean) / std).astype(np.float32)
+    mean, std, z = standardise(x)
     params = [(rng.normal(0, 1, (z.shape[1], hidden)) / np.sqrt(z.shape[1])).astype(np.float32),
               np.zeros(hidden, np.float32), (rng.normal(0, 1, hidden) / np.sqrt(hidden)).astype(np.float32),
               np.zeros(1, np.float32)]
@@ -151,10 +156,10 @@ def load_head(path):
 
 def predict(head, x):
     z = (x - head["mean"]) * head["scale"]
-    if "hidden_weights" in head:  # fit_hidden's layer: ReLU(W z + b), W one row per unit
-        z = np.maximum(z @ head["hidden_weights"].T + head["hidden_bias"], 0)
-        return 1 / (1 + np.exp(-np.clip(z @ head["weights"] + head["bias"], -50, 50)))
-    return 1 / (1 + np.exp(-(z @ head["weights"] + head["bias"])))
+    if "hidden_weights" not in head:
+        return 1 / (1 + np.exp(-(z @ head["weights"] + head["bias"])))
+    z = np.maximum(z @ head["hidden_weights"].T + head["hidden_bias"], 0)  # fit_hidden's layer, W a row per unit
+    return 1 / (1 + np.exp(-np.clip(z @ head["weights"] + head["bias"], -50, 50)))  # clipped: no overflow
 
 
 def roc_auc(p, y):
@@ -201,6 +206,14 @@ def choose_l2(x, y, groups, seed, share=None, hidden=0):
         if best is None or score > best[1]:
             best = (l2, float(score))
     return best
+
+
+def fit_head(name, x, y, sources, seed, share=None):
+    """The L2 chosen on the validation quarter (choose_l2), then head `name`'s fit with it and
+    its HIDDEN units: (l2, validation balanced accuracy, head)."""
+    hidden = HIDDEN.get(name, 0)
+    l2, cv = choose_l2(x, y, group_ids(sources), seed, share, hidden)
+    return l2, cv, fit(x, y, l2, seed, share=share, hidden=hidden)
 
 
 def group_ids(sources):
@@ -514,12 +527,17 @@ NOTES = {
 }
 
 
+def head_option(argv, flag, table, value_of):
+    """FLAG head=VALUE,...: table[head] = value_of(VALUE) for each head named."""
+    if flag in argv:
+        for item in argv[argv.index(flag) + 1].split(","):
+            key, value = item.split("=")
+            table[key] = value_of(value)
+
+
 def hidden_option(argv):
     """--hidden head=H,...: HIDDEN overridden (also read by tools/eval/site_folds.py)."""
-    if "--hidden" in argv:
-        for item in argv[argv.index("--hidden") + 1].split(","):
-            key, value = item.split("=")
-            HIDDEN[key] = int(value)
+    head_option(argv, "--hidden", HIDDEN, int)
 
 
 def rounded(values):
@@ -592,10 +610,7 @@ def main():
         sys.exit(f"features from {len(pipelines)} pipelines: {sorted(pipelines)}; rerun tools/train/attributes.sh")
     pipeline = pipelines.pop()
     only = sys.argv[sys.argv.index("--only") + 1].split(",") if "--only" in sys.argv else None
-    if "--inputs" in sys.argv:  # experiments: --inputs head=a+b,head=c
-        for item in sys.argv[sys.argv.index("--inputs") + 1].split(","):
-            key, value = item.split("=")
-            INPUTS[key] = value.split("+")
+    head_option(sys.argv, "--inputs", INPUTS, lambda value: value.split("+"))  # experiments: head=a+b,head=c
     hidden_option(sys.argv)
     sets, synth = build_sets(work)
     if "--site-min-eyes" in sys.argv:
@@ -609,9 +624,7 @@ def main():
         inputs = INPUTS[name]
         x, y, sources, train_rows = data.arrays(features, inputs, "train")
         share = site_share(data, train_rows)
-        hidden = HIDDEN.get(name, 0)
-        l2, cv = choose_l2(x, y, group_ids(sources), seed, share, hidden)
-        head = fit(x, y, l2, seed, share=share, hidden=hidden)
+        l2, cv, head = fit_head(name, x, y, sources, seed, share)
         hx, hy, _, held_rows = data.arrays(features, inputs, "heldout")
         held = metrics(predict(head, hx), hy)
         sx, sy, _, _ = data.arrays(features, inputs, "heldout_synthetic")
