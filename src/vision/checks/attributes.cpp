@@ -103,18 +103,21 @@ AttributeHead::AttributeHead(const nlohmann::json& doc)
       weights_(floats(doc, "weights")),
       bias_(doc.at("bias").get<double>()) {
   const std::string kind = doc.value("kind", std::string("logistic"));
+  std::vector<std::vector<float>> rows;
   if (kind == "mlp") {
-    hidden_weights_ = doc.at("hidden_weights").get<std::vector<std::vector<float>>>();
+    rows = doc.at("hidden_weights").get<std::vector<std::vector<float>>>();
     hidden_bias_ = floats(doc, "hidden_bias");
   } else if (kind != "logistic") {
     throw std::runtime_error("attribute head " + version_ + ": unknown kind " + kind);
   }
-  const size_t units = hidden_weights_.empty() ? mean_.size() : hidden_weights_.size();
-  bool rows_fit = hidden_bias_.size() == hidden_weights_.size();
-  for (const auto& row : hidden_weights_) rows_fit = rows_fit && row.size() == mean_.size();
+  const size_t units = rows.empty() ? mean_.size() : rows.size();
+  bool rows_fit = hidden_bias_.size() == rows.size();
+  for (const auto& row : rows) rows_fit = rows_fit && row.size() == mean_.size();
   if (scale_.size() != mean_.size() || weights_.size() != units || mean_.empty() || !rows_fit) {
     throw std::runtime_error("attribute head " + version_ + ": mean, scale and weights differ in length");
   }
+  for (const auto& row : rows)
+    hidden_weights_.push_back(cv::Mat(1, static_cast<int>(row.size()), CV_32F, const_cast<float*>(row.data())));
   for (const std::string& input : inputs_) {
     if (!is_feature_region(input)) throw std::runtime_error("attribute head " + version_ + ": unknown input " + input);
   }
@@ -134,12 +137,12 @@ std::vector<double> AttributeHead::standardised(const AttributeFeatures& feature
 }
 
 std::vector<double> AttributeHead::hidden_units(const std::vector<double>& z) const {
-  std::vector<double> out(hidden_weights_.size());
-  for (size_t j = 0; j < hidden_weights_.size(); ++j) {
-    double sum = hidden_bias_[j];
-    for (size_t i = 0; i < z.size(); ++i) sum += double{hidden_weights_[j][i]} * z[i];
-    out[j] = std::max(sum, 0.0);
-  }
+  cv::Mat input;  // float, as the trainer computes: W z by OpenCV's gemm, not a scalar loop
+  cv::Mat(z, false).convertTo(input, CV_32F);  // a column
+  const cv::Mat sums = hidden_weights_ * input;
+  std::vector<double> out(hidden_bias_.size());
+  for (size_t j = 0; j < out.size(); ++j)
+    out[j] = std::max(double{sums.at<float>(static_cast<int>(j))} + hidden_bias_[j], 0.0);
   return out;
 }
 

@@ -71,7 +71,7 @@ class AttributeHead {
   std::string version_, pipeline_;
   std::vector<std::string> inputs_;
   std::vector<float> mean_, scale_, weights_;
-  std::vector<std::vector<float>> hidden_weights_;  // empty for a logistic head
+  cv::Mat hidden_weights_;  // CV_32F, a row per unit; empty for a logistic head
   std::vector<float> hidden_bias_;
   double bias_ = 0;
 
