@@ -519,17 +519,17 @@ class MaskTransfer(unittest.TestCase):
         self.assertEqual([s[0] for s in site_masks_transfer.mask_sources(work, "heldout")], ["m2.jpg"])
         self.assertEqual([s[0] for s in site_masks_transfer.mask_sources(work, "train")], ["m1.jpg"])
 
-    def test_transferred_rows_train_face_cover_or_both_heads_and_held_out_photos_are_apart(self):
+    def test_transferred_rows_train_the_heads_asked_for_and_held_out_photos_are_apart(self):
         work = tempfile.mkdtemp()
         header = ("image", "mask", "split", "photo", "eye_px", "source")
         write(os.path.join(work, "site_transfer.train31.tsv"), header,
               [("a_bare.jpg", 0, "train", "p1", 20, "-"), ("a_mask.jpg", 1, "train", "p1", 20, "m1.jpg")])
         write(os.path.join(work, "site_transfer.heldout41.tsv"), header, [("b_mask.jpg", 1, "heldout", "p2", 20, "m2.jpg")])
         sets = {"face_cover": t.Set(), "occluded": t.Set()}
-        t.add_site_transfer(sets, work)
-        self.assertEqual((len(sets["face_cover"].rows), sets["occluded"].rows), (3, []))  # the recipe: face cover only
+        t.add_site_transfer(sets, work, heads=("face_cover",))
+        self.assertEqual((len(sets["face_cover"].rows), sets["occluded"].rows), (3, []))  # only the heads asked for
         sets = {"face_cover": t.Set(), "occluded": t.Set()}
-        t.add_site_transfer(sets, work, heads=("face_cover", "occluded"))
+        t.add_site_transfer(sets, work)  # the recipe: both
         self.assertEqual(sets["face_cover"].rows, [("b_mask.jpg", 1, "heldout_site_transfer", "p2"),
                                                    ("a_bare.jpg", 0, "train", "p1"), ("a_mask.jpg", 1, "train", "p1")])
         self.assertEqual([r[1] for r in sets["occluded"].rows], [0, 1, 0])

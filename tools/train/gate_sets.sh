@@ -3,7 +3,7 @@
 # face_cover and occluded retrained on them: the site set (tools/eval/site_masks.py, seed 7 with
 # its held-out photos, seeds 11 and 12 training photos and mirrors) and one gate-degraded copy
 # of every face image (gate_copies.py), real mask textures moved onto training site faces
-# (site_masks_transfer.py seeds 31, 32, face cover only), with their features.
+# (site_masks_transfer.py seeds 31, 32), with their features.
 # usage: tools/train/gate_sets.sh WORK_DIR [FACEAUTH_BINARY]
 set -eu
 work=$(cd "$1" && pwd)  # absolute: the lists name the images by path
@@ -20,7 +20,7 @@ for seed in 11 12; do
   "$bin" features --list "$work/site.train$seed.list" --threads 2 > "$work/site.train$seed.features.jsonl"
 done
 # real masks/ mask textures (training mask images) moved onto the training photos' site faces,
-# for face cover (round 9 of issue 17, docs/attributes.md)
+# for face cover and occlusion (round 9 of issue 17, docs/attributes.md)
 for seed in 31 32; do
   /usr/bin/python3 "$eval_dir/site_masks_transfer.py" "$work" "$work/st$seed" --seed $seed --split train --mirrors \
     > "$work/site_transfer.train$seed.tsv"

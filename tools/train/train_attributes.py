@@ -413,10 +413,10 @@ def site_transfer_files(work, suffix):
     return sorted(f for f in os.listdir(work) if f.startswith("site_transfer") and f.endswith(suffix))
 
 
-# The heads the transferred site faces (site_transfer*.tsv) train: face cover since round 9 of
-# issue 17 (site folds with the hidden layer, real textures 0.921 -> 0.943); occlusion not (round
-# 5: +0.007 on real textures, not distinguishable, for web occlusion 0.993 -> 0.991).
-TRANSFER_HEADS = ("face_cover",)
+# The heads the transferred site faces (site_transfer*.tsv) train: face cover and occlusion since
+# round 9 of issue 17, with their hidden layers (site folds, real textures: face cover 0.921 ->
+# 0.943, occlusion 0.922 -> 0.950; logistic, round 5, they only traded web for site figures).
+TRANSFER_HEADS = ("face_cover", "occluded")
 
 
 def add_site_transfer(sets, work, heads=TRANSFER_HEADS):
@@ -473,9 +473,9 @@ def site_share(data, rows):
 INPUTS = {"face_cover": ["upper", "lower"], "occluded": ["upper", "lower"],
           "occluded_upper": ["upper"], "head_cover": ["top"]}
 # Heads with a hidden layer (fit_hidden) and its units; the others are logistic. --hidden
-# head=H,... overrides (0: logistic). Face cover's 64 units: round 8 of issue 17 (site folds
-# real textures 0.907 -> 0.921), the committed recipe since round 9.
-HIDDEN = {"face_cover": 64}
+# head=H,... overrides (0: logistic). Face cover's and occlusion's 64 units: rounds 8 and 9 of
+# issue 17 (site folds, docs/attributes.md "Round 9"), the committed recipe since round 9.
+HIDDEN = {"face_cover": 64, "occluded": 64}
 DATA = {
     "face_cover": "masks/ with_mask (1) vs without_mask (0); training adds masks painted from landmarks "
                   "on clear faces (tools/train/synth_occlusions.py kind mask, 1), LFW faces, degraded clear "
