@@ -394,6 +394,14 @@ def drop_gate_neighbours(work, features):
             del features[r["image"]]
 
 
+def add_site_row(data, head, row, split):
+    """One site face (a masks TSV row: image, mask, photo) in a head's set: face cover's label is
+    the mask, occlusion's its opposite. The row counts as the site set for --site-share."""
+    mask = int(row["mask"])
+    data.add(row["image"], mask if head == "face_cover" else 1 - mask, split, row["photo"])
+    data.site.add(row["image"])
+
+
 def add_site_masks(sets, work):
     """tools/eval/site_masks.py: painted masks on site faces (WORK_DIR/site_masks.tsv, and
     the training copies of other seeds in site_masks.train*.tsv); its held-out photos are
@@ -402,10 +410,8 @@ def add_site_masks(sets, work):
     for path in (os.path.join(work, name) for name in names):
         for r in read_tsv(path) if os.path.exists(path) else []:
             split = "train" if r["split"] == "train" else "heldout_site"
-            sets["face_cover"].add(r["image"], r["mask"], split, r["photo"])
-            sets["occluded"].add(r["image"], 1 - int(r["mask"]), split, r["photo"])
-            sets["face_cover"].site.add(r["image"])
-            sets["occluded"].site.add(r["image"])
+            for head in ("face_cover", "occluded"):
+                add_site_row(sets[head], head, r, split)
 
 
 def site_transfer_files(work, suffix):
@@ -419,17 +425,16 @@ def site_transfer_files(work, suffix):
 TRANSFER_HEADS = ("face_cover", "occluded")
 
 
-def add_site_transfer(sets, work, heads=TRANSFER_HEADS):
+def add_site_transfer(sets, work, heads=None):
     """tools/eval/site_masks_transfer.py (WORK_DIR/site_transfer*.tsv): real masks/ mask textures
     moved onto site faces, bare (face cover 0, occluded 1) and masked (1, 0); training photos'
-    rows train `heads`, the held-out photos' (held-out mask images) are `heldout_site_transfer`.
-    Rows count as the site set for --site-share."""
+    rows train `heads` (TRANSFER_HEADS unless given), the held-out photos' (held-out mask images)
+    are `heldout_site_transfer`. Rows count as the site set for --site-share."""
     for name in site_transfer_files(work, ".tsv"):
         for r in read_tsv(os.path.join(work, name)):
             split = "train" if r["split"] == "train" else "heldout_site_transfer"
-            for head in heads:
-                sets[head].add(r["image"], r["mask"] if head == "face_cover" else 1 - int(r["mask"]), split, r["photo"])
-                sets[head].site.add(r["image"])
+            for head in heads or TRANSFER_HEADS:
+                add_site_row(sets[head], head, r, split)
                 sets[head].notes.add("transfer")
 
 
