@@ -171,6 +171,32 @@ class HiddenHead(unittest.TestCase):
             t.HIDDEN.update(saved)
 
 
+    def test_the_log_loss_weighs_each_class_half(self):
+        y = np.array([1, 0, 0, 0])
+        p = np.array([0.5, 0.5, 0.5, 0.5])
+        self.assertAlmostEqual(t.balanced_log_loss(p, y), float(np.log(2)), places=6)
+        # one class's rows wrong: half the loss however many rows the other class has
+        self.assertAlmostEqual(t.balanced_log_loss(np.array([0.9, 0.1, 0.1, 0.1]), y), float(-np.log(0.9)), places=6)
+        self.assertGreater(t.balanced_log_loss(np.array([0.1, 0.1, 0.1, 0.1]), y),
+                           t.balanced_log_loss(np.array([0.9, 0.9, 0.1, 0.1]), y))
+
+    def test_hidden_heads_choose_l2_by_the_loss_and_logistic_heads_by_the_accuracy(self):
+        # L2 0.001: one more validation row right at 50, the others far off; 0.01: close everywhere
+        y = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+        scores = {1e-3: [0.99, 0.99, 0.99, 0.51, 0.01, 0.01, 0.01, 0.999],
+                  1e-2: [0.8, 0.8, 0.8, 0.45, 0.2, 0.2, 0.2, 0.55], 1e-1: [0.5] * 8, 1.0: [0.5] * 8}
+        saved = t.fit, t.predict
+        try:
+            t.fit = lambda x, yy, l2, seed, share=None, hidden=0: l2
+            t.predict = lambda head, x: np.array(scores[head])[: len(x)]
+            x, groups = np.zeros((8, 1), np.float32), np.zeros(8, int)  # every row in the validation quarter
+            self.assertEqual(t.choose_l2(x, y, groups, 5)[0], 1e-3)
+            l2, accuracy = t.choose_l2(x, y, groups, 5, hidden=64)
+            self.assertEqual(l2, 1e-2)
+            self.assertEqual(accuracy, 0.75)  # the chosen L2's balanced accuracy, as reported
+        finally:
+            t.fit, t.predict = saved
+
 class Degrade(unittest.TestCase):
     def test_a_large_face_is_brought_to_gate_size_and_a_small_one_is_not_enlarged(self):
         rng = np.random.default_rng(3)
