@@ -170,7 +170,6 @@ class HiddenHead(unittest.TestCase):
             t.HIDDEN.clear()
             t.HIDDEN.update(saved)
 
-
     def test_the_log_loss_weighs_each_class_half(self):
         y = np.array([1, 0, 0, 0])
         p = np.array([0.5, 0.5, 0.5, 0.5])
@@ -196,6 +195,7 @@ class HiddenHead(unittest.TestCase):
             self.assertEqual(accuracy, 0.75)  # the chosen L2's balanced accuracy, as reported
         finally:
             t.fit, t.predict = saved
+
 
 class Degrade(unittest.TestCase):
     def test_a_large_face_is_brought_to_gate_size_and_a_small_one_is_not_enlarged(self):

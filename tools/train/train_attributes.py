@@ -445,7 +445,7 @@ def add_site_transfer(sets, work, heads=None):
     for name in site_transfer_files(work, ".tsv"):
         for r in read_tsv(os.path.join(work, name)):
             split = "train" if r["split"] == "train" else "heldout_site_transfer"
-            for head in heads or TRANSFER_HEADS:
+            for head in TRANSFER_HEADS if heads is None else heads:
                 add_site_row(sets[head], head, r, split)
                 sets[head].notes.add("transfer")
 
