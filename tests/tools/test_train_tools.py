@@ -170,6 +170,34 @@ class HiddenHead(unittest.TestCase):
             t.HIDDEN.clear()
             t.HIDDEN.update(saved)
 
+    def test_members_average_the_logits_of_fits_from_successive_seeds(self):
+        x, y = self.rings(n=200)
+        fits = [t.fit(x, y, 0.01, 5 + k, hidden=8) for k in range(3)]
+        head = t.fit(x, y, 0.01, 5, hidden=8, members=3)
+        self.assertEqual((head["hidden_weights"].shape, head["hidden_bias"].shape, head["weights"].shape),
+                         ((24, 4), (24,), (24,)))
+
+        def logit(p):
+            return np.log(p / (1 - p))
+
+        mean_logit = np.mean([logit(t.predict(f, x).astype(np.float64)) for f in fits], axis=0)
+        self.assertLess(float(np.abs(logit(t.predict(head, x).astype(np.float64)) - mean_logit).max()), 1e-3)
+        one = t.fit(x, y, 0.01, 5, hidden=8, members=1)
+        self.assertTrue(np.array_equal(one["hidden_weights"], fits[0]["hidden_weights"]))
+
+    def test_the_members_option_sets_fits_per_head_and_the_head_records_it(self):
+        saved = dict(t.MEMBERS)
+        try:
+            t.hidden_option(["x", "--members", "face_cover=5"])
+            self.assertEqual(t.MEMBERS, {**saved, "face_cover": 5})
+            x, y = self.rings(n=120)
+            sources = [f"photo{i}" for i in range(len(y))]
+            self.assertEqual(t.fit_head("face_cover", x, y, sources, 5)[2]["hidden_weights"].shape[0], 5 * 64)
+            self.assertNotIn("hidden_weights", t.fit_head("head_cover", x, y, sources, 5)[2])
+        finally:
+            t.MEMBERS.clear()
+            t.MEMBERS.update(saved)
+
     def test_the_log_loss_weighs_each_class_half(self):
         y = np.array([1, 0, 0, 0])
         p = np.array([0.5, 0.5, 0.5, 0.5])

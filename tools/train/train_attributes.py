@@ -78,11 +78,12 @@ def jaw_width(row):
     return np.linalg.norm(landmarks[16] - landmarks[0])
 
 
-def fit(x, y, l2, seed, steps=300, share=None, hidden=0):
+def fit(x, y, l2, seed, steps=300, share=None, hidden=0, members=1):
     """A head fitted on x, y: logistic (standardise, dot, sigmoid), or with `hidden` > 0 one
-    hidden layer of that many ReLU units before the sigmoid (fit_hidden)."""
+    hidden layer of that many ReLU units before the sigmoid (fit_hidden); with `members` > 1
+    that many such fits from seeds seed, seed + 1, ... averaged (ensemble)."""
     if hidden:
-        return fit_hidden(x, y, l2, seed, hidden, share=share)
+        return ensemble([fit_hidden(x, y, l2, seed + k, hidden, share=share) for k in range(members)])
     rng = np.random.default_rng(seed)
     mean, std, z = standardise(x)
     w = rng.normal(0, 0.01, z.shape[1]).astype(np.float32)
@@ -141,6 +142,19 @@ def fit_hidden(x, y, l2, seed, hidden, steps=400, share=None):
     w1, b1, w2, b2 = params
     return {"mean": mean, "scale": 1 / std, "hidden_weights": w1.T.copy(), "hidden_bias": b1, "weights": w2,
             "bias": float(b2[0])}
+
+
+def ensemble(heads):
+    """Fits of one hidden-layer recipe as one head whose logit is the mean of theirs: their hidden
+    units side by side, their output weights divided by their number (the inputs are standardised
+    alike: the same x). One fit is returned as it is."""
+    if len(heads) == 1:
+        return heads[0]
+    return {"mean": heads[0]["mean"], "scale": heads[0]["scale"],
+            "hidden_weights": np.concatenate([h["hidden_weights"] for h in heads]),
+            "hidden_bias": np.concatenate([h["hidden_bias"] for h in heads]),
+            "weights": np.concatenate([h["weights"] for h in heads]) / np.float32(len(heads)),
+            "bias": float(np.mean([h["bias"] for h in heads]))}
 
 
 def load_head(path):
@@ -221,11 +235,11 @@ def choose_l2(x, y, groups, seed, share=None, hidden=0):
 
 
 def fit_head(name, x, y, sources, seed, share=None):
-    """The L2 chosen on the validation quarter (choose_l2), then head `name`'s fit with it and
-    its HIDDEN units: (l2, validation balanced accuracy, head)."""
+    """The L2 chosen on the validation quarter (choose_l2, one fit per L2), then head `name`'s fit
+    with it, its HIDDEN units and its MEMBERS: (l2, validation balanced accuracy, head)."""
     hidden = HIDDEN.get(name, 0)
     l2, cv = choose_l2(x, y, group_ids(sources), seed, share, hidden)
-    return l2, cv, fit(x, y, l2, seed, share=share, hidden=hidden)
+    return l2, cv, fit(x, y, l2, seed, share=share, hidden=hidden, members=MEMBERS.get(name, 1) if hidden else 1)
 
 
 def group_ids(sources):
@@ -493,6 +507,8 @@ INPUTS = {"face_cover": ["upper", "lower"], "occluded": ["upper", "lower"],
 # head=H,... overrides (0: logistic). Face cover's and occlusion's 64 units: rounds 8 and 9 of
 # issue 17 (site folds, docs/attributes.md "Round 9"), the committed recipe since round 9.
 HIDDEN = {"face_cover": 64, "occluded": 64}
+# Fits averaged per hidden-layer head (ensemble); --members head=K overrides.
+MEMBERS = {}
 DATA = {
     "face_cover": "masks/ with_mask (1) vs without_mask (0); training adds masks painted from landmarks "
                   "on clear faces (tools/train/synth_occlusions.py kind mask, 1), LFW faces, degraded clear "
@@ -557,8 +573,10 @@ def head_option(argv, flag, table, value_of):
 
 
 def hidden_option(argv):
-    """--hidden head=H,...: HIDDEN overridden (also read by tools/eval/site_folds.py)."""
+    """--hidden head=H,... and --members head=K,...: HIDDEN and MEMBERS overridden (also read by
+    tools/eval/site_folds.py)."""
     head_option(argv, "--hidden", HIDDEN, int)
+    head_option(argv, "--members", MEMBERS, int)
 
 
 def rounded(values):
@@ -677,6 +695,8 @@ def main():
         doc["training"] = {"command": "tools/train/attributes.sh DATASETS_DIR WORK_DIR", "seed": seed, "data": description(name, data),
                            "l2": l2, "validation_balanced_accuracy": round(cv, 4), "train": int(len(y)),
                            "images": total, "faces_found": found, "heldout": held, "heldout_accuracy_by_kind": detail}
+        if HIDDEN.get(name, 0) and MEMBERS.get(name, 1) > 1:
+            doc["training"]["members"] = MEMBERS[name]
         if "min_eyes" in data.notes:
             doc["training"]["site_min_eyes"] = float(sys.argv[sys.argv.index("--site-min-eyes") + 1])
         if synthetic:
