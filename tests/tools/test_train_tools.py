@@ -185,15 +185,17 @@ class HiddenHead(unittest.TestCase):
         one = t.fit(x, y, 0.01, 5, hidden=8, members=1)
         self.assertTrue(np.array_equal(one["hidden_weights"], fits[0]["hidden_weights"]))
 
-    def test_the_members_option_sets_fits_per_head_and_the_head_records_it(self):
+    def test_the_members_option_sets_fits_per_head_with_a_hidden_layer(self):
         saved = dict(t.MEMBERS)
         try:
-            t.hidden_option(["x", "--members", "face_cover=5"])
-            self.assertEqual(t.MEMBERS, {**saved, "face_cover": 5})
+            t.hidden_option(["x", "--members", "face_cover=5,head_cover=3"])
+            self.assertEqual(t.MEMBERS, {**saved, "face_cover": 5, "head_cover": 3})
             x, y = self.rings(n=120)
             sources = [f"photo{i}" for i in range(len(y))]
             self.assertEqual(t.fit_head("face_cover", x, y, sources, 5)[2]["hidden_weights"].shape[0], 5 * 64)
-            self.assertNotIn("hidden_weights", t.fit_head("head_cover", x, y, sources, 5)[2])
+            logistic = t.fit_head("head_cover", x, y, sources, 5)[2]  # no hidden layer: one fit, not averaged
+            self.assertNotIn("hidden_weights", logistic)
+            self.assertEqual(logistic["weights"].shape, (4,))
         finally:
             t.MEMBERS.clear()
             t.MEMBERS.update(saved)
