@@ -3,6 +3,7 @@
 
 usage: site_folds.py WORK_DIR OUT.json --test NAME=HEAD:LIMITS:TSV,... [--folds K] [--heads DIR]
        [--site-min-eyes PX] [--seed S] [--no-folds] [--quality ANALYZE.jsonl,...]
+       [--hidden head=H,...] [--members head=K,...]   (the trainer's options: units, fits averaged)
        site_folds.py --compare BASE.json OTHER.json
 
 Round 5 of issue 17 (docs/attributes.md, "At the gate"). The held-out site photos give 22-30
