@@ -239,7 +239,7 @@ def fit_head(name, x, y, sources, seed, share=None):
     with it, its HIDDEN units and its MEMBERS: (l2, validation balanced accuracy, head)."""
     hidden = HIDDEN.get(name, 0)
     l2, cv = choose_l2(x, y, group_ids(sources), seed, share, hidden)
-    return l2, cv, fit(x, y, l2, seed, share=share, hidden=hidden, members=MEMBERS.get(name, 1) if hidden else 1)
+    return l2, cv, fit(x, y, l2, seed, share=share, hidden=hidden, members=MEMBERS.get(name, 1))
 
 
 def group_ids(sources):
