@@ -24,6 +24,7 @@ import liveness_sets  # noqa: E402
 import site_folds  # noqa: E402
 import site_masks  # noqa: E402
 import site_masks_transfer  # noqa: E402
+import stretch_heads  # noqa: E402
 import train_attributes as t  # noqa: E402
 from make_attribute_sets import split_of  # noqa: E402
 import train_liveness_fused as fused  # noqa: E402
@@ -695,6 +696,73 @@ def jaw_landmarks(cx, cy, jaw):
     points[0] = [cx - jaw / 2, cy]
     points[16] = [cx + jaw / 2, cy]
     return points.tolist()
+
+
+class HeadStretch(unittest.TestCase):
+    """tools/train/stretch_heads.py (round 12) and the trainer's head cover rows from it."""
+
+    def setUp(self):
+        self.work = self.enterContext(tempfile.TemporaryDirectory())
+        for name in ("masks.tsv", "clear.tsv", "synth.tsv", "helmets.tsv"):
+            write(os.path.join(self.work, name), ("image", "split"), [])
+
+    def image(self, name, height, width):
+        path = os.path.join(self.work, name)
+        cv2.imwrite(path, np.full((height, width, 3), 100, np.uint8))
+        return path
+
+    def features(self, name, images):
+        with open(os.path.join(self.work, name), "w") as out:
+            for image, cy in images:
+                face = {"image": image, "faces": 1, "pipeline": "p", "top": [1.0], "landmarks": face_landmarks(60, cy, 30)}
+                out.write(json.dumps(face) + "\n")
+
+    def test_copies_keep_the_width_stretch_the_height_in_range_and_keep_label_and_group(self):
+        bare, lost, held = self.image("b.jpg", 120, 100), self.image("lost.jpg", 90, 90), self.image("h.jpg", 90, 90)
+        hat = self.image("hat.jpg", 150, 110)
+        write(os.path.join(self.work, "bare_heads.tsv"), ("image", "split", "source"),
+              [(bare, "train", "lfw/A"), (lost, "train", "lfw/B"), (held, "heldout", "lfw/C")])
+        write(os.path.join(self.work, "hats.tsv"), ("image", "kind", "split", "source"), [(hat, "hat", "train", "c.jpg")])
+        self.features("bare.features.jsonl", [(bare, 50), (held, 50)])
+        self.features("hats.features.jsonl", [(hat, 50)])
+        stretch_heads.write_stretched(self.work, 23, 0.75, 1.33, "head_stretch")
+        rows = t.read_tsv(os.path.join(self.work, "head_stretch.tsv"))
+        self.assertEqual([(r["base"], r["helmet"], r["split"], r["source"]) for r in rows],
+                         [(hat, "1", "train", "c.jpg"), (bare, "0", "train", "lfw/A")])
+        for r in rows:
+            factor = float(r["stretch"])
+            self.assertTrue(0.75 <= factor <= 1.33, factor)
+            base_height, base_width = cv2.imread(r["base"]).shape[:2]
+            height, width = cv2.imread(r["image"]).shape[:2]
+            self.assertEqual(width, base_width)
+            self.assertLessEqual(abs(height - base_height * factor), 1.0, (height, base_height, factor))
+        self.assertNotEqual(rows[0]["stretch"], rows[1]["stretch"])
+        self.features("head_stretch.features.jsonl", [(rows[0]["image"], 50 * float(rows[0]["stretch"]))])
+        self.assertIn(rows[0]["image"], t.load_features(self.work))
+        stretch_heads.write_stretched(self.work, 24, 0.67, 1.5, "head_stretch2")  # copies are no bases
+        again = t.read_tsv(os.path.join(self.work, "head_stretch2.tsv"))
+        self.assertEqual([r["base"] for r in again], [hat, bare])
+
+    def test_copies_train_head_cover_and_one_whose_face_is_elsewhere_counts_as_not_found(self):
+        write(os.path.join(self.work, "head_stretch.tsv"), ("image", "base", "helmet", "split", "source", "stretch"),
+              [("s1.jpg", "a.jpg", 1, "train", "p1", 1.2), ("s2.jpg", "a.jpg", 1, "train", "p1", 0.8),
+               ("s3.jpg", "gone.jpg", 0, "train", "p2", 1.0)])
+        face = {"faces": 1, "pipeline": "p", "top": [1.0]}
+        base = face_landmarks(60, 150, 30)  # low in the crop: stretched by 1.2, its mean moves 35 px down
+        features = {"a.jpg": dict(face, landmarks=base),
+                    "s1.jpg": dict(face, landmarks=(np.array(base) * [1, 1.2]).tolist()),
+                    "s2.jpg": dict(face, landmarks=base),  # not moved with the 0.8 stretch: another face
+                    "s3.jpg": dict(face, landmarks=base)}
+        t.drop_stretch_strays(self.work, features)
+        self.assertEqual(sorted(features), ["a.jpg", "s1.jpg"])
+        data = t.Set()
+        t.add_head_stretch(data, self.work)
+        self.assertEqual(data.rows, [("s1.jpg", 1, "train", "p1"), ("s2.jpg", 1, "train", "p1"), ("s3.jpg", 0, "train", "p2")])
+        self.assertEqual(data.notes, {"stretch"})
+        self.assertEqual(t.stretch_ranges(self.work), {"head_stretch.tsv": [0.8, 1.2]})
+        sets, _ = t.build_sets(self.work)
+        self.assertEqual(len(sets["head_cover"].rows), 3)
+        self.assertEqual([len(sets[h].rows) for h in ("face_cover", "occluded", "occluded_upper")], [0, 0, 0])
 
 
 class GateCropFeatures(unittest.TestCase):

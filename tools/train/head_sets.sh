@@ -4,7 +4,8 @@
 # photos (gate_crops.py, seeds 11, 12, 13), bare LFW portraits and their gate-degraded copies
 # (bare_heads.py list, copies), hard hats drawn on those portraits (bare_heads.py hats,
 # synth_hats.py --seed 15), the bare portraits at other sizes and places (bare_heads.py jitter
-# --seed 17), the synthetic hat pairs counted twice. Every face through the pad retry.
+# --seed 17), the synthetic hat pairs counted twice, and every one of those training faces stretched in
+# height (stretch_heads.py --seed 23 and 24, round 12). Every face through the pad retry.
 # usage: tools/train/head_sets.sh DATASETS_DIR WORK_DIR [FACEAUTH_BINARY]
 set -eu
 datasets=$1
@@ -36,4 +37,11 @@ features "$work/bare_hats.list" > "$work/bare_hats.features.jsonl"
 /usr/bin/python3 "$here/bare_heads.py" jitter "$work" --seed 17
 tail -n +2 "$work/bare_jitter.tsv" | cut -f1 > "$work/bare_jitter.list"
 features "$work/bare_jitter.list" > "$work/bare_jitter.features.jsonl"
+# every training face above, stretched in height (round 12): two copies, factors 0.75-1.33 and 0.67-1.5
+/usr/bin/python3 "$here/stretch_heads.py" "$work" --seed 23 --range 0.75,1.33
+/usr/bin/python3 "$here/stretch_heads.py" "$work" --seed 24 --range 0.67,1.5 --name head_stretch2
+for name in head_stretch head_stretch2; do
+  tail -n +2 "$work/$name.tsv" | cut -f1 > "$work/$name.list"
+  features "$work/$name.list" > "$work/$name.features.jsonl"
+done
 /usr/bin/python3 "$here/train_attributes.py" "$work" "$here/../../models/heads" --seed 5 --only head_cover --synthetic-weight 2

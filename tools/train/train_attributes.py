@@ -25,6 +25,9 @@ sizes and places; features bare_jitter*.features.jsonl) are head cover negatives
 heldout_bare_jitter; --synthetic-weight N counts the synthetic hat pairs' training rows N times.
 Round 5: --site-min-eyes PX leaves out site and gate-copy training rows under PX between the eyes
 (drop_small_site_rows); tools/eval/site_folds.py measures a recipe by folds of site photos.
+Round 12 (head cover): head_stretch*.tsv (tools/train/stretch_heads.py: every head cover training
+face stretched in height; features head_stretch*.features.jsonl) are head cover training rows, a
+copy whose face is not the base's, stretched, counted as not found (drop_stretch_strays).
 """
 import hashlib
 import json
@@ -310,6 +313,7 @@ def build_sets(work):
     add_site_transfer(sets, work)
     add_site_upper(sets["occluded_upper"], work)
     add_gate_copies(sets, work, ("face_cover", "occluded") + (("occluded_upper",) if "--gate-upper" in sys.argv else ()))
+    add_head_stretch(sets["head_cover"], work)
     return sets, synth
 
 
@@ -383,6 +387,52 @@ def add_bare_jitter(data, work):
         for r in read_tsv(os.path.join(work, name)):
             data.add(r["image"], 0, "train" if r["split"] == "train" else "heldout_bare_jitter", r["source"])
             data.notes.add("jitter")
+
+
+def stretch_files(work, suffix):
+    """WORK_DIR/head_stretch*SUFFIX, sorted (tools/train/stretch_heads.py and its features)."""
+    return sorted(f for f in os.listdir(work) if f.startswith("head_stretch") and f.endswith(suffix))
+
+
+def add_head_stretch(data, work):
+    """WORK_DIR/head_stretch*.tsv (tools/train/stretch_heads.py, round 12): head cover's training
+    faces stretched in height, training rows with their base's label and validation group."""
+    for name in stretch_files(work, ".tsv"):
+        for r in read_tsv(os.path.join(work, name)):
+            data.add(r["image"], r["helmet"], "train", r["source"])
+            data.notes.add("stretch")
+
+
+def stretch_ranges(work):
+    """{file: [least, greatest factor]} of the stretched copies, for the head's training record."""
+    out = {}
+    for name in stretch_files(work, ".tsv"):
+        factors = [float(r["stretch"]) for r in read_tsv(os.path.join(work, name))]
+        if factors:
+            out[name] = [min(factors), max(factors)]
+    return out
+
+
+STRAY_SHARE = 0.5  # of the base face's eye distance
+
+
+def drop_stretch_strays(work, features):
+    """A stretched copy counts as not found unless its base was accepted and its face lies where
+    the base's face lies, stretched: the landmarks' mean within STRAY_SHARE of the base's eye
+    distance of the base's mean with y scaled (the pad retry can find a neighbour's face instead)."""
+    for name in stretch_files(work, ".tsv"):
+        for r in read_tsv(os.path.join(work, name)):
+            copy, base = features.get(r["image"]), features.get(r["base"])
+            if copy is None:
+                continue
+            if base is None or not same_face_stretched(base, copy, float(r["stretch"])):
+                del features[r["image"]]
+
+
+def same_face_stretched(base, copy, factor):
+    expected = np.mean(np.array(base["landmarks"], dtype=float), axis=0) * [1.0, factor]
+    found = np.mean(np.array(copy["landmarks"], dtype=float), axis=0)
+    return float(np.linalg.norm(found - expected)) <= STRAY_SHARE * eyes_apart(base)
 
 
 def add_bare_hats(data, work):
@@ -558,6 +608,9 @@ NOTES = {
               "heldout_bare_jitter: those of held-out people and photos, the share under 50",
     "bare_hats": "; with WORK_DIR/bare_hats.tsv hard hats drawn on the training people's LFW portraits (1) and "
                  "the same portraits bare (0; tools/train/bare_heads.py hats, synth_hats.py)",
+    "stretch": "; with WORK_DIR/head_stretch*.tsv (tools/train/stretch_heads.py) training adds a copy of each "
+                "training face stretched in height (width kept; factors drawn per file, training.stretch gives "
+                "each file's least and greatest), the face found where the base's face is",
     "synthetic_weight": "; the synthetic hat/bare pairs' training rows counted twice or more (--synthetic-weight)",
     "min_eyes": "; site and gate-copy training rows whose eyes are under training.site_min_eyes px apart left out "
                 "(the service refuses those faces: --site-min-eyes)",
@@ -609,11 +662,13 @@ def load_features(work):
     names += site_transfer_files(work, ".features.jsonl")
     names += bare_jitter_files(work, ".features.jsonl")
     names += sorted(f for f in os.listdir(work) if f.startswith("site_upper") and f.endswith(".features.jsonl"))
+    names += stretch_files(work, ".features.jsonl")
     features = read_features(*(os.path.join(work, f) for f in names if os.path.exists(os.path.join(work, f))))
     heads = {r["image"] for r in read_tsv(os.path.join(work, "helmets.tsv"))}
     for image in [i for i in features if i in heads and not centred(features[i])]:
         del features[image]  # not the labelled person's face: counted as not found
     drop_gate_neighbours(work, features)
+    drop_stretch_strays(work, features)
     return features
 
 
@@ -697,6 +752,8 @@ def main():
                            "images": total, "faces_found": found, "heldout": held, "heldout_accuracy_by_kind": detail}
         if HIDDEN.get(name, 0) and MEMBERS.get(name, 1) > 1:
             doc["training"]["members"] = MEMBERS[name]
+        if "stretch" in data.notes:
+            doc["training"]["stretch"] = stretch_ranges(work)
         if "min_eyes" in data.notes:
             doc["training"]["site_min_eyes"] = float(sys.argv[sys.argv.index("--site-min-eyes") + 1])
         if synthetic:
