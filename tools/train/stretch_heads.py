@@ -37,7 +37,7 @@ def training_rows(work):
     the trainer's order, stretched copies left out."""
     features = train_attributes.load_features(work)
     sets, _ = train_attributes.build_sets(work)
-    copies = {r["image"] for name in train_attributes.stretch_files(work, ".tsv")
+    copies = {r["image"] for name in train_attributes.work_files(work, "head_stretch", ".tsv")
               for r in train_attributes.read_tsv(os.path.join(work, name))}
     rows, seen = [], set()
     for image, label, split, source in sets["head_cover"].rows:

@@ -376,28 +376,25 @@ def repeat_synthetic_hats(data, work):
         data.notes.add("synthetic_weight")
 
 
-def bare_jitter_files(work, suffix):
-    return sorted(f for f in os.listdir(work) if f.startswith("bare_jitter") and f.endswith(suffix))
+def work_files(work, prefix, suffix=""):
+    """The names of WORK_DIR's files that start with prefix and end with suffix, sorted (the
+    optional sets and their features: site_transfer*.tsv, bare_jitter*.features.jsonl, ...)."""
+    return sorted(f for f in os.listdir(work) if f.startswith(prefix) and f.endswith(suffix))
 
 
 def add_bare_jitter(data, work):
     """WORK_DIR/bare_jitter*.tsv (bare_heads.py jitter, round 5): the bare portraits at other sizes
     and places, head cover negatives; held-out people's and faces' rows are heldout_bare_jitter."""
-    for name in bare_jitter_files(work, ".tsv"):
+    for name in work_files(work, "bare_jitter", ".tsv"):
         for r in read_tsv(os.path.join(work, name)):
             data.add(r["image"], 0, "train" if r["split"] == "train" else "heldout_bare_jitter", r["source"])
             data.notes.add("jitter")
 
 
-def stretch_files(work, suffix):
-    """WORK_DIR/head_stretch*SUFFIX, sorted (tools/train/stretch_heads.py and its features)."""
-    return sorted(f for f in os.listdir(work) if f.startswith("head_stretch") and f.endswith(suffix))
-
-
 def add_head_stretch(data, work):
     """WORK_DIR/head_stretch*.tsv (tools/train/stretch_heads.py, round 12): head cover's training
     faces stretched in height, training rows with their base's label and validation group."""
-    for name in stretch_files(work, ".tsv"):
+    for name in work_files(work, "head_stretch", ".tsv"):
         for r in read_tsv(os.path.join(work, name)):
             data.add(r["image"], r["helmet"], "train", r["source"])
             data.notes.add("stretch")
@@ -406,7 +403,7 @@ def add_head_stretch(data, work):
 def stretch_ranges(work):
     """{file: [least, greatest factor]} of the stretched copies, for the head's training record."""
     out = {}
-    for name in stretch_files(work, ".tsv"):
+    for name in work_files(work, "head_stretch", ".tsv"):
         factors = [float(r["stretch"]) for r in read_tsv(os.path.join(work, name))]
         if factors:
             out[name] = [min(factors), max(factors)]
@@ -420,7 +417,7 @@ def drop_stretch_strays(work, features):
     """A stretched copy counts as not found unless its base was accepted and its face lies where
     the base's face lies, stretched: the landmarks' mean within STRAY_SHARE of the base's eye
     distance of the base's mean with y scaled (the pad retry can find a neighbour's face instead)."""
-    for name in stretch_files(work, ".tsv"):
+    for name in work_files(work, "head_stretch", ".tsv"):
         for r in read_tsv(os.path.join(work, name)):
             copy, base = features.get(r["image"]), features.get(r["base"])
             if copy is None:
@@ -482,17 +479,12 @@ def add_site_masks(sets, work):
     """tools/eval/site_masks.py: painted masks on site faces (WORK_DIR/site_masks.tsv, and
     the training copies of other seeds in site_masks.train*.tsv); its held-out photos are
     `heldout_site`."""
-    names = ["site_masks.tsv"] + sorted(f for f in os.listdir(work) if f.startswith("site_masks.train"))
+    names = ["site_masks.tsv"] + work_files(work, "site_masks.train")
     for path in (os.path.join(work, name) for name in names):
         for r in read_tsv(path) if os.path.exists(path) else []:
             split = "train" if r["split"] == "train" else "heldout_site"
             for head in ("face_cover", "occluded"):
                 add_site_row(sets[head], head, r, split)
-
-
-def site_transfer_files(work, suffix):
-    """WORK_DIR/site_transfer*SUFFIX, sorted (tools/eval/site_masks_transfer.py and its features)."""
-    return sorted(f for f in os.listdir(work) if f.startswith("site_transfer") and f.endswith(suffix))
 
 
 # The heads the transferred site faces (site_transfer*.tsv) train: face cover and occlusion since
@@ -506,7 +498,7 @@ def add_site_transfer(sets, work, heads=None):
     moved onto site faces, bare (face cover 0, occluded 1) and masked (1, 0); training photos'
     rows train `heads` (TRANSFER_HEADS unless given), the held-out photos' (held-out mask images)
     are `heldout_site_transfer`. Rows count as the site set for --site-share."""
-    for name in site_transfer_files(work, ".tsv"):
+    for name in work_files(work, "site_transfer", ".tsv"):
         for r in read_tsv(os.path.join(work, name)):
             split = "train" if r["split"] == "train" else "heldout_site_transfer"
             for head in TRANSFER_HEADS if heads is None else heads:
@@ -519,7 +511,7 @@ def add_site_upper(data, work):
     mask, as they are (occluded_upper 1: a mask leaves the eyes clear) and with an eye occlusion
     over the mask (0); training photos' rows train occluded_upper, the held-out photos' are
     `heldout_site_upper`. Rows count as the site set for --site-share."""
-    for name in sorted(f for f in os.listdir(work) if f.startswith("site_upper") and f.endswith(".tsv")):
+    for name in work_files(work, "site_upper", ".tsv"):
         for r in read_tsv(os.path.join(work, name)):
             split = "train" if r["split"] == "train" else "heldout_site_upper"
             data.add(r["image"], r["eyes"] == "-", split, r["photo"])
@@ -658,11 +650,11 @@ def load_features(work):
     names = ["faces.features.jsonl", "synth.features.jsonl", "heads.features.jsonl", "hats.features.jsonl",
              "site.features.jsonl", "gate.features.jsonl", "gate_crops.features.jsonl", "bare.features.jsonl",
              "bare_gate.features.jsonl", "bare_hats.features.jsonl"]
-    names += sorted(f for f in os.listdir(work) if f.startswith("site.train") and f.endswith(".features.jsonl"))
-    names += site_transfer_files(work, ".features.jsonl")
-    names += bare_jitter_files(work, ".features.jsonl")
-    names += sorted(f for f in os.listdir(work) if f.startswith("site_upper") and f.endswith(".features.jsonl"))
-    names += stretch_files(work, ".features.jsonl")
+    names += work_files(work, "site.train", ".features.jsonl")
+    names += work_files(work, "site_transfer", ".features.jsonl")
+    names += work_files(work, "bare_jitter", ".features.jsonl")
+    names += work_files(work, "site_upper", ".features.jsonl")
+    names += work_files(work, "head_stretch", ".features.jsonl")
     features = read_features(*(os.path.join(work, f) for f in names if os.path.exists(os.path.join(work, f))))
     heads = {r["image"] for r in read_tsv(os.path.join(work, "helmets.tsv"))}
     for image in [i for i in features if i in heads and not centred(features[i])]:
